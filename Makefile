@@ -1,0 +1,34 @@
+# A thin wrapper over CMake, so that the README's two commands are short.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build run test unit integration asan clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Builds, then runs a sample job in the bundled rootfs.
+run: build
+	$(BUILD)/sbx run --memory 64M --pids 32 --wall-time-limit 5 -- \
+	    /bin/sh -c 'echo "hello from $$(hostname): uid $$(id -u), pid $$$$"; ls /'
+
+# Builds and runs every test (what CI runs).
+test: build
+	scripts/test-all $(BUILD)
+
+unit: build
+	cd $(BUILD) && ctest -L unit --output-on-failure
+
+integration: build
+	cd $(BUILD) && ctest -L integration --output-on-failure
+
+clean:
+	rm -rf $(BUILD) build-*

@@ -1,0 +1,38 @@
+/* `sbx run` flags, per ../shared/spec/cli-contract.md: each flag overrides
+ * the same field of --policy. Sizes and durations go through policy/units.c,
+ * so a flag and a policy field accept exactly the same spellings. */
+#ifndef SBX_CLIENT_FLAGS_H
+#define SBX_CLIENT_FLAGS_H
+
+#include <stdbool.h>
+
+#include "../common/err.h"
+#include "../policy/policy.h"
+
+struct sbx_run_opts {
+    JobPolicy *policy;        /* --policy (or empty) with every flag applied; owned */
+    const char *policy_path;  /* --policy FILE, or NULL */
+    const char *result_json;  /* --result-json FILE, or NULL */
+    bool help;                /* --help was given: print usage, run nothing */
+};
+
+/* Parses argv[0..argc) (argv[0] is the first argument after "run"). Flags
+ * stop at "--" or at the first argument that is not a flag; the rest is
+ * COMMAND [ARG...] and replaces the policy's command and args when present.
+ *
+ * Repeatable flags merge with the policy's list by key, so that a flag
+ * overrides "the same field": --env by KEY, --bind/--bind-rw/--tmpfs by
+ * destination, --time-offset by clock; --rootfs replaces the whole layer
+ * stack (the layers are one field).
+ *
+ * On error returns a negative errno and err is one line naming the flag and
+ * the reason (`--memory: "banana" is not a size`). result_json is filled as
+ * soon as it is seen, so the caller can still write a SETUP_FAILED result.
+ * Release with sbx_run_opts_free. */
+int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct sbx_err *err);
+void sbx_run_opts_free(struct sbx_run_opts *opts);
+
+/* The text of `sbx run --help`. */
+extern const char sbx_run_usage[];
+
+#endif
