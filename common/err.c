@@ -51,7 +51,19 @@ int sbx_err_wrap(struct sbx_err *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* Truncation is fine: the message is for people and stays bounded. */
+    size_t n = strnlen(prefix, sizeof prefix - 1);
+    memcpy(err->msg, prefix, n);
+    size_t left = sizeof err->msg - n;
+    if (left > 2) {
+        err->msg[n] = ':';
+        err->msg[n + 1] = ' ';
+        size_t m = strnlen(old, left - 3);
+        memcpy(err->msg + n + 2, old, m);
+        err->msg[n + 2 + m] = '\0';
+    } else {
+        err->msg[sizeof err->msg - 1] = '\0';
+    }
     return -err->code;
 }
 
