@@ -1,0 +1,131 @@
+/* The child side of a job, in the order the steps happen:
+ *
+ *   1. wait for the launcher to write the id maps (and pass mount sources)
+ *   2. become root of the new user namespace, enter a new cgroup namespace
+ *   3. build the root filesystem and pivot into it (mounts.c)
+ *   4. hostname, loopback, time namespace offsets
+ *   5. fork the job's process with CLONE_VFORK: it drops everything
+ *      (rlimits, ids, capabilities, no_new_privs, seccomp) and execs
+ *   6. stay behind as PID 1 (init.c): reap, forward signals, report.
+ *
+ * Any failure is sent to the launcher as "step: reason" and ends the child
+ * before the job's command ever runs: setup fails closed. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "../common/cleanup.h"
+#include "caps.h"
+#include "init.h"
+#include "mounts.h"
+#include "net.h"
+#include "sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static void receive_sources(const struct sbx_plan *plan, int *fds)
+{
+    size_t got = 0;
+    bool go = false;
+    while (!go) {
+        struct sbx_msg m;
+        size_t n = SBX_MSG_MAX_FDS;
+        size_t room = plan->n_sources - got;
+        int tmp[SBX_MSG_MAX_FDS];
+        int r = sbx_msg_recv(plan->sock, &m, tmp, &n);
+        if (r < 0)
+            _exit(125); /* the launcher is gone: nothing to report to */
+        if ((m.type != SBX_MSG_GO && m.type != SBX_MSG_FDS) || n > room)
+            sbx_child_fail(plan->sock, EPROTO, "setup: unexpected message from the launcher");
+        memcpy(fds + got, tmp, n * sizeof(int));
+        got += n;
+        go = m.type == SBX_MSG_GO;
+    }
+    if (got != plan->n_sources)
+        sbx_child_fail(plan->sock, EPROTO, "setup: expected %zu mount sources, got %zu",
+                       plan->n_sources, got);
+}
+
+static void write_time_offsets(const struct sbx_plan *plan)
+{
+    const struct sbx_spec *s = plan->spec;
+    /* The time namespace always exists; offsets must be written before any
+     * process enters it, so it is unshared here and entered by the job. */
+    if (unshare(CLONE_NEWTIME) < 0)
+        sbx_child_fail(plan->sock, errno, "time namespace: unshare: %s", strerror(errno));
+    if (!s->monotonic_offset_ns && !s->boottime_offset_ns)
+        return;
+    char buf[128];
+    int64_t mo = s->monotonic_offset_ns, bo = s->boottime_offset_ns;
+    /* Nanoseconds must be in [0, 1e9): floor the seconds for negatives. */
+    int64_t ms = mo / 1000000000, mn = mo % 1000000000;
+    if (mn < 0) {
+        ms -= 1;
+        mn += 1000000000;
+    }
+    int64_t bs = bo / 1000000000, bn = bo % 1000000000;
+    if (bn < 0) {
+        bs -= 1;
+        bn += 1000000000;
+    }
+    int len = snprintf(buf, sizeof buf, "monotonic %lld %lld\nboottime %lld %lld\n", (long long)ms,
+                       (long long)mn, (long long)bs, (long long)bn);
+    _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, (size_t)len) != len)
+        sbx_child_fail(plan->sock, errno, "time namespace: writing offsets: %s", strerror(errno));
+}
+
+__attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
+{
+    struct sbx_err err = {0};
+    const struct sbx_spec *spec = plan->spec;
+
+    /* If the launcher dies, so does the job: PID 1 dying takes the whole
+     * PID namespace with it. Checked again by the EOF of receive_sources. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+    int *fds = plan->n_sources ? calloc(plan->n_sources, sizeof(int)) : NULL;
+    if (plan->n_sources && !fds)
+        sbx_child_fail(plan->sock, ENOMEM, "setup: out of memory");
+    receive_sources(plan, fds);
+
+    if (sbx_userns_become_root(&plan->idmap, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* The launcher has placed us in the job's cgroups by now; the job sees
+     * that cgroup as its root. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
+    /* Nothing in the job may ptrace or read the memory of PID 1. Not earlier:
+     * in rootless mode the launcher needs /proc/PID to be ours for the maps. */
+    prctl(PR_SET_DUMPABLE, 0);
+
+    if (plan->idmap.rootless && plan->n_sources) {
+        if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
+            sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    }
+    if (sbx_mounts_setup(spec, fds, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    free(fds);
+
+    if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+        sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
+    if (spec->loopback && sbx_net_loopback_up(&err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    write_time_offsets(plan);
+
+    sbx_init_run(plan);
+}

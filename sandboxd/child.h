@@ -1,0 +1,25 @@
+/* The plan the launcher hands to the job's first process (which becomes its
+ * PID 1), and the steps that process applies in order. The plan is built in
+ * the launcher, before clone, so that the child decides nothing itself. */
+#ifndef SBX_SANDBOXD_CHILD_H
+#define SBX_SANDBOXD_CHILD_H
+
+#include <stdbool.h>
+
+#include "../policy/policy.h"
+#include "seccomp.h"
+#include "userns.h"
+
+struct sbx_plan {
+    const struct sbx_spec *spec;
+    struct sbx_idmap idmap;
+    const struct sbx_seccomp *seccomp;  /* NULL: no filter (policy said "none") */
+    int sock;                           /* the child's end of the sync socket */
+    int stdio[3];                       /* dup'ed onto 0, 1, 2 in the job; -1 keeps */
+    size_t n_sources;                   /* mount source fds the launcher sends */
+};
+
+/* Runs in the clone()d child. Never returns. */
+__attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan);
+
+#endif

@@ -1,0 +1,76 @@
+/* The executor: runs one validated job spec in full isolation and collects
+ * its result. Used by `sbx run` (one job, blocking) and by sandboxd (many
+ * jobs in one event loop: start, then feed poll events, then finish).
+ *
+ * The launcher must be single-threaded when it starts a job: the child is
+ * created with a raw clone3() and uses the allocator before it execs. */
+#ifndef SBX_SANDBOXD_EXEC_H
+#define SBX_SANDBOXD_EXEC_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../policy/policy.h"
+#include "uidpool.h"
+
+struct sbx_exec_opts {
+    const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
+    int stdio[3];                   /* the job's stdin/out/err; -1: the launcher's own */
+    const char *job_name;           /* names the job's cgroup; NULL: derived from the pid */
+    bool forward_signals;           /* sbx_job_run: pass SIGINT/SIGTERM/SIGHUP on to the job */
+};
+
+/* A JobResult whose strings live in the struct, so no result needs freeing. */
+struct sbx_result {
+    JobResult msg;
+    Sbx__V1__Pressure pressure;
+    char error[SBX_ERR_MSG_MAX];
+    char syscall[64];
+};
+
+void sbx_result_init(struct sbx_result *res);
+/* Fills res as SETUP_FAILED with err's message (for failures before a job
+ * exists, e.g. an invalid policy). */
+void sbx_result_setup_failed(struct sbx_result *res, const struct sbx_err *err);
+
+struct sbx_job;
+
+/* Sets the job up and starts its command. Returns 0 with *out set, or a
+ * negative errno with res filled as SETUP_FAILED (err says the step); then
+ * exec_status tells what `sbx run` exits with: 125, or 126/127 when the
+ * command cannot be executed or is missing. */
+int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err);
+
+/* The fds to poll for this job (at most SBX_JOB_MAX_POLLFDS) and how long
+ * until its next deadline (ms, -1: none). */
+#define SBX_JOB_MAX_POLLFDS 3
+int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds);
+int sbx_job_timeout_ms(struct sbx_job *job);
+
+/* Handles whatever is ready (fds as filled by sbx_job_pollfds, after poll)
+ * and checks the limits. Returns 1 once the job has ended, else 0. */
+int sbx_job_step(struct sbx_job *job, const struct pollfd *fds);
+
+/* Forwards a signal to the job's first process (through its PID 1). */
+int sbx_job_signal(struct sbx_job *job, int sig);
+/* Kills the whole job now. */
+void sbx_job_kill(struct sbx_job *job);
+/* Freezes or thaws every process of the job. */
+int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
+
+/* Collects the result of an ended job, tears everything down (cgroup, uid
+ * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
+void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
+
+/* Start, wait, finish. Returns the status `sbx run` exits with. */
+int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                struct sbx_result *res);
+
+/* The exit status `sbx run` returns for a result (the contract's table). */
+int sbx_result_exit_status(const JobResult *r);
+
+#endif

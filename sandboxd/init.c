@@ -1,0 +1,125 @@
+#include "init.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "../common/cleanup.h"
+#include "caps.h"
+#include "sync.h"
+
+/* The job's process shares our fd table until it execs (CLONE_FILES), so the
+ * seccomp listener it creates when installing its filter stays here after
+ * the exec. It is the one fd that reads as "anon_inode:seccomp notify". */
+static int find_listener(void)
+{
+    _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -errno;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, "anon_inode:seccomp notify") == 0)
+            return atoi(e->d_name);
+    }
+    return -ENOENT;
+}
+
+static pid_t start_job(const struct sbx_plan *plan, int *exec_errno)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        sbx_child_fail(plan->sock, errno, "init: pipe: %s", strerror(errno));
+    /* CLONE_VFORK: we resume only once the job's process has exec'd or died,
+     * so the exec status is known at once. CLONE_FILES: see find_listener. */
+    struct clone_args ca = {.flags = CLONE_VFORK | CLONE_FILES, .exit_signal = SIGCHLD};
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid < 0)
+        sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
+    if (pid == 0)
+        sbx_job_exec(plan, p[1]);
+    close(p[1]);
+    int e = 0;
+    ssize_t n = read(p[0], &e, sizeof e);
+    close(p[0]);
+    *exec_errno = n == (ssize_t)sizeof e ? e : 0;
+    return (pid_t)pid;
+}
+
+__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Blocked signals are queued for PID 1 even with no handler, so
+     * sigwaitinfo sees the launcher's SIGTERM; the job's process unblocks
+     * them before exec. */
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    int exec_errno = 0;
+    pid_t job = start_job(plan, &exec_errno);
+    if (exec_errno) {
+        struct sbx_msg m = {.type = SBX_MSG_EXEC_FAILED, .code = exec_errno};
+        snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
+        sbx_msg_send(plan->sock, &m, NULL, 0);
+        _exit(exec_errno == ENOENT ? 127 : 126);
+    }
+
+    struct sbx_msg started = {.type = SBX_MSG_STARTED};
+    int listener = plan->seccomp && plan->seccomp->wants_listener ? find_listener() : -1;
+    if (sbx_msg_send(plan->sock, &started, listener >= 0 ? &listener : NULL, listener >= 0) < 0)
+        _exit(125);
+    if (listener >= 0)
+        close(listener);
+
+    /* PID 1 holds nothing of the caller's: not its terminal, not its pipes
+     * (whose EOF a reader may be waiting for). */
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && devnull >= 0; fd++)
+        dup3(devnull, fd, O_CLOEXEC);
+    if (devnull > 2)
+        close(devnull);
+    struct sbx_err err = {0};
+    if (sbx_caps_init_only_kill(&err) < 0)
+        _exit(125);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(job, sig);
+            continue;
+        }
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+            if (pid != job)
+                continue;
+            struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
+            sbx_msg_send(plan->sock, &m, NULL, 0);
+            /* Exiting ends the PID namespace: the kernel kills every other
+             * process of the job and reaps it before our parent sees us go. */
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+    }
+}

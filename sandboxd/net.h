@@ -1,0 +1,11 @@
+/* Network: every job has an empty network namespace. With the loopback
+ * mode, lo is brought up (through rtnetlink, libnl-route-3); nothing else
+ * ever exists in it. */
+#ifndef SBX_SANDBOXD_NET_H
+#define SBX_SANDBOXD_NET_H
+
+#include "../common/err.h"
+
+int sbx_net_loopback_up(struct sbx_err *err);
+
+#endif
