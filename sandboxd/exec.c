@@ -66,6 +66,12 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+const char *sbx_default_rootfs(void)
+{
+    const char *env = getenv("SBX_DEFAULT_ROOTFS");
+    return env && *env ? env : SBX_DEFAULT_ROOTFS;
+}
+
 void sbx_result_init(struct sbx_result *res)
 {
     memset(res, 0, sizeof *res);

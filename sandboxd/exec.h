@@ -70,6 +70,9 @@ void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                 struct sbx_result *res);
 
+/* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else the one built with sbx. */
+const char *sbx_default_rootfs(void);
+
 /* The exit status `sbx run` returns for a result (the contract's table). */
 int sbx_result_exit_status(const JobResult *r);
 
