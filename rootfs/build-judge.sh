@@ -1,0 +1,69 @@
+#!/bin/sh
+# build-judge.sh DIR [--debootstrap] - builds a larger image for judging.
+#
+# Default: a layer to stack on top of the bundled rootfs, holding the host's
+# python3 and gcc with their shared-library closure (fast, no network):
+#     sbx run --rootfs build/rootfs --rootfs DIR -- python3 -c 'print(1)'
+# --debootstrap: a full Debian bookworm minbase with gcc, g++ and python3
+# (needs Debian's archive; takes minutes), usable as the only layer:
+#     sbx run --rootfs DIR -- gcc --version
+set -eu
+DIR=${1:?usage: build-judge.sh DIR [--debootstrap]}
+MODE=${2:-closure}
+
+if [ "$MODE" = "--debootstrap" ]; then
+    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+    debootstrap --variant=minbase --include=gcc,g++,python3 bookworm "$DIR"
+    exit 0
+fi
+
+# Debian's own programs, not whatever a user's PATH finds first (pyenv, ...).
+for p in python3 gcc cpp as ld; do
+    [ -x "/usr/bin/$p" ] || { echo "build-judge.sh: /usr/bin/$p not found (apt-get install python3 gcc)" >&2; exit 1; }
+done
+TMP="$DIR.tmp.$$"
+rm -rf "$TMP"
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$TMP"
+
+# copy PATH...: files and directories as they are on the host (symlinks kept).
+copy() {
+    for f in "$@"; do
+        [ -e "$f" ] || continue
+        mkdir -p "$TMP$(dirname "$f")"
+        cp -a "$f" "$TMP$(dirname "$f")/"
+    done
+}
+# closure BIN...: a binary plus every shared library ldd names for it.
+closure() {
+    for b in "$@"; do
+        copy "$b" "$(readlink -f "$b")"
+        ldd "$b" 2>/dev/null | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
+            [ -n "$lib" ] && copy "$lib" "$(readlink -f "$lib")"
+        done
+    done
+}
+
+PY=$(readlink -f /usr/bin/python3)
+PYVER=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+closure /usr/bin/python3 "$PY"
+copy "/usr/lib/python$PYVER"
+GCCVER=$(/usr/bin/gcc -dumpversion)
+TRIPLE=$(/usr/bin/gcc -dumpmachine)
+closure /usr/bin/gcc /usr/bin/cpp /usr/bin/as /usr/bin/ld \
+        "/usr/lib/gcc/$TRIPLE/$GCCVER/cc1" "/usr/lib/gcc/$TRIPLE/$GCCVER/collect2" \
+        "/usr/lib/gcc/$TRIPLE/$GCCVER/lto-wrapper" "$(readlink -f /usr/bin/ld)"
+copy "/usr/lib/gcc/$TRIPLE/$GCCVER" /usr/include "/usr/lib/$TRIPLE/crt1.o" "/usr/lib/$TRIPLE/crti.o" \
+     "/usr/lib/$TRIPLE/crtn.o" "/usr/lib/$TRIPLE/Scrt1.o" "/usr/lib/$TRIPLE/libc.so" \
+     "/usr/lib/$TRIPLE/libc_nonshared.a" "/usr/lib/$TRIPLE/libm.so" "/usr/lib/$TRIPLE/libm.a" \
+     "/usr/lib/$TRIPLE/libmvec.so" "/usr/lib/$TRIPLE/libc.a" "/usr/lib/$TRIPLE/libbfd-"*.so \
+     "/usr/lib/$TRIPLE/libctf"*.so* "/usr/lib/$TRIPLE/libsframe"*.so* "/usr/lib/$TRIPLE/libopcodes"*.so* \
+     "/usr/lib/$TRIPLE/libjansson.so"* "/usr/lib/$TRIPLE/libzstd.so"* "/usr/lib/$TRIPLE/libz.so"* \
+     "/usr/lib/$TRIPLE/libisl.so"* "/usr/lib/$TRIPLE/libmpc.so"* "/usr/lib/$TRIPLE/libmpfr.so"* \
+     "/usr/lib/$TRIPLE/libgmp.so"*
+# The usual merged-/usr links, so /lib64/ld-linux-x86-64.so.2 resolves.
+[ -e "$TMP/lib64" ] || ln -s usr/lib64 "$TMP/lib64" 2>/dev/null || true
+rm -rf "$DIR"
+mv "$TMP" "$DIR"
+trap - EXIT
+echo "$DIR"
