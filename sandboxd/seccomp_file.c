@@ -309,6 +309,34 @@ static int parse_line(struct parser *ps, char **tok, int ntok)
     return parse_rule(ps, tok, ntok);
 }
 
+/* The job hands its listener to the supervisor with sendmsg(SCM_RIGHTS)
+ * after the filter is installed. If the filter sent sendmsg to the listener
+ * itself, nobody would be reading it yet and the job would hang forever: so
+ * a profile that kills by default must allow sendmsg, unconditionally. */
+static int check_handoff(struct parser *ps)
+{
+    const struct sbx_sc_profile *p = ps->p;
+    int nr = sbx_sc_resolve_name("sendmsg");
+    bool allowed = p->def_action == SCMP_ACT_ALLOW;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct sbx_sc_rule *r = &p->rules[i];
+        if (r->nr != nr)
+            continue;
+        if (r->action == SBX_SC_KILL) {
+            ps->line = r->line;
+            return FAIL(ps, EINVAL, "sendmsg cannot be killed: the launcher needs it to hand the "
+                                    "seccomp listener to the supervisor");
+        }
+        allowed = r->action == SCMP_ACT_ALLOW && r->ncond == 0;
+    }
+    if (p->def_action == SBX_SC_KILL && !allowed)
+        return sbx_err_set(ps->err, EINVAL,
+                           "seccomp profile %s: a profile that kills by default must `allow "
+                           "sendmsg`: the launcher hands the seccomp listener over with it",
+                           ps->fname);
+    return 0;
+}
+
 int sbx_sc_parse(const char *fname, const char *text, size_t len, struct sbx_sc_profile *p,
                  struct sbx_err *err)
 {
@@ -364,6 +392,8 @@ int sbx_sc_parse(const char *fname, const char *text, size_t len, struct sbx_sc_
                         "`include default|strict`",
                         fname);
     }
+    if (r == 0)
+        r = check_handoff(&ps);
     if (r < 0)
         sbx_sc_profile_clear(p);
     return r;
