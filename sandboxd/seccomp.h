@@ -11,6 +11,7 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../common/err.h"
@@ -24,6 +25,12 @@ struct sbx_seccomp {
  * to a profile file. Errors name the profile (and line of a file). */
 int sbx_seccomp_compile(const char *profile, struct sbx_seccomp **out, struct sbx_err *err);
 void sbx_seccomp_free(struct sbx_seccomp *s);
+
+/* Added: compiles a profile file's text held in memory (what
+ * sbx_seccomp_compile does after reading a file). `name` names the profile in
+ * messages. For tests and the fuzzer. */
+int sbx_seccomp_compile_text(const char *name, const char *text, size_t len,
+                             struct sbx_seccomp **out, struct sbx_err *err);
 
 /* In the job's process, after no_new_privs: installs the program. Calls no
  * allocator. When the program wants a listener, *listener is the new
