@@ -4,7 +4,32 @@
  * Job cgroups live below the launcher's own cgroup (read from
  * /proc/self/cgroup), in a directory of the project's own naming, or below a
  * parent that the operator configures. The project never moves, changes or
- * removes a cgroup it did not create. */
+ * removes a cgroup it did not create.
+ *
+ * Where (per hierarchy: each v1 controller's mount, and the v2 tree):
+ *   default                 <launcher's own cgroup>/sbx/<job>
+ *   SBX_CGROUP_PARENT=/a/b  <mount point of the hierarchy>/a/b/<job>; the same
+ *                           path is used below every v1 controller's mount and
+ *                           below the cgroup2 mount. The operator creates it
+ *                           (and, on v2, enables the controllers in its
+ *                           cgroup.subtree_control); sbx only makes children.
+ * v2 and the no-internal-process rule: when controllers must be enabled in
+ * the launcher's own (non-root) cgroup, the launcher moves itself (only
+ * itself, and only if it is alone there) into <own>/sbx/launcher-<tag>, the
+ * way a systemd service with Delegate=yes keeps its main process in a leaf.
+ * Hybrid hosts: controllers on v1 are used there; the job also gets a
+ * controller-less cgroup in the v2 tree (for cgroup.kill and pressure
+ * figures) when the v2 tree is mounted and writable.
+ *
+ * Naming: job-<pidns inode>-<owner pid>-<owner starttime>-<seq>-<job name>.
+ * The owner is the process that called sbx_cgroup_create; it must outlive
+ * the job. A job cgroup whose owner (same pid namespace, same pid, same start
+ * time in /proc/<pid>/stat) no longer exists is stale: see
+ * sbx_cgroup_cleanup_stale.
+ *
+ * Swap: v1 without memory.memsw.* (swapaccount=0) falls back to
+ * memory.swappiness=0 when swap is on; v2 without memory.swap.max fails
+ * when swap is on. Thread-safe; detection is cached per process. */
 #ifndef SBX_SANDBOXD_CGROUP_H
 #define SBX_SANDBOXD_CGROUP_H
 
@@ -55,5 +80,30 @@ int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *err);
 /* Kills every process in the cgroup, waits until it is empty and removes it
  * (retrying what the kernel refuses for a moment), then frees cg. */
 int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err);
+
+/* Kills what is left in job cgroups whose owner is gone and removes them
+ * (also empty launcher leaves of dead launchers). sbx_cgroup_create calls it
+ * once per process; a daemon may call it again at any time. */
+int sbx_cgroup_cleanup_stale(struct sbx_err *err);
+
+/* The job's cgroup directory serving controller ("memory", "pids", "cpu",
+ * "cpuacct", "cpuset", "freezer"), or NULL when the job does not use it;
+ * *v2 (if non-NULL) says which version. For tests and diagnostics. */
+const char *sbx_cgroup_path(const struct sbx_cgroup *cg, const char *controller, bool *v2);
+
+/* The host's layout as detected (for `sbx doctor`). */
+#define SBX_CG_NCTRL 6
+struct sbx_cg_layout {
+    struct {
+        const char *controller;
+        int version;          /* 0 = unusable, 1 or 2 */
+        char own[4096];       /* the launcher's cgroup directory */
+        char parent[4096];    /* where job cgroups go */
+    } c[SBX_CG_NCTRL];
+    bool v2_mounted;
+    char v2_own[4096];
+    char v2_parent[4096];
+};
+int sbx_cgroup_layout(struct sbx_cg_layout *out, struct sbx_err *err);
 
 #endif
