@@ -83,7 +83,7 @@ struct sbx_spec {
         uint64_t output;        /* bytes: RLIMIT_FSIZE and capture limit */
         uint64_t open_files;
         uint64_t stack;
-        uint64_t core;
+        uint64_t core;          /* RLIMIT_CORE as is: 0 means no core files */
         uint32_t cpu_weight;
         const char *cpuset;     /* NULL when unset */
     } limits;
@@ -94,6 +94,10 @@ struct sbx_spec {
     uint32_t uid, gid;
     const char *stdin_file, *stdout_file, *stderr_file;
     bool capture;
+    /* Private to validate.c: the normalized copies of paths that were not
+     * already normal (e.g. "/a//b/"), freed by sbx_spec_free. */
+    char **owned_;
+    size_t n_owned_;
 };
 
 /* Checks every field of p, applying defaults, into spec. default_rootfs is

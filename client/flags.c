@@ -1,0 +1,626 @@
+/* `sbx run` flags. Each flag only checks its own spelling (through the same
+ * units parser the policy uses) and writes the JobPolicy field it overrides;
+ * the rules about values live in policy/validate.c, so a flag and a policy
+ * file can never disagree about what is allowed. */
+#include "flags.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../policy/units.h"
+
+const char sbx_run_usage[] =
+    "usage: sbx run [OPTIONS] [--] COMMAND [ARG...]\n"
+    "\n"
+    "Runs COMMAND in a fresh sandbox and waits for it. Each option overrides the\n"
+    "same field of --policy. Sizes take K, M, G, T suffixes (powers of 1024);\n"
+    "seconds may be fractional or carry a unit (ns, us, ms, s, m, h).\n"
+    "Both --flag VALUE and --flag=VALUE work; flags end at \"--\" or at the first\n"
+    "argument that is not a flag.\n"
+    "\n"
+    "Options:\n"
+    "  --policy FILE             job policy in protobuf text format (sandbox.proto);\n"
+    "                            loaded first wherever it appears\n"
+    "  --rootfs DIR              a read-only lower layer of the root filesystem;\n"
+    "                            repeatable, later ones on top; replaces the policy's\n"
+    "                            layers (default: the bundled minimal rootfs)\n"
+    "  --rootfs-size SIZE        size of the tmpfs taking the job's writes (default 64M)\n"
+    "  --bind SRC[:DST]          read-only bind mount of host path SRC at DST (default SRC)\n"
+    "  --bind-rw SRC[:DST]       read-write bind mount\n"
+    "  --tmpfs DST[:SIZE]        an extra tmpfs (default size 16M)\n"
+    "  --cwd DIR                 working directory inside (default /)\n"
+    "  --env KEY=VALUE           repeatable; the environment holds only these plus\n"
+    "                            PATH=" SBX_DEFAULT_PATH "\n"
+    "                            unless PATH is given\n"
+    "  --hostname NAME           UTS hostname inside (default sandbox)\n"
+    "  --memory SIZE             memory limit of the whole job, swap disabled\n"
+    "  --pids N                  most processes and threads of the whole job\n"
+    "  --cpus X                  CPU bandwidth in cores, e.g. 0.5\n"
+    "  --cpu-weight N            relative CPU share under contention, 1..10000\n"
+    "  --cpuset LIST             CPUs the job may run on, e.g. 0-3,5\n"
+    "  --time-limit SECONDS      CPU time limit, user + system of all processes\n"
+    "  --wall-time-limit SECONDS wall-clock limit\n"
+    "  --output-limit SIZE       largest file the job may write, and most output\n"
+    "                            captured per stream\n"
+    "  --time-offset CLOCK=SECONDS  time namespace offset; CLOCK is monotonic or\n"
+    "                            boottime; SECONDS may be negative; repeatable\n"
+    "  --network loopback|none   empty network namespace with lo up (default) or down\n"
+    "  --seccomp PROFILE         default (the default), strict, none, or a profile file\n"
+    "  --uid N, --gid N          ids the job runs as inside (default 0:0), 0..65535\n"
+    "  --result-json FILE        write the job result as one JSON object to FILE\n"
+    "  -h, --help                print this help\n"
+    "\n"
+    "Exit status:\n"
+    "  the job's exit code  the job's first process exited by itself\n"
+    "  128+N                it was killed by signal N (137 for a memory, CPU-time or\n"
+    "                       wall-time limit)\n"
+    "  125                  the sandbox could not be set up, or a policy field or flag\n"
+    "                       is invalid (one line on stderr says which and why)\n"
+    "  126                  COMMAND exists in the sandbox but cannot be executed\n"
+    "  127                  COMMAND was not found in the sandbox\n"
+    "\n"
+    "Examples:\n"
+    "  sbx run -- /bin/sh -c 'echo hello'\n"
+    "  sbx run --memory 256M --pids 64 --time-limit 2 --wall-time-limit 5 \\\n"
+    "      --seccomp strict --bind /srv/judge/42:/work --cwd /work ./solution\n"
+    "  sbx run --policy ci-job.pb.txt --bind-rw \"$PWD\":/src --env CI=1 make test\n"
+    "  sbx run --result-json result.json --time-offset monotonic=-3600 uptime\n";
+
+struct state {
+    struct sbx_run_opts *opts;
+    bool layers_replaced;
+    struct sbx_err *err;
+};
+
+typedef int (*apply_fn)(struct state *st, const char *flag, const char *v);
+
+struct flag {
+    const char *name;
+    bool takes_value;
+    apply_fn apply;
+};
+
+/* ---- writing into the policy (every string malloc'd for sbx_policy_free) ---- */
+
+static int oom(struct state *st)
+{
+    return sbx_err_set(st->err, ENOMEM, "out of memory");
+}
+
+static int set_str(struct state *st, char **slot, const char *v)
+{
+    char *d = strdup(v);
+    if (!d)
+        return oom(st);
+    free(*slot); /* no field of sandbox.proto has a static default string */
+    *slot = d;
+    return 0;
+}
+
+static int append_str(struct state *st, char ***arr, size_t *n, const char *v)
+{
+    char *d = strdup(v);
+    char **na = d ? realloc(*arr, (*n + 1) * sizeof *na) : NULL;
+    if (!na) {
+        free(d);
+        return oom(st);
+    }
+    *arr = na;
+    na[(*n)++] = d;
+    return 0;
+}
+
+static Sbx__V1__Limits *limits(struct state *st)
+{
+    JobPolicy *p = st->opts->policy;
+    if (!p->limits) {
+        p->limits = malloc(sizeof *p->limits);
+        if (p->limits)
+            sbx__v1__limits__init(p->limits);
+    }
+    return p->limits;
+}
+
+static Sbx__V1__RootFs *rootfs(struct state *st)
+{
+    JobPolicy *p = st->opts->policy;
+    if (!p->rootfs) {
+        p->rootfs = malloc(sizeof *p->rootfs);
+        if (p->rootfs)
+            sbx__v1__root_fs__init(p->rootfs);
+    }
+    return p->rootfs;
+}
+
+/* Relative host paths are relative to where sbx runs, as users expect;
+ * the policy itself only ever holds absolute paths. */
+static char *host_path(const char *v)
+{
+    if (v[0] == '/' || v[0] == '\0')
+        return strdup(v);
+    _cleanup_free_ char *cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return NULL;
+    char *out;
+    if (asprintf(&out, "%s/%s", cwd, v) < 0)
+        return NULL;
+    return out;
+}
+
+/* ---- checking spellings ---- */
+
+static int parse_u32(struct state *st, const char *flag, const char *v, uint32_t *out)
+{
+    uint64_t acc = 0;
+    if (!*v)
+        return sbx_err_set(st->err, EINVAL, "%s: \"\" is not a number", flag);
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not a number", flag, v);
+        acc = acc * 10 + (uint64_t)(*p - '0');
+        if (acc > UINT32_MAX)
+            return sbx_err_set(st->err, ERANGE, "%s: \"%s\" is too large", flag, v);
+    }
+    *out = (uint32_t)acc;
+    return 0;
+}
+
+static int check_size_flag(struct state *st, const char *flag, const char *v)
+{
+    uint64_t n;
+    int r = sbx_parse_size(v, &n);
+    if (r == -ERANGE)
+        return sbx_err_set(st->err, ERANGE, "%s: \"%s\" is too large", flag, v);
+    if (r < 0)
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not a size", flag, v);
+    return 0;
+}
+
+static int check_duration_flag(struct state *st, const char *flag, const char *v, bool allow_negative)
+{
+    int64_t ns;
+    int r = sbx_parse_duration_ns(v, allow_negative, &ns);
+    if (r == -ERANGE)
+        return sbx_err_set(st->err, ERANGE, "%s: \"%s\" is out of range", flag, v);
+    if (r < 0)
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not a duration in seconds", flag, v);
+    return 0;
+}
+
+/* ---- the flags ---- */
+
+static int f_rootfs(struct state *st, const char *flag, const char *v)
+{
+    Sbx__V1__RootFs *rf = rootfs(st);
+    if (!rf)
+        return oom(st);
+    /* The layers are one field: the first --rootfs replaces the policy's. */
+    if (!st->layers_replaced) {
+        for (size_t i = 0; i < rf->n_layers; i++)
+            free(rf->layers[i]);
+        rf->n_layers = 0;
+        st->layers_replaced = true;
+    }
+    _cleanup_free_ char *path = host_path(v);
+    if (!path)
+        return oom(st);
+    return append_str(st, &rf->layers, &rf->n_layers, path);
+}
+
+static int f_rootfs_size(struct state *st, const char *flag, const char *v)
+{
+    Sbx__V1__RootFs *rf = rootfs(st);
+    int r = check_size_flag(st, flag, v);
+    if (r < 0)
+        return r;
+    return rf ? set_str(st, &rf->size, v) : oom(st);
+}
+
+/* Adds a mount, replacing one with the same destination: a flag overrides
+ * the policy's mount at that path. */
+static int put_mount(struct state *st, Sbx__V1__Mount__Type type, const char *src, const char *dst, bool rw,
+                     const char *size)
+{
+    JobPolicy *p = st->opts->policy;
+    Sbx__V1__Mount *m = malloc(sizeof *m);
+    if (!m)
+        return oom(st);
+    sbx__v1__mount__init(m);
+    m->has_type = true;
+    m->type = type;
+    m->dst = strdup(dst);
+    m->src = src ? strdup(src) : NULL;
+    m->size = size ? strdup(size) : NULL;
+    if (!m->dst || (src && !m->src) || (size && !m->size)) {
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return oom(st);
+    }
+    if (type == SBX__V1__MOUNT__TYPE__BIND) {
+        m->has_rw = true;
+        m->rw = rw;
+    }
+    for (size_t i = 0; i < p->n_mounts; i++) {
+        if (p->mounts[i]->dst && strcmp(p->mounts[i]->dst, dst) == 0) {
+            protobuf_c_message_free_unpacked(&p->mounts[i]->base, NULL);
+            p->mounts[i] = m;
+            return 0;
+        }
+    }
+    Sbx__V1__Mount **na = realloc(p->mounts, (p->n_mounts + 1) * sizeof *na);
+    if (!na) {
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return oom(st);
+    }
+    p->mounts = na;
+    na[p->n_mounts++] = m;
+    return 0;
+}
+
+static int bind(struct state *st, const char *flag, const char *v, bool rw)
+{
+    const char *colon = strchr(v, ':');
+    _cleanup_free_ char *src = colon ? strndup(v, (size_t)(colon - v)) : strdup(v);
+    if (!src)
+        return oom(st);
+    if (!*src || (colon && !colon[1]))
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not SRC[:DST]", flag, v);
+    _cleanup_free_ char *abs = host_path(src);
+    if (!abs)
+        return oom(st);
+    return put_mount(st, SBX__V1__MOUNT__TYPE__BIND, abs, colon ? colon + 1 : abs, rw, NULL);
+}
+
+static int f_bind(struct state *st, const char *flag, const char *v)
+{
+    return bind(st, flag, v, false);
+}
+
+static int f_bind_rw(struct state *st, const char *flag, const char *v)
+{
+    return bind(st, flag, v, true);
+}
+
+static int f_tmpfs(struct state *st, const char *flag, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    _cleanup_free_ char *dst = colon ? strndup(v, (size_t)(colon - v)) : strdup(v);
+    if (!dst)
+        return oom(st);
+    if (!*dst)
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not DST[:SIZE]", flag, v);
+    if (colon) {
+        int r = check_size_flag(st, flag, colon + 1);
+        if (r < 0)
+            return r;
+    }
+    return put_mount(st, SBX__V1__MOUNT__TYPE__TMPFS, NULL, dst, true, colon ? colon + 1 : NULL);
+}
+
+static int f_cwd(struct state *st, const char *flag, const char *v)
+{
+    return set_str(st, &st->opts->policy->cwd, v);
+}
+
+static int f_hostname(struct state *st, const char *flag, const char *v)
+{
+    return set_str(st, &st->opts->policy->hostname, v);
+}
+
+static int f_env(struct state *st, const char *flag, const char *v)
+{
+    JobPolicy *p = st->opts->policy;
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not KEY=VALUE", flag, v);
+    size_t klen = (size_t)(eq - v) + 1;
+    for (size_t i = 0; i < p->n_env; i++)
+        if (strncmp(p->env[i], v, klen) == 0)
+            return set_str(st, &p->env[i], v);
+    return append_str(st, &p->env, &p->n_env, v);
+}
+
+static int f_memory(struct state *st, const char *flag, const char *v)
+{
+    int r = check_size_flag(st, flag, v);
+    if (r < 0)
+        return r;
+    return limits(st) ? set_str(st, &limits(st)->memory, v) : oom(st);
+}
+
+static int f_output(struct state *st, const char *flag, const char *v)
+{
+    int r = check_size_flag(st, flag, v);
+    if (r < 0)
+        return r;
+    return limits(st) ? set_str(st, &limits(st)->output, v) : oom(st);
+}
+
+static int f_time_limit(struct state *st, const char *flag, const char *v)
+{
+    int r = check_duration_flag(st, flag, v, false);
+    if (r < 0)
+        return r;
+    return limits(st) ? set_str(st, &limits(st)->cpu_time, v) : oom(st);
+}
+
+static int f_wall_time_limit(struct state *st, const char *flag, const char *v)
+{
+    int r = check_duration_flag(st, flag, v, false);
+    if (r < 0)
+        return r;
+    return limits(st) ? set_str(st, &limits(st)->wall_time, v) : oom(st);
+}
+
+static int f_pids(struct state *st, const char *flag, const char *v)
+{
+    uint32_t n;
+    int r = parse_u32(st, flag, v, &n);
+    if (r < 0)
+        return r;
+    if (!limits(st))
+        return oom(st);
+    limits(st)->has_pids = true;
+    limits(st)->pids = n;
+    return 0;
+}
+
+static int f_cpu_weight(struct state *st, const char *flag, const char *v)
+{
+    uint32_t n;
+    int r = parse_u32(st, flag, v, &n);
+    if (r < 0)
+        return r;
+    if (!limits(st))
+        return oom(st);
+    limits(st)->has_cpu_weight = true;
+    limits(st)->cpu_weight = n;
+    return 0;
+}
+
+static int f_cpuset(struct state *st, const char *flag, const char *v)
+{
+    return limits(st) ? set_str(st, &limits(st)->cpuset, v) : oom(st);
+}
+
+static int f_cpus(struct state *st, const char *flag, const char *v)
+{
+    static locale_t c_loc;
+    if (!c_loc)
+        c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    char *end;
+    /* strtod alone would also take " 1", "0x1p1" and "inf". */
+    bool plain = *v && strspn(v, "0123456789.") == strlen(v);
+    double x = plain ? strtod_l(v, &end, c_loc) : 0;
+    if (!plain || *end)
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not a number of cores", flag, v);
+    if (!limits(st))
+        return oom(st);
+    limits(st)->has_cpus = true;
+    limits(st)->cpus = x;
+    return 0;
+}
+
+static int f_uid(struct state *st, const char *flag, const char *v)
+{
+    uint32_t n;
+    int r = parse_u32(st, flag, v, &n);
+    if (r < 0)
+        return r;
+    st->opts->policy->has_uid = true;
+    st->opts->policy->uid = n;
+    return 0;
+}
+
+static int f_gid(struct state *st, const char *flag, const char *v)
+{
+    uint32_t n;
+    int r = parse_u32(st, flag, v, &n);
+    if (r < 0)
+        return r;
+    st->opts->policy->has_gid = true;
+    st->opts->policy->gid = n;
+    return 0;
+}
+
+static int f_time_offset(struct state *st, const char *flag, const char *v)
+{
+    JobPolicy *p = st->opts->policy;
+    const char *eq = strchr(v, '=');
+    Sbx__V1__TimeOffset__Clock clock;
+    if (eq && (size_t)(eq - v) == 9 && strncmp(v, "monotonic", 9) == 0)
+        clock = SBX__V1__TIME_OFFSET__CLOCK__MONOTONIC;
+    else if (eq && (size_t)(eq - v) == 8 && strncmp(v, "boottime", 8) == 0)
+        clock = SBX__V1__TIME_OFFSET__CLOCK__BOOTTIME;
+    else
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not CLOCK=SECONDS (CLOCK is monotonic or boottime)", flag,
+                           v);
+    int r = check_duration_flag(st, flag, eq + 1, true);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < p->n_time_offsets; i++) {
+        Sbx__V1__TimeOffset *t = p->time_offsets[i];
+        if (t->has_clock && t->clock == clock)
+            return set_str(st, &t->offset, eq + 1);
+    }
+    Sbx__V1__TimeOffset *t = malloc(sizeof *t);
+    if (!t)
+        return oom(st);
+    sbx__v1__time_offset__init(t);
+    t->has_clock = true;
+    t->clock = clock;
+    t->offset = strdup(eq + 1);
+    Sbx__V1__TimeOffset **na = t->offset ? realloc(p->time_offsets, (p->n_time_offsets + 1) * sizeof *na) : NULL;
+    if (!na) {
+        protobuf_c_message_free_unpacked(&t->base, NULL);
+        return oom(st);
+    }
+    p->time_offsets = na;
+    na[p->n_time_offsets++] = t;
+    return 0;
+}
+
+static int f_network(struct state *st, const char *flag, const char *v)
+{
+    JobPolicy *p = st->opts->policy;
+    if (strcmp(v, "loopback") == 0)
+        p->network = SBX__V1__JOB_POLICY__NETWORK__LOOPBACK;
+    else if (strcmp(v, "none") == 0)
+        p->network = SBX__V1__JOB_POLICY__NETWORK__NONE;
+    else
+        return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not loopback or none", flag, v);
+    p->has_network = true;
+    return 0;
+}
+
+static int f_seccomp(struct state *st, const char *flag, const char *v)
+{
+    if (strcmp(v, "default") == 0 || strcmp(v, "strict") == 0 || strcmp(v, "none") == 0)
+        return set_str(st, &st->opts->policy->seccomp, v);
+    _cleanup_free_ char *path = host_path(v);
+    if (!path)
+        return oom(st);
+    return set_str(st, &st->opts->policy->seccomp, path);
+}
+
+/* --policy and --result-json were taken by the first pass. */
+static int f_noop(struct state *st, const char *flag, const char *v)
+{
+    return 0;
+}
+
+static const struct flag flags[] = {
+    {"--policy", true, f_noop},
+    {"--result-json", true, f_noop},
+    {"--help", false, f_noop},
+    {"-h", false, f_noop},
+    {"--rootfs", true, f_rootfs},
+    {"--rootfs-size", true, f_rootfs_size},
+    {"--bind", true, f_bind},
+    {"--bind-rw", true, f_bind_rw},
+    {"--tmpfs", true, f_tmpfs},
+    {"--cwd", true, f_cwd},
+    {"--env", true, f_env},
+    {"--hostname", true, f_hostname},
+    {"--memory", true, f_memory},
+    {"--pids", true, f_pids},
+    {"--cpus", true, f_cpus},
+    {"--cpu-weight", true, f_cpu_weight},
+    {"--cpuset", true, f_cpuset},
+    {"--time-limit", true, f_time_limit},
+    {"--wall-time-limit", true, f_wall_time_limit},
+    {"--output-limit", true, f_output},
+    {"--time-offset", true, f_time_offset},
+    {"--network", true, f_network},
+    {"--seccomp", true, f_seccomp},
+    {"--uid", true, f_uid},
+    {"--gid", true, f_gid},
+};
+
+/* One flag occurrence at argv[*i]: its table entry and value, advancing *i
+ * past both. Returns 1 at the end of the flags, 0 for a flag, or an error. */
+static int next_flag(int argc, char **argv, int *i, const struct flag **fl, const char **value, char *name,
+                     size_t name_size, struct sbx_err *err)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--") == 0) {
+        (*i)++;
+        return 1;
+    }
+    if (a[0] != '-' || a[1] == '\0')
+        return 1;
+    const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+    size_t n = eq ? (size_t)(eq - a) : strlen(a);
+    snprintf(name, name_size, "%.*s", (int)(n > name_size - 1 ? name_size - 1 : n), a);
+    *fl = NULL;
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (strlen(flags[k].name) == n && strncmp(flags[k].name, a, n) == 0)
+            *fl = &flags[k];
+    if (!*fl)
+        return sbx_err_set(err, EINVAL, "%s: unknown flag (see sbx run --help)", name);
+    (*i)++;
+    if (!(*fl)->takes_value) {
+        if (eq)
+            return sbx_err_set(err, EINVAL, "%s: takes no value", name);
+        *value = NULL;
+        return 0;
+    }
+    if (eq) {
+        *value = eq + 1;
+    } else {
+        if (*i >= argc)
+            return sbx_err_set(err, EINVAL, "%s: needs a value", name);
+        *value = argv[(*i)++];
+    }
+    return 0;
+}
+
+int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct sbx_err *err)
+{
+    memset(opts, 0, sizeof *opts);
+    const struct flag *fl;
+    const char *v;
+    char name[64];
+    int i = 0, r = 0;
+
+    /* First pass: the spelling of every flag, and the two that must be
+     * known before the others apply (--policy is the base they override;
+     * --result-json must be known even if anything later fails). */
+    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, err)) == 0) {
+        if (fl->apply != f_noop)
+            continue;
+        if (strcmp(fl->name, "--policy") == 0) {
+            if (opts->policy_path)
+                return sbx_err_set(err, EINVAL, "--policy: given more than once");
+            opts->policy_path = v;
+        } else if (strcmp(fl->name, "--result-json") == 0) {
+            opts->result_json = v;
+        } else {
+            opts->help = true;
+        }
+    }
+    if (r < 0)
+        return r;
+    if (opts->help)
+        return 0;
+
+    if (opts->policy_path) {
+        if ((r = sbx_policy_load_file(opts->policy_path, &opts->policy, err)) < 0)
+            return r;
+    } else if (!(opts->policy = sbx_policy_new())) {
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    }
+
+    struct state st = {.opts = opts, .err = err};
+    i = 0;
+    r = 0;
+    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, err)) == 0)
+        if ((r = fl->apply(&st, name, v)) < 0)
+            return r;
+    if (r < 0)
+        return r;
+
+    if (i < argc) {
+        JobPolicy *p = opts->policy;
+        if ((r = set_str(&st, &p->command, argv[i])) < 0)
+            return r;
+        for (size_t k = 0; k < p->n_args; k++)
+            free(p->args[k]);
+        p->n_args = 0;
+        for (i++; i < argc; i++)
+            if ((r = append_str(&st, &p->args, &p->n_args, argv[i])) < 0)
+                return r;
+    }
+    return 0;
+}
+
+void sbx_run_opts_free(struct sbx_run_opts *opts)
+{
+    if (!opts)
+        return;
+    sbx_policy_free(opts->policy);
+    memset(opts, 0, sizeof *opts);
+}
