@@ -152,8 +152,12 @@ static void run_child(const struct sbx_seccomp *s, void (*body)(long), long arg,
     if (s && s->wants_listener)
         assert_true(listener >= 0);
 
-    /* Wait for a notification or the child's end, whichever comes first. */
-    for (int waited = 0; waited < 10000; waited += 50) {
+    /* Wait for a notification or the child's end, whichever comes first.
+     * Once the child is gone the listener polls as POLLHUP at once, so the
+     * 10 s limit is kept in real time, not in loop turns. */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
         int status;
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid) {
@@ -162,21 +166,21 @@ static void run_child(const struct sbx_seccomp *s, void (*body)(long), long arg,
             pid = -1;
             break;
         }
-        if (listener >= 0) {
-            struct pollfd pfd = {.fd = listener, .events = POLLIN};
-            if (poll(&pfd, 1, 50) == 1 && (pfd.revents & POLLIN)) {
-                int r = sbx_seccomp_notif_read(listener, o->notified, sizeof o->notified);
-                assert_int_equal(r, 0);
-                kill(pid, SIGKILL);
-                assert_int_equal(waitpid(pid, &status, 0), pid);
-                o->exited = false;
-                o->status = SIGKILL;
-                pid = -1;
-                break;
-            }
-        } else {
-            usleep(50 * 1000);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 10)
+            break;
+        struct pollfd pfd = {.fd = listener, .events = POLLIN};
+        if (listener >= 0 && poll(&pfd, 1, 50) == 1 && (pfd.revents & POLLIN)) {
+            int r = sbx_seccomp_notif_read(listener, o->notified, sizeof o->notified);
+            assert_int_equal(r, 0);
+            kill(pid, SIGKILL);
+            assert_int_equal(waitpid(pid, &status, 0), pid);
+            o->exited = false;
+            o->status = SIGKILL;
+            pid = -1;
+            break;
         }
+        usleep(10 * 1000);
     }
     if (pid > 0) {
         kill(pid, SIGKILL);
