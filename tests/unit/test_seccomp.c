@@ -470,6 +470,40 @@ static void test_strict(void **state)
     sbx_seccomp_free(s);
 }
 
+/* ------------------------------------------------------------ real programs */
+
+/* Real dynamically linked programs start and run under each profile: the
+ * loader's and libc's start-up calls are all allowed. Their stdout is the
+ * report socket. */
+static const char *const exec_cases[][5] = {
+    {"strict", "/bin/true", NULL},
+    {"strict", "/bin/cat", "/proc/self/comm", NULL},
+    {"strict", "/bin/sh", "-c", "echo ok", NULL},
+    {"default", "/bin/sh", "-c", "ls / >/dev/null && cat /proc/self/comm | tr a-z A-Z", NULL},
+};
+
+static void body_exec(long i)
+{
+    CHECK_OK(dup2(child_sock, 1));
+    execv(exec_cases[i][1], (char *const *)&exec_cases[i][1]);
+    child_fail(__LINE__, "execv", -1, errno);
+}
+
+static void test_exec_real_programs(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"", "cat\n", "ok\n", "CAT\n"};
+    for (long i = 0; i < (long)(sizeof exec_cases / sizeof exec_cases[0]); i++) {
+        struct sbx_seccomp *s = compile_ok(exec_cases[i][0]);
+        struct outcome o;
+        run_child(s, body_exec, i, &o);
+        sbx_seccomp_free(s);
+        if (!o.exited || o.status != 0 || strcmp(o.report, want[i]) != 0)
+            fail_msg("%s under %s: exited=%d status=%d notified=\"%s\" output=\"%s\"",
+                     exec_cases[i][1], exec_cases[i][0], o.exited, o.status, o.notified, o.report);
+    }
+}
+
 /* ------------------------------------------------------------ files */
 
 static int compile_text(const char *text, struct sbx_seccomp **s, struct sbx_err *err)
@@ -620,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_default_personality),
         cmocka_unit_test(test_default_foreign_arch_killed),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_exec_real_programs),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_file_include_default),
         cmocka_unit_test(test_example_profiles),
