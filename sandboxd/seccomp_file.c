@@ -80,10 +80,10 @@ static int parse_errno(struct parser *ps, const char *tok, uint32_t *action)
             return 0;
         }
     uint64_t v;
-    /* The kernel passes back at most SECCOMP_RET_DATA; errno values above
-     * 4095 are not errors to libc. */
-    if (parse_u64(tok, &v) < 0 || v == 0 || v > 4095)
-        return FAIL(ps, EINVAL, "\"%s\" is not an errno name (EPERM, ENOSYS...) or number 1..4095",
+    /* libseccomp 2.5 refuses 4095 and up (found by the fuzzer), and 0
+     * would make the call look successful. */
+    if (parse_u64(tok, &v) < 0 || v == 0 || v > 4094)
+        return FAIL(ps, EINVAL, "\"%s\" is not an errno name (EPERM, ENOSYS...) or number 1..4094",
                     tok);
     *action = SCMP_ACT_ERRNO((uint32_t)v);
     return 0;
