@@ -470,6 +470,51 @@ static void test_strict(void **state)
     sbx_seccomp_free(s);
 }
 
+/* A notification whose process died before the supervisor read it: the
+ * read reports -ENOENT instead of blocking. */
+static void body_socket_now(long arg)
+{
+    (void)arg;
+    syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    child_fail(__LINE__, "socket was not stopped", 0, errno);
+}
+
+static void test_notif_read_after_death(void **state)
+{
+    (void)state;
+    struct sbx_seccomp *s = compile_ok("strict");
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        child_sock = sv[1];
+        int listener = -1;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sbx_seccomp_install(s, &listener) < 0)
+            _exit(4);
+        send_fd(child_sock, listener);
+        close(listener);
+        body_socket_now(0);
+        _exit(0);
+    }
+    close(sv[1]);
+    int listener = recv_fd(sv[0]);
+    assert_true(listener >= 0);
+    struct pollfd pfd = {.fd = listener, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
+    assert_true(pfd.revents & POLLIN);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    alarm(10); /* a blocking read would hang the test: fail it instead */
+    char name[64];
+    assert_int_equal(sbx_seccomp_notif_read(listener, name, sizeof name), -ENOENT);
+    alarm(0);
+    close(listener);
+    close(sv[0]);
+    sbx_seccomp_free(s);
+}
+
 /* ------------------------------------------------------------ real programs */
 
 /* Real dynamically linked programs start and run under each profile: the
@@ -655,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_default_personality),
         cmocka_unit_test(test_default_foreign_arch_killed),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_notif_read_after_death),
         cmocka_unit_test(test_exec_real_programs),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_file_include_default),
