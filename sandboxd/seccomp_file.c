@@ -23,6 +23,10 @@
 #include "seccomp_internal.h"
 
 #define MAX_TOKENS 64
+/* Every rule costs at least one BPF instruction and the kernel takes 4096,
+ * so more rules can never load; the bound also keeps the conflict check
+ * (quadratic) fast on a hostile 1 MiB file. */
+#define MAX_RULES BPF_MAXINSNS
 
 struct parser {
     const char *fname;
@@ -210,6 +214,8 @@ static int add_rule(struct parser *ps, const char *name, struct sbx_sc_rule *r)
         return FAIL(ps, EINVAL, "%s: the rule has the profile's default action, so it does nothing",
                     name);
     }
+    if (p->n >= MAX_RULES)
+        return FAIL(ps, E2BIG, "more than %d rules: no kernel would load the filter", MAX_RULES);
     if (sbx_sc_profile_add(p, r) < 0)
         return FAIL(ps, ENOMEM, "out of memory");
     return 0;

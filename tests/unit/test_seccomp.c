@@ -619,6 +619,21 @@ static void test_file_errors(void **state)
                      cases[i].msg);
     }
 
+    /* a hostile size: rejected at the rule limit, quickly */
+    size_t cap = 5000 * 40, len = 0;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    len += (size_t)snprintf(big, cap, "default allow\n");
+    for (int i = 0; i < 5000; i++)
+        len += (size_t)snprintf(big + len, cap - len, "errno EPERM ioctl arg1 == %d\n", i);
+    {
+        struct sbx_err err = {0};
+        struct sbx_seccomp *s = NULL;
+        assert_int_equal(sbx_seccomp_compile_text("big.profile", big, len, &s, &err), -E2BIG);
+        assert_non_null(strstr(err.msg, "big.profile: line 4098: more than 4096 rules"));
+    }
+    free(big);
+
     /* a NUL inside the text (the fuzzer's favourite) */
     static const char nul[] = "default allow\n\n\nallow\0read\n";
     struct sbx_err err = {0};
