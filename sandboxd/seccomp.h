@@ -37,8 +37,8 @@ int sbx_seccomp_compile_text(const char *name, const char *text, size_t len,
  * listener fd, else -1. Returns 0 or a negative errno.
  * The listener is close-on-exec: send it to the supervisor with
  * sendmsg(SCM_RIGHTS) after this call and before exec. Every profile that
- * compiles allows sendmsg for that (a kill-by-default file must say `allow
- * sendmsg`), since the filter is already active. s == NULL ("none")
+ * compiles lets sendmsg run for that, since the filter is already active (a
+ * file whose default is not allow must say `allow sendmsg`). s == NULL ("none")
  * installs nothing. */
 int sbx_seccomp_install(const struct sbx_seccomp *s, int *listener);
 

@@ -316,29 +316,35 @@ static int parse_line(struct parser *ps, char **tok, int ntok)
 }
 
 /* The job hands its listener to the supervisor with sendmsg(SCM_RIGHTS)
- * after the filter is installed. If the filter sent sendmsg to the listener
- * itself, nobody would be reading it yet and the job would hang forever: so
- * a profile that kills by default must allow sendmsg, unconditionally. */
+ * after the filter is installed, so every profile must let that call run.
+ * Were it sent to the listener itself, nobody would be reading yet and the
+ * job would hang forever; an errno would fail the job's setup. */
+static bool passes(uint32_t action)
+{
+    return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG;
+}
+
 static int check_handoff(struct parser *ps)
 {
     const struct sbx_sc_profile *p = ps->p;
     int nr = sbx_sc_resolve_name("sendmsg");
-    bool allowed = p->def_action == SCMP_ACT_ALLOW;
+    bool has_rule = false;
     for (size_t i = 0; i < p->n; i++) {
         const struct sbx_sc_rule *r = &p->rules[i];
         if (r->nr != nr)
             continue;
-        if (r->action == SBX_SC_KILL) {
+        if (!passes(r->action) || r->ncond > 0) {
             ps->line = r->line;
-            return FAIL(ps, EINVAL, "sendmsg cannot be killed: the launcher needs it to hand the "
-                                    "seccomp listener to the supervisor");
+            return FAIL(ps, EINVAL, "sendmsg must be allowed without conditions: the launcher "
+                                    "hands the seccomp listener to the supervisor with it");
         }
-        allowed = r->action == SCMP_ACT_ALLOW && r->ncond == 0;
+        has_rule = true;
     }
-    if (p->def_action == SBX_SC_KILL && !allowed)
+    if (!has_rule && !passes(p->def_action))
         return sbx_err_set(ps->err, EINVAL,
-                           "seccomp profile %s: a profile that kills by default must `allow "
-                           "sendmsg`: the launcher hands the seccomp listener over with it",
+                           "seccomp profile %s: the default action is not allow, so the profile "
+                           "must `allow sendmsg`: the launcher hands the seccomp listener over "
+                           "with it",
                            ps->fname);
     return 0;
 }

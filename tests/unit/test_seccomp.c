@@ -607,7 +607,11 @@ static void test_file_errors(void **state)
         {"include default\nerrno EPERM ptrace\ndefault kill\n", "line 3: default must come before"},
         {"default allow extra\n", "line 1: unexpected \"extra\""},
         {"default kill\nallow read write\n", "must `allow sendmsg`"},
-        {"default allow\nkill sendmsg\n", "line 2: sendmsg cannot be killed"},
+        {"default errno EPERM\nallow read write\n", "must `allow sendmsg`"},
+        {"default allow\nkill sendmsg\n", "line 2: sendmsg must be allowed without conditions"},
+        {"default allow\nerrno EPERM sendmsg\n", "line 2: sendmsg must be allowed"},
+        {"default kill\nallow sendmsg arg2 == 0\n", "line 2: sendmsg must be allowed"},
+        {"include strict\nerrno EPERM sendmsg\n", "line 2: sendmsg must be allowed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sbx_err err = {0};
