@@ -785,6 +785,8 @@ static int parse_field(struct parser *ps, ProtobufCMessage *msg, bool *seen, int
             if ((r = parse_value(ps, msg, f, depth, (ssize_t)n)) < 0)
                 return r;
             path_push(ps, f->name, -1);
+            if (ps->cur.kind == T_EOF)
+                return fail(ps, ps->cur.line, "unterminated list");
             if (is_punct(ps, ']')) {
                 path_pop(ps, saved);
                 return next(ps);
