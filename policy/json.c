@@ -235,38 +235,19 @@ static size_t elem_size(ProtobufCType t)
     return 0;
 }
 
-/* The value to print for an unset singular scalar: the .proto default, or
- * the type's zero (the first value for enums), as the unpacker would give. */
-static void put_default(struct buf *b, const ProtobufCFieldDescriptor *f)
-{
-    if (f->default_value) {
-        if (f->type == PROTOBUF_C_TYPE_STRING)
-            put_value(b, f, &f->default_value);
-        else
-            put_value(b, f, f->default_value);
-        return;
-    }
-    if (f->type == PROTOBUF_C_TYPE_ENUM) {
-        const ProtobufCEnumDescriptor *ed = f->descriptor;
-        int first = ed->n_values ? ed->values[0].value : 0;
-        put_value(b, f, &first);
-        return;
-    }
-    union {
-        uint64_t u;
-        double d;
-        ProtobufCBinaryData bd;
-        char *s;
-    } zero;
-    memset(&zero, 0, sizeof zero);
-    put_value(b, f, &zero);
-}
-
 static void put_message(struct buf *b, const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *)m;
     bool first = true;
+    /* An unset scalar prints what the unpacker would leave in it: the value
+     * message_init gives, which for an enum is its first declared value. */
+    _cleanup_free_ char *dflt = malloc(d->sizeof_message);
+    if (!dflt) {
+        b->oom = true;
+        return;
+    }
+    d->message_init((ProtobufCMessage *)dflt);
     put(b, "{", 1);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -305,10 +286,7 @@ static void put_message(struct buf *b, const ProtobufCMessage *m)
         first = false;
         put_string(b, (const uint8_t *)f->name, strlen(f->name));
         put(b, ":", 1);
-        if (set)
-            put_value(b, f, p);
-        else
-            put_default(b, f);
+        put_value(b, f, set ? p : dflt + f->offset);
     }
     put(b, "}", 1);
 }
