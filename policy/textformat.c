@@ -804,6 +804,19 @@ static int parse_field(struct parser *ps, ProtobufCMessage *msg, bool *seen, int
     return parse_value(ps, msg, f, depth, index);
 }
 
+/* proto2 `required` fields: the unpacker refuses a message without them, so
+ * the text parser must too. */
+static int check_required(struct parser *ps, const ProtobufCMessageDescriptor *d, const bool *seen, int line)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !seen[i]) {
+            path_push(ps, d->fields[i].name, -1);
+            return fail(ps, line, "required field missing in %s", d->name);
+        }
+    }
+    return 0;
+}
+
 static int parse_body(struct parser *ps, ProtobufCMessage *msg, char close, int depth, int open_line)
 {
     _cleanup_free_ bool *seen = calloc(msg->descriptor->n_fields + 1, sizeof *seen);
@@ -814,10 +827,12 @@ static int parse_body(struct parser *ps, ProtobufCMessage *msg, char close, int 
             if (close)
                 return fail(ps, open_line, "unterminated message (no '%c' for the '%c' on this line)", close,
                             close == '}' ? '{' : '<');
-            return 0;
+            return check_required(ps, msg->descriptor, seen, ps->cur.line);
         }
-        if (close && is_punct(ps, close))
-            return next(ps);
+        if (close && is_punct(ps, close)) {
+            int r = check_required(ps, msg->descriptor, seen, ps->cur.line);
+            return r < 0 ? r : next(ps);
+        }
         int r = parse_field(ps, msg, seen, depth);
         if (r < 0)
             return r;

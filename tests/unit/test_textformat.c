@@ -358,6 +358,16 @@ static void test_oneof(void **state)
     done(m);
 }
 
+static void test_required(void **state)
+{
+    AllTypes *m = parse("req { x: 1 }");
+    assert_int_equal(m->req->x, 1);
+    done(m);
+    perr("req { y: 1 }", "line 1: req.x: required field missing in sbx.test.WithRequired");
+    perr("req {\n}", "line 2: req.x: required field missing");
+    err_len(&sbx__test__with_required__descriptor, "y: 2", 4, "line 1: x: required field missing");
+}
+
 static void test_bounds(void **state)
 {
     char deep[1024] = "", *p = deep;
@@ -407,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_oneof),
+        cmocka_unit_test(test_required),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_error_paths_free),
     };
