@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,6 +131,13 @@ static void put_base64(struct buf *b, const uint8_t *s, size_t n)
     put(b, "\"", 1);
 }
 
+static locale_t c_loc;
+
+static void c_locale_init(void)
+{
+    c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 /* The shortest %g spelling that reads back as the same value, printed in
  * the C locale whatever the process's locale says about decimal commas. */
 static void put_double(struct buf *b, double v, bool is_float)
@@ -142,9 +150,8 @@ static void put_double(struct buf *b, double v, bool is_float)
         puts_(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
-    static locale_t c_loc;
-    if (!c_loc)
-        c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, c_locale_init);
     locale_t old = c_loc ? uselocale(c_loc) : (locale_t)0;
     char s[64];
     for (int prec = is_float ? 6 : 15; prec <= 17; prec++) {

@@ -189,6 +189,8 @@ static void test_integers(void **state)
     perr("i32: 0x", "is not an integer");
     perr("i32: 12abc", "is not an integer");
     perr("i32: --1", "is not an integer");
+    perr("i32: +1", "unexpected character '+'");
+    perr("d: +1.5", "unexpected character '+'");
     perr("i32: \"1\"", "expected an integer");
     perr("i32: abc", "expected an integer");
     perr("i32: {", "expected an integer");
