@@ -15,7 +15,9 @@
 
 #include "../common/cleanup.h"
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Recursive: preparing a v2 parent (under the lock) may need the owner tag
+ * (which takes it too) to name the launcher's leaf. */
+static pthread_mutex_t g_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct cg_host g_host;
 static bool g_detected;
 static int g_detect_rc;
