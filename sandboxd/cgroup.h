@@ -13,6 +13,10 @@
  *                           below the cgroup2 mount. The operator creates it
  *                           (and, on v2, enables the controllers in its
  *                           cgroup.subtree_control); sbx only makes children.
+ *   SBX_CGROUP_PARENT=name  <launcher's own cgroup>/name/<job> in every
+ *                           hierarchy (one directory name; on v1 "own" differs
+ *                           per controller): made and configured by sbx like
+ *                           the default "sbx".
  * v2 and the no-internal-process rule: when controllers must be enabled in
  * the launcher's own (non-root) cgroup, the launcher moves itself (only
  * itself, and only if it is alone there) into <own>/sbx/launcher-<tag>, the

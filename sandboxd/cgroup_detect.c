@@ -181,16 +181,16 @@ static unsigned v2_available(const char *own, unsigned on_v1)
 }
 
 /* A launcher already living in one of our leaves (a child of a launcher
- * that moved itself) uses the same parent: <own>/sbx/launcher-x -> <own>. */
-static void strip_launcher_leaf(char *own)
+ * that moved itself) uses the same parent: <own>/<sub>/launcher-x -> <own>. */
+static void strip_launcher_leaf(char *own, const char *sub)
 {
     char *leaf = strrchr(own, '/');
     if (!leaf || strncmp(leaf + 1, "launcher-", 9) != 0)
         return;
     *leaf = '\0';
-    char *sbx = strrchr(own, '/');
-    if (sbx && strcmp(sbx + 1, "sbx") == 0) {
-        *sbx = '\0';
+    char *dir = strrchr(own, '/');
+    if (dir && strcmp(dir + 1, sub) == 0) {
+        *dir = '\0';
         return;
     }
     *leaf = '/';
@@ -235,19 +235,29 @@ static int detect(struct cg_host *h, struct sbx_err *err)
             if ((h->hier[i].ctrls & CG_BIT(c)) && h->by_ctrl[c] < 0)
                 h->by_ctrl[c] = i;
 
+    /* Absolute: the operator's cgroup, the same path below every mount.
+     * Relative: a directory name below the launcher's own cgroup in every
+     * hierarchy, made and configured by us like the default "sbx". */
     const char *env = getenv("SBX_CGROUP_PARENT");
-    if (env && *env && env[0] != '/')
-        return sbx_err_set(err, EINVAL,
-                           "SBX_CGROUP_PARENT: \"%s\" must be an absolute path inside the cgroup file system",
-                           env);
+    const char *sub = "sbx";
+    if (env && *env && env[0] != '/') {
+        if (strchr(env, '/') || strcmp(env, ".") == 0 || strcmp(env, "..") == 0 ||
+            strncmp(env, "job-", 4) == 0 || strncmp(env, "launcher-", 9) == 0 || strlen(env) > 64)
+            return sbx_err_set(err, EINVAL,
+                               "SBX_CGROUP_PARENT: \"%s\" must be an absolute path inside the "
+                               "cgroup file system or one directory name",
+                               env);
+        sub = env;
+        env = NULL;
+    }
     h->env_parent = env && *env;
     for (int i = 0; i < h->nhier; i++) {
         struct cg_hier *x = &h->hier[i];
-        strip_launcher_leaf(x->own);
+        strip_launcher_leaf(x->own, sub);
         const char *mnt = x->v2 ? v2mnt : v1mnt[i];
         int n = h->env_parent ? snprintf(x->parent, sizeof x->parent, "%s%s", mnt,
                                          strcmp(env, "/") == 0 ? "" : env)
-                              : snprintf(x->parent, sizeof x->parent, "%s/sbx", x->own);
+                              : snprintf(x->parent, sizeof x->parent, "%s/%s", x->own, sub);
         if (n < 0 || (size_t)n >= sizeof x->parent)
             return sbx_err_set(err, ENAMETOOLONG, "cgroup: parent path of %s too long", x->own);
     }
