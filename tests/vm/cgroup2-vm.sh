@@ -120,6 +120,9 @@ while read -r t; do
     echo "VM: left in \$cg: \$(find "\$cg" -mindepth 1 -type d | wc -l) cgroups"
     [ \$rc -ne 0 ] || rc=\$r
 done < /tests.list
+# Informational: what sbx doctor makes of a v2-only host (not part of rc).
+if [ -x "$BUILD/sbx" ]; then (cd /tmp && "$BUILD/sbx" doctor) || echo "VM: sbx doctor exited \$?"; fi
+echo "VM: left below the runner cgroups: \$(find /sys/fs/cgroup/runner-* -mindepth 1 -type d | tr '\\n' ' ')"
 echo "VM: done rc=\$rc"
 /bin/debugexit \$rc
 poweroff -f
