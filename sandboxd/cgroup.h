@@ -71,12 +71,20 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
  * controller is on v2, else -1 (then use sbx_cgroup_enter). */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
 
-/* Moves pid into the job cgroup(s) (what clone3 did not already do). */
+/* Moves pid into the job cgroup(s) (what clone3 did not already do; writing
+ * a pid already there is harmless, so call it after clone3 too on hybrid
+ * hosts). The caller keeps the child blocked (e.g. on a pipe) until this
+ * returns, so that the job runs no instruction outside its limits. The fd
+ * from sbx_cgroup_clone_fd belongs to cg: do not close it. */
 int sbx_cgroup_enter(struct sbx_cgroup *cg, pid_t pid, struct sbx_err *err);
 
 /* CPU time used so far (user+system, ns): cheap, polled for --time-limit. */
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns);
 
+/* memory_peak: v2 memory.peak (5.19+), else memory.current at the time of
+ * the call; v1 memory.max_usage_in_bytes. oom_kills: v2 memory.events,
+ * v1 memory.oom_control (4.13+). Pressure: from the job's v2 cgroup (also
+ * the hybrid side-car) when PSI is on. Missing figures stay 0. */
 int sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cg_stats *st);
 
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *err);
