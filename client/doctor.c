@@ -128,6 +128,53 @@ static int probe_job_cgroup(void *arg)
     return dprintf(p->fd, "%llu", us) > 0 ? 0 : 2;
 }
 
+/* On v2, a launcher whose own (non-root) cgroup holds processes and has not
+ * handed the controllers down yet moves itself into a leaf at its first job,
+ * which a probe child cannot do while doctor sits in the same cgroup, and
+ * which doctor itself must not do (nothing left behind). So judge it from
+ * the files instead; true when a verdict was added. */
+static bool v2_would_move(struct report *r, const struct sbx_cg_layout *lay)
+{
+    const char *env = getenv("SBX_CGROUP_PARENT");
+    if (!lay->v2_mounted || (env && env[0] == '/'))
+        return false;
+    static const char *const real[] = {"memory", "pids", "cpu"};
+    char path[4200], ctl[256] = "", sub[256] = "";
+    snprintf(path, sizeof path, "%s/cgroup.type", lay->v2_own);
+    if (access(path, F_OK) != 0) /* the root cgroup may hold processes */
+        return false;
+    snprintf(path, sizeof path, "%s/cgroup.controllers", lay->v2_own);
+    read_line(path, ctl, sizeof ctl);
+    snprintf(path, sizeof path, "%s/cgroup.subtree_control", lay->v2_own);
+    read_line(path, sub, sizeof sub);
+    bool missing = false;
+    for (int i = 0; i < SBX_CG_NCTRL; i++)
+        for (size_t k = 0; k < sizeof real / sizeof real[0]; k++)
+            if (lay->c[i].version == 2 && strcmp(lay->c[i].controller, real[k]) == 0 &&
+                strstr(ctl, real[k]) && !strstr(sub, real[k]))
+                missing = true;
+    if (!missing)
+        return false;
+    snprintf(path, sizeof path, "%s/cgroup.procs", lay->v2_own);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    int pid, others = 0;
+    while (f && fscanf(f, "%d", &pid) == 1)
+        others += pid != getpid();
+    if (others)
+        add(r, V_FAIL, "cgroup delegation",
+            "start sbx in a cgroup of its own (systemd-run --scope -p Delegate=yes sbx ..., or "
+            "Delegate=yes in the service), or set SBX_CGROUP_PARENT to a delegated cgroup",
+            "%d other process(es) live in %s: a launcher started there cannot hand the "
+            "controllers down (no-internal-process rule)",
+            others, lay->v2_own);
+    else
+        add(r, V_OK, "cgroup delegation", NULL,
+            "%s is delegated and holds only this process: a launcher started here moves itself "
+            "into %s/sbx/launcher-<pid> at its first job (not probed, to change nothing)",
+            lay->v2_own, lay->v2_own);
+    return true;
+}
+
 static void check_cgroups(struct report *r)
 {
     struct sbx_cg_layout *lay = calloc(1, sizeof *lay);
@@ -170,10 +217,13 @@ static void check_cgroups(struct report *r)
     else
         add(r, V_WARN, "cgroup v2 tree", "mount cgroup2 (unified or hybrid layout)",
             "not mounted: no pressure (PSI) figures, no clone3 into a cgroup");
+    bool judged = v2_would_move(r, lay);
     free(lay);
+    if (judged)
+        return;
 
     /* The real thing, in a child: a job cgroup with limits, made and
-     * removed. A child because on v2 it may move itself into a leaf. */
+     * removed. */
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return;
