@@ -29,7 +29,8 @@
  * The owner is the process that called sbx_cgroup_create; it must outlive
  * the job. A job cgroup whose owner (same pid namespace, same pid, same start
  * time in /proc/<pid>/stat) no longer exists is stale: see
- * sbx_cgroup_cleanup_stale.
+ * sbx_cgroup_cleanup_stale. The parent directories (sbx/) stay: removing
+ * them would race with other launchers creating jobs in them.
  *
  * Swap: v1 without memory.memsw.* (swapaccount=0) falls back to
  * memory.swappiness=0 when swap is on; v2 without memory.swap.max fails
