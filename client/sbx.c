@@ -11,6 +11,7 @@
 #include "../policy/json.h"
 #include "../policy/policy.h"
 #include "../sandboxd/exec.h"
+#include "doctor.h"
 #include "flags.h"
 
 static const char usage[] =
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
         }
         return cmd_run(argc - i, argv + i);
     }
+    if (!strcmp(cmd, "doctor"))
+        return sbx_doctor_main(argc - i + 1, argv + i - 1);
     fprintf(stderr, "sbx: unknown command \"%s\" (see sbx --help)\n", cmd);
     return 125;
 }
