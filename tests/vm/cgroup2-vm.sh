@@ -88,14 +88,25 @@ cp /bin/busybox "$ROOT/bin/busybox"
 for a in $("$ROOT/bin/busybox" --list); do [ -e "$ROOT/bin/$a" ] || ln -s busybox "$ROOT/bin/$a"; done
 cp "$CACHE"/kernel/modules/*.ko "$ROOT/lib/modules/"
 cp "$CACHE/debugexit" "$ROOT/bin/debugexit"
-for t in "${TESTS[@]}"; do
-    ldd "$t" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+for t in "${TESTS[@]}" "$BUILD/sbx"; do
+    [ -x "$t" ] || continue
+    # Scripts have no libraries: ldd and grep find nothing, which is fine.
+    { ldd "$t" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
         [ -e "$lib" ] && cp -L --parents "$lib" "$ROOT/"
     done
 done
 printf '%s\n' "${TESTS[@]}" > "$ROOT/tests.list"
 cat > "$ROOT/init" <<EOF
 #!/bin/busybox sh
+# pivot_root cannot leave the initramfs (the kernel's rootfs), and sbx
+# pivots into every job's root: move to a tmpfs root first, as a real
+# system does when it switches to its root file system.
+if [ "\$1" != stage2 ]; then
+    mount -t tmpfs -o size=80% tmpfs /mnt
+    for d in /*; do [ "\$d" = /mnt ] || cp -a "\$d" /mnt/; done
+    mkdir -p /mnt/mnt
+    exec switch_root /mnt /init stage2
+fi
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run
