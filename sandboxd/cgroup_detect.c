@@ -245,12 +245,16 @@ int cg_detect(struct cg_host *h, FILE *cgroup, FILE *mountinfo, const char *env,
     for (int i = 0; i < h->nhier; i++) {
         struct cg_hier *x = &h->hier[i];
         strip_launcher_leaf(x->own, sub);
+        /* Built apart and copied in: the sources live in h too, and
+         * snprintf must not read from the object it writes. */
         const char *mnt = x->v2 ? v2mnt : v1mnt[i];
-        int n = h->env_parent ? snprintf(x->parent, sizeof x->parent, "%s%s", mnt,
+        char buf[sizeof x->parent];
+        int n = h->env_parent ? snprintf(buf, sizeof buf, "%s%s", mnt,
                                          strcmp(env, "/") == 0 ? "" : env)
-                              : snprintf(x->parent, sizeof x->parent, "%s/%s", x->own, sub);
+                              : snprintf(buf, sizeof buf, "%s/%s", x->own, sub);
         if (n < 0 || (size_t)n >= sizeof x->parent)
             return sbx_err_set(err, ENAMETOOLONG, "cgroup: parent path of %s too long", x->own);
+        memcpy(x->parent, buf, (size_t)n + 1);
     }
     return 0;
 }

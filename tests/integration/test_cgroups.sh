@@ -4,11 +4,18 @@
 . "$(dirname "$0")/lib.sh"
 
 own() { awk -F: -v c="$1" '{n=split($2,a,","); for(i=1;i<=n;i++) if (a[i]==c) print $3} $2=="" && c=="unified" {print $3}' /proc/self/cgroup | head -1; }
+# Job cgroups whose owner (job-<pidns>-<pid>-...) is gone: leaks. Others may
+# belong to jobs running right now (other tests, a daemon).
 job_cgroups() {
-    local n=0 c d
+    local n=0 c d j pid
     for c in memory pids cpu cpuacct freezer; do
         d=/sys/fs/cgroup/$c$(own $c)/sbx
-        [ -d "$d" ] && n=$((n + $(find "$d" -mindepth 1 -maxdepth 1 -type d -name 'job-*' | wc -l)))
+        [ -d "$d" ] || continue
+        for j in "$d"/job-*; do
+            [ -d "$j" ] || continue
+            pid=$(basename "$j" | cut -d- -f3)
+            kill -0 "$pid" 2>/dev/null || n=$((n + 1))
+        done
     done
     echo $n
 }
