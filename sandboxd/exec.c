@@ -301,6 +301,20 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
             sbx_err_set(err, EPERM, "uid/gid: rootless mode maps only root inside");
             goto failed;
         }
+        /* Limits that need cgroups must not silently vanish: without root
+         * there is no job cgroup, so refuse rather than run unbounded. */
+        const char *needs_cg = spec->limits.memory ? "limits.memory"
+                               : spec->limits.pids ? "limits.pids"
+                               : spec->limits.cpus > 0 ? "limits.cpus"
+                               : spec->limits.cpu_weight ? "limits.cpu_weight"
+                               : spec->limits.cpuset ? "limits.cpuset"
+                               : spec->limits.cpu_time_ns ? "limits.cpu_time"
+                                                          : NULL;
+        if (needs_cg) {
+            sbx_err_set(err, EPERM, "%s: needs a job cgroup, which rootless mode cannot create "
+                                    "(run as root)", needs_cg);
+            goto failed;
+        }
     } else {
         struct sbx_uidpool pool;
         if (opts && opts->pool)
