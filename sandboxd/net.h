@@ -1,5 +1,5 @@
 /* Network: every job has an empty network namespace. With the loopback
- * mode, lo is brought up (through rtnetlink, libnl-route-3); nothing else
+ * mode, lo is brought up (SIOCSIFFLAGS); nothing else
  * ever exists in it. */
 #ifndef SBX_SANDBOXD_NET_H
 #define SBX_SANDBOXD_NET_H
