@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "seccomp_cache.h"
 #include "seccomp_internal.h"
 
 #ifndef __X32_SYSCALL_BIT
@@ -144,7 +145,7 @@ static int compile_profile(const struct sbx_sc_profile *p, const char *what,
     struct sbx_seccomp *s = calloc(1, sizeof *s);
     if (!s)
         return sbx_err_set(err, ENOMEM, "seccomp profile %s: out of memory", what);
-    int r = sbx_sc_to_bpf(p, what, &s->prog.filter, &s->prog.len, err);
+    int r = sbx_sc_to_bpf_cached(p, what, &s->prog.filter, &s->prog.len, err);
     if (r < 0) {
         free(s);
         return r;
