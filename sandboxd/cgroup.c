@@ -183,9 +183,6 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
     r = cg_host_get(&host, err);
     if (r < 0)
         return r;
-    if (!__atomic_exchange_n(&g_stale_done, 1, __ATOMIC_ACQ_REL))
-        (void)sbx_cgroup_cleanup_stale(NULL);
-
     unsigned need = needed_ctrls(l);
     for (int c = 0; c < CG_NCTRL; c++)
         if ((need & CG_BIT(c)) && host->by_ctrl[c] < 0)
@@ -397,6 +394,17 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err)
     struct cg_host *host;
     int rc = cg_host_get(&host, err);
     if (rc == 0) {
+        /* The common case: the job's PID 1 is reaped, and with it (the PID
+         * namespace ends with it) every process of the job, so every
+         * directory is empty and goes at the first try. rmdir fails with
+         * EBUSY while anything is left: then kill and retry. */
+        bool busy = false;
+        for (int i = 0; i < cg->ndirs; i++)
+            if (unlinkat(host->hier[cg->dirs[i].hier].parent_fd, cg->name, AT_REMOVEDIR) < 0 &&
+                errno != ENOENT)
+                busy = true;
+        if (!busy)
+            goto closed;
         struct sbx_err e2;
         rc = kill_all(cg, host, err);
         for (int i = 0; i < cg->ndirs; i++) {
@@ -404,6 +412,7 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err)
             rc = rc < 0 ? rc : r;
         }
     }
+closed:
     for (int i = 0; i < cg->ndirs; i++)
         sbx_closep(&cg->dirs[i].fd);
     sbx_closep(&cg->usage_fd);
@@ -498,6 +507,12 @@ static int cleanup_parent(struct cg_host *host, struct cg_hier *h, struct sbx_er
         rc = rc < 0 ? rc : r;
     }
     return rc;
+}
+
+void sbx_cgroup_cleanup_stale_once(void)
+{
+    if (!__atomic_exchange_n(&g_stale_done, 1, __ATOMIC_ACQ_REL))
+        (void)sbx_cgroup_cleanup_stale(NULL);
 }
 
 int sbx_cgroup_cleanup_stale(struct sbx_err *err)

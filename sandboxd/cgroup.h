@@ -95,9 +95,14 @@ int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *err);
 int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err);
 
 /* Kills what is left in job cgroups whose owner is gone and removes them
- * (also empty launcher leaves of dead launchers). sbx_cgroup_create calls it
- * once per process; a daemon may call it again at any time. */
+ * (also empty launcher leaves of dead launchers). A daemon may call it at any
+ * time. */
 int sbx_cgroup_cleanup_stale(struct sbx_err *err);
+
+/* sbx_cgroup_cleanup_stale, the first time it is called in a process only.
+ * sbx_job_start calls it once the job runs: the scan of every parent is
+ * then done while the job runs, not before it starts. */
+void sbx_cgroup_cleanup_stale_once(void);
 
 /* The job's cgroup directory serving controller ("memory", "pids", "cpu",
  * "cpuacct", "cpuset", "freezer"), or NULL when the job does not use it;

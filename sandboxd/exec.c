@@ -358,6 +358,8 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         goto failed;
     if (wait_started(job, exec_status, err) < 0)
         goto failed;
+    if (job->cg)
+        sbx_cgroup_cleanup_stale_once();
 
     job->t_start = now_ns();
     job->next_cpu_check = job->t_start;
