@@ -61,6 +61,16 @@ static void receive_sources(const struct sbx_plan *plan, int *fds)
                        plan->n_sources, got);
 }
 
+static void wait_cgroup(const struct sbx_plan *plan)
+{
+    struct sbx_msg m;
+    size_t n = 0;
+    if (sbx_msg_recv(plan->sock, &m, NULL, &n) < 0)
+        _exit(125); /* the launcher is gone: nothing to report to */
+    if (m.type != SBX_MSG_CGROUP_READY || n)
+        sbx_child_fail(plan->sock, EPROTO, "setup: unexpected message from the launcher");
+}
+
 static void write_time_offsets(const struct sbx_plan *plan)
 {
     const struct sbx_spec *s = plan->spec;
@@ -118,10 +128,6 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     struct pollfd hup = {.fd = plan->sock, .events = 0};
     if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR)))
         _exit(125);
-    /* The launcher has placed us in the job's cgroups by now; the job sees
-     * that cgroup as its root. */
-    if (unshare(CLONE_NEWCGROUP) < 0)
-        sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
     if (plan->idmap.rootless && n_sources) {
         if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
@@ -134,6 +140,13 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
     if (spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* The launcher moves us into the job's cgroups while we build the root
+     * (or clone3 put us there); nothing of the job runs before it says so.
+     * The job sees that cgroup as its root. */
+    if (plan->cgroup_later)
+        wait_cgroup(plan);
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
     write_time_offsets(plan);
     /* From here on nothing in the job may ptrace PID 1 or read its memory. */
     prctl(PR_SET_DUMPABLE, 0);

@@ -13,6 +13,7 @@
 struct sbx_plan {
     const struct sbx_spec *spec;
     struct sbx_idmap idmap;
+    bool cgroup_later;                  /* wait for SBX_MSG_CGROUP_READY before the job */
     const struct sbx_seccomp *seccomp;  /* NULL: no filter (policy said "none") */
     int sock;                           /* the child's end of the sync socket */
     int stdio[3];                       /* dup'ed onto 0, 1, 2 in the job; -1 keeps */

@@ -339,6 +339,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     if (!job->rootless && make_cgroup(job, spec, opts, err) < 0)
         goto failed;
 
+    plan.cgroup_later = job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         sbx_err_sys(err, errno, "socketpair");
@@ -352,10 +353,19 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
 
     if (sbx_userns_write_maps(job->pid, &plan.idmap, err) < 0)
         goto failed;
-    if (job->cg && sbx_cgroup_clone_fd(job->cg) < 0 && sbx_cgroup_enter(job->cg, job->pid, err) < 0)
-        goto failed;
     if (send_sources(job, spec, plan.n_sources, err) < 0)
         goto failed;
+    /* The child builds its root meanwhile (on the other core): moving it
+     * into v1 cgroups waits for an RCU grace period whenever no migration
+     * happened lately (cgroup_threadgroup_rwsem), 10-20 ms on this kind of
+     * host. It starts the job only once told that it is in them. */
+    if (plan.cgroup_later) {
+        if (sbx_cgroup_enter(job->cg, job->pid, err) < 0)
+            goto failed;
+        struct sbx_msg m = {.type = SBX_MSG_CGROUP_READY};
+        /* A child that failed meanwhile has sent why: wait_started reads it. */
+        (void)sbx_msg_send(job->sock, &m, NULL, 0);
+    }
     if (wait_started(job, exec_status, err) < 0)
         goto failed;
     if (job->cg)
