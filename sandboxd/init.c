@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,19 +42,41 @@ static int find_listener(void)
     return -ENOENT;
 }
 
+struct job_arg {
+    const struct sbx_plan *plan;
+    int exec_pipe;
+};
+
+static int job_main(void *arg)
+{
+    const struct job_arg *a = arg;
+    sbx_job_exec(a->plan, a->exec_pipe);
+}
+
+/* The job's process runs on this stack, in our memory, until its execve. */
+#define JOB_STACK (256 * 1024)
+
 static pid_t start_job(const struct sbx_plan *plan, int *exec_errno)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         sbx_child_fail(plan->sock, errno, "init: pipe: %s", strerror(errno));
     /* CLONE_VFORK: we resume only once the job's process has exec'd or died,
-     * so the exec status is known at once. CLONE_FILES: see find_listener. */
-    struct clone_args ca = {.flags = CLONE_VFORK | CLONE_FILES, .exit_signal = SIGCHLD};
-    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+     * so the exec status is known at once. CLONE_VM (as posix_spawn): no copy
+     * of our address space for a process that is about to exec, and no
+     * copy-on-write faults while it sets itself up; we are stopped meanwhile,
+     * and what it changes (credentials, rlimits, seccomp, Landlock, signal
+     * mask) belongs to its own task. CLONE_FILES: see find_listener. */
+    void *stack = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
+        sbx_child_fail(plan->sock, errno, "init: job stack: %s", strerror(errno));
+    struct job_arg arg = {.plan = plan, .exec_pipe = p[1]};
+    pid_t pid = clone(job_main, (char *)stack + JOB_STACK,
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &arg);
     if (pid < 0)
         sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
-    if (pid == 0)
-        sbx_job_exec(plan, p[1]);
+    munmap(stack, JOB_STACK);
     close(p[1]);
     int e = 0;
     ssize_t n = read(p[0], &e, sizeof e);
