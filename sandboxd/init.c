@@ -45,18 +45,19 @@ static int find_listener(void)
 struct job_arg {
     const struct sbx_plan *plan;
     int exec_pipe;
+    volatile int listener;   /* set by the job's process (CLONE_VM) */
 };
 
 static int job_main(void *arg)
 {
-    const struct job_arg *a = arg;
-    sbx_job_exec(a->plan, a->exec_pipe);
+    struct job_arg *a = arg;
+    sbx_job_exec(a->plan, a->exec_pipe, &a->listener);
 }
 
 /* The job's process runs on this stack, in our memory, until its execve. */
 #define JOB_STACK (256 * 1024)
 
-static pid_t start_job(const struct sbx_plan *plan, int *exec_errno)
+static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listener)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -71,12 +72,13 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno)
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         sbx_child_fail(plan->sock, errno, "init: job stack: %s", strerror(errno));
-    struct job_arg arg = {.plan = plan, .exec_pipe = p[1]};
+    struct job_arg arg = {.plan = plan, .exec_pipe = p[1], .listener = -1};
     pid_t pid = clone(job_main, (char *)stack + JOB_STACK,
                       CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &arg);
     if (pid < 0)
         sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
     munmap(stack, JOB_STACK);
+    *listener = arg.listener;
     close(p[1]);
     int e = 0;
     ssize_t n = read(p[0], &e, sizeof e);
@@ -99,7 +101,8 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
     sigprocmask(SIG_BLOCK, &set, NULL);
 
     int exec_errno = 0;
-    pid_t job = start_job(plan, &exec_errno);
+    int listener = -1;
+    pid_t job = start_job(plan, &exec_errno, &listener);
     if (exec_errno) {
         struct sbx_msg m = {.type = SBX_MSG_EXEC_FAILED, .code = exec_errno};
         snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
@@ -108,7 +111,10 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
     }
 
     struct sbx_msg started = {.type = SBX_MSG_STARTED};
-    int listener = plan->seccomp && plan->seccomp->wants_listener ? find_listener() : -1;
+    /* The job's process told us its number; the /proc scan stays as a
+     * fallback only. */
+    if (listener < 0 && plan->seccomp && plan->seccomp->wants_listener)
+        listener = find_listener();
     if (sbx_msg_send(plan->sock, &started, listener >= 0 ? &listener : NULL, listener >= 0) < 0)
         _exit(125);
     if (listener >= 0)

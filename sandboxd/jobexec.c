@@ -87,7 +87,8 @@ static void exec_command(const struct sbx_plan *plan, int exec_pipe)
     report_exec_errno(exec_pipe, first_error);
 }
 
-__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe)
+__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe,
+                                            volatile int *listener_out)
 {
     const struct sbx_spec *s = plan->spec;
     struct sbx_err err = {0};
@@ -123,6 +124,7 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     if (plan->seccomp) {
         int listener = -1;
         int r = sbx_seccomp_install(plan->seccomp, &listener);
+        *listener_out = listener;
         if (r < 0)
             sbx_child_fail(plan->sock, -r, "seccomp: installing the filter: %s", strerror(-r));
     }
