@@ -189,7 +189,9 @@ start_sbxd() {
 stop_sbxd() {
     [ -n "$SBXD_PID" ] || return 0
     grep -E '^(VmHWM|VmRSS)' /proc/$SBXD_PID/status > "$OUT/sbxd.daemon-rss" 2>/dev/null
-    kill -TERM "$SBXD_PID" 2>/dev/null; wait "$SBXD_PID" 2>/dev/null; SBXD_PID=
+    kill -TERM "$SBXD_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$SBXD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SBXD_PID" 2>/dev/null; wait "$SBXD_PID" 2>/dev/null; SBXD_PID=
 }
 
 tp_loop() {  # NAME IDX -> prints the count of successful jobs
@@ -203,9 +205,9 @@ tp_loop() {  # NAME IDX -> prints the count of successful jobs
     echo "$cnt"
 }
 throughput() {
-    local n=$1 i tot=0
-    for i in $(seq 0 $((TP_LOOPS - 1))); do tp_loop "$n" "$i" > "$OUT/tp.$n.$i" & done
-    wait
+    local n=$1 i tot=0 pids=()
+    for i in $(seq 0 $((TP_LOOPS - 1))); do tp_loop "$n" "$i" > "$OUT/tp.$n.$i" & pids+=($!); done
+    wait "${pids[@]}"   # not sandboxd, also a child of this shell
     for i in $(seq 0 $((TP_LOOPS - 1))); do tot=$((tot + $(cat "$OUT/tp.$n.$i"))); done
     python3 -c "print('%.0f' % ($tot / $TP_SECS))"
 }
