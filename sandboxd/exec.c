@@ -288,7 +288,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
@@ -312,6 +312,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         plan.idmap = (struct sbx_idmap){.host_uid = job->slot.host_id, .host_gid = job->slot.host_id,
                                         .count = job->slot.range};
     }
+    plan.lock_fd = job->slot.lock_fd;
     job->host_uid = plan.idmap.host_uid;
     job->host_gid = plan.idmap.host_gid;
     plan.n_sources = job->rootless ? 0 : sbx_mount_sources_count(spec);
