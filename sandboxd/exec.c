@@ -495,6 +495,18 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
     return sbx_cgroup_freeze(job->cg, frozen, err);
 }
 
+void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    int64_t end = job->reaped ? job->t_end : now_ns();
+    u->wall_time_ms = (uint64_t)((end - job->t_start) / 1000000);
+    struct sbx_cg_stats st = {0};
+    if (job->cg && sbx_cgroup_stats(job->cg, &st) == 0) {
+        u->cpu_time_ms = st.cpu_ns / 1000000;
+        u->memory_peak_bytes = st.memory_peak;
+    }
+}
+
 static uint64_t tv_ms(struct timeval tv)
 {
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;

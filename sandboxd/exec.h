@@ -62,6 +62,13 @@ void sbx_job_kill(struct sbx_job *job);
 /* Freezes or thaws every process of the job. */
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
 
+/* Resource use so far of a started job (for sandboxd's inspect): wall time
+ * since the start, CPU time and peak memory from the cgroup (0 without one). */
+struct sbx_job_usage {
+    uint64_t wall_time_ms, cpu_time_ms, memory_peak_bytes;
+};
+void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
+
 /* Collects the result of an ended job, tears everything down (cgroup, uid
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
