@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,9 +121,6 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     close_launcher_fds(plan);
     const struct sbx_spec *spec = plan->spec;
 
-    /* If the launcher dies, so does the job: PID 1 dying takes the whole
-     * PID namespace with it. Checked again by the EOF of receive_sources. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
 
     int *fds = plan->n_sources ? calloc(plan->n_sources, sizeof(int)) : NULL;
     if (plan->n_sources && !fds)
@@ -131,14 +129,22 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
 
     if (sbx_userns_become_root(&plan->idmap, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* If the launcher dies, so does the job: PID 1 dying takes the whole PID
+     * namespace with it. Armed only now because changing credentials clears
+     * it; a launcher that died before shows as a hung-up socket. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Dumpable until the time namespace offsets are written: writing
+     * /proc/self/timens_offsets needs /proc/self to be ours, and both a
+     * non-dumpable launcher (sbx as root) and the id change just made leave
+     * us non-dumpable. */
+    prctl(PR_SET_DUMPABLE, 1);
+    struct pollfd hup = {.fd = plan->sock, .events = 0};
+    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLERR)))
+        _exit(125);
     /* The launcher has placed us in the job's cgroups by now; the job sees
      * that cgroup as its root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
-    /* Nothing in the job may ptrace or read the memory of PID 1. Not earlier:
-     * in rootless mode the launcher needs /proc/PID to be ours for the maps. */
-    prctl(PR_SET_DUMPABLE, 0);
-
     if (plan->idmap.rootless && plan->n_sources) {
         if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
@@ -152,6 +158,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     if (spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     write_time_offsets(plan);
+    /* From here on nothing in the job may ptrace PID 1 or read its memory. */
+    prctl(PR_SET_DUMPABLE, 0);
 
     sbx_init_run(plan);
 }

@@ -95,13 +95,14 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
      * TIOCSTI into the caller's terminal is impossible (CVE-2017-5226). */
     if (setsid() < 0)
         sbx_child_fail(plan->sock, errno, "setsid: %s", strerror(errno));
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (int fd = 0; fd < 3; fd++)
         if (plan->stdio[fd] >= 0 && dup2(plan->stdio[fd], fd) < 0)
             sbx_child_fail(plan->sock, errno, "stdio: dup2: %s", strerror(errno));
     apply_rlimits(plan);
     if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* After the credentials changed (which clears it): if PID 1 goes, go. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (chdir(s->cwd) < 0)
         sbx_child_fail(plan->sock, errno, "cwd %s: %s", s->cwd, strerror(errno));
 

@@ -59,15 +59,12 @@ static int load_rules(scmp_filter_ctx ctx, const struct sbx_sc_profile *p, const
                                            .datum_a = r->cond[c].a, .datum_b = r->cond[c].b};
         int e = seccomp_rule_add_array(ctx, r->action, r->nr, r->ncond, cmp);
         if (e < 0) {
-            char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, r->nr);
+            _cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, r->nr);
             if (r->line)
-                sbx_err_sys(err, -e, "seccomp profile %s: line %u: %s: libseccomp refused the rule",
-                            what, r->line, name ? name : "?");
-            else
-                sbx_err_sys(err, -e, "seccomp profile %s: %s: libseccomp refused the rule", what,
-                            name ? name : "?");
-            free(name);
-            return -err->code;
+                return sbx_err_sys(err, -e, "seccomp profile %s: line %u: %s: libseccomp refused "
+                                            "the rule", what, r->line, name ? name : "?");
+            return sbx_err_sys(err, -e, "seccomp profile %s: %s: libseccomp refused the rule", what,
+                               name ? name : "?");
         }
     }
     return 0;

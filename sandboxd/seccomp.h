@@ -34,7 +34,12 @@ int sbx_seccomp_compile_text(const char *name, const char *text, size_t len,
 
 /* In the job's process, after no_new_privs: installs the program. Calls no
  * allocator. When the program wants a listener, *listener is the new
- * listener fd, else -1. Returns 0 or a negative errno. */
+ * listener fd, else -1. Returns 0 or a negative errno.
+ * The listener is close-on-exec: send it to the supervisor with
+ * sendmsg(SCM_RIGHTS) after this call and before exec. Every profile that
+ * compiles lets sendmsg run for that, since the filter is already active (a
+ * file whose default is not allow must say `allow sendmsg`). s == NULL ("none")
+ * installs nothing. */
 int sbx_seccomp_install(const struct sbx_seccomp *s, int *listener);
 
 /* In the supervisor: receives one notification from the listener fd (which

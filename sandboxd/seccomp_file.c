@@ -23,6 +23,10 @@
 #include "seccomp_internal.h"
 
 #define MAX_TOKENS 64
+/* Every rule costs at least one BPF instruction and the kernel takes 4096,
+ * so more rules can never load; the bound also keeps the conflict check
+ * (quadratic) fast on a hostile 1 MiB file. */
+#define MAX_RULES BPF_MAXINSNS
 
 struct parser {
     const char *fname;
@@ -80,10 +84,10 @@ static int parse_errno(struct parser *ps, const char *tok, uint32_t *action)
             return 0;
         }
     uint64_t v;
-    /* The kernel passes back at most SECCOMP_RET_DATA; errno values above
-     * 4095 are not errors to libc. */
-    if (parse_u64(tok, &v) < 0 || v == 0 || v > 4095)
-        return FAIL(ps, EINVAL, "\"%s\" is not an errno name (EPERM, ENOSYS...) or number 1..4095",
+    /* libseccomp 2.5 refuses 4095 and up (found by the fuzzer), and 0
+     * would make the call look successful. */
+    if (parse_u64(tok, &v) < 0 || v == 0 || v > 4094)
+        return FAIL(ps, EINVAL, "\"%s\" is not an errno name (EPERM, ENOSYS...) or number 1..4094",
                     tok);
     *action = SCMP_ACT_ERRNO((uint32_t)v);
     return 0;
@@ -210,6 +214,8 @@ static int add_rule(struct parser *ps, const char *name, struct sbx_sc_rule *r)
         return FAIL(ps, EINVAL, "%s: the rule has the profile's default action, so it does nothing",
                     name);
     }
+    if (p->n >= MAX_RULES)
+        return FAIL(ps, E2BIG, "more than %d rules: no kernel would load the filter", MAX_RULES);
     if (sbx_sc_profile_add(p, r) < 0)
         return FAIL(ps, ENOMEM, "out of memory");
     return 0;
@@ -310,29 +316,35 @@ static int parse_line(struct parser *ps, char **tok, int ntok)
 }
 
 /* The job hands its listener to the supervisor with sendmsg(SCM_RIGHTS)
- * after the filter is installed. If the filter sent sendmsg to the listener
- * itself, nobody would be reading it yet and the job would hang forever: so
- * a profile that kills by default must allow sendmsg, unconditionally. */
+ * after the filter is installed, so every profile must let that call run.
+ * Were it sent to the listener itself, nobody would be reading yet and the
+ * job would hang forever; an errno would fail the job's setup. */
+static bool passes(uint32_t action)
+{
+    return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG;
+}
+
 static int check_handoff(struct parser *ps)
 {
     const struct sbx_sc_profile *p = ps->p;
     int nr = sbx_sc_resolve_name("sendmsg");
-    bool allowed = p->def_action == SCMP_ACT_ALLOW;
+    bool has_rule = false;
     for (size_t i = 0; i < p->n; i++) {
         const struct sbx_sc_rule *r = &p->rules[i];
         if (r->nr != nr)
             continue;
-        if (r->action == SBX_SC_KILL) {
+        if (!passes(r->action) || r->ncond > 0) {
             ps->line = r->line;
-            return FAIL(ps, EINVAL, "sendmsg cannot be killed: the launcher needs it to hand the "
-                                    "seccomp listener to the supervisor");
+            return FAIL(ps, EINVAL, "sendmsg must be allowed without conditions: the launcher "
+                                    "hands the seccomp listener to the supervisor with it");
         }
-        allowed = r->action == SCMP_ACT_ALLOW && r->ncond == 0;
+        has_rule = true;
     }
-    if (p->def_action == SBX_SC_KILL && !allowed)
+    if (!has_rule && !passes(p->def_action))
         return sbx_err_set(ps->err, EINVAL,
-                           "seccomp profile %s: a profile that kills by default must `allow "
-                           "sendmsg`: the launcher hands the seccomp listener over with it",
+                           "seccomp profile %s: the default action is not allow, so the profile "
+                           "must `allow sendmsg`: the launcher hands the seccomp listener over "
+                           "with it",
                            ps->fname);
     return 0;
 }

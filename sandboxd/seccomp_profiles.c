@@ -229,7 +229,10 @@ static int builtin_default(struct sbx_sc_profile *p, struct sbx_err *err)
 static const char *const strict_allow[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close",
     "fstat", "stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2",
-    "readlink", "readlinkat", "getcwd", "fcntl", "dup", "dup2", "dup3", "pipe", "pipe2",
+    "readlink", "readlinkat", "getcwd", "fcntl", "fadvise64", "dup", "dup2", "dup3",
+    "pipe", "pipe2",
+    /* cat and friends copy in the kernel; no more than read plus write */
+    "copy_file_range", "sendfile",
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
     "exit", "exit_group", "restart_syscall",
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "tgkill",

@@ -9,9 +9,11 @@ allow sendmsg
 
 allow execve brk mmap munmap mremap mprotect madvise arch_prctl
 allow set_tid_address set_robust_list rseq getrandom futex
-allow read write readv writev pread64 lseek close fstat newfstatat
+allow read write readv writev pread64 lseek close fstat newfstatat access
 allow exit exit_group rt_sigaction rt_sigprocmask rt_sigreturn
 allow clock_gettime getrusage
+# static glibc reads /proc/self/exe at start
+allow readlink
 
 # the loader and libc open libraries read-only: O_ACCMODE|O_CREAT|O_TRUNC
 # (0x243) must be O_RDONLY (0)

@@ -10,7 +10,7 @@ check "orphans are reaped (no zombies)" "$OUT" 0
 
 # A double-forked daemon does not outlive the job.
 mkdir "$T/rw" && chmod 0777 "$T/rw"
-sbx_run --bind-rw "$T/rw:/rw" -- /bin/sh -c 'setsid sh -c "while :; do date +%s%N > /rw/beat; sleep 0.05; done" </dev/null >/dev/null 2>&1 & sleep 0.3'
+sbx_run --bind-rw "$T/rw:/rw" -- /bin/sh -c 'setsid sh -c "i=0; while :; do i=\$((i+1)); echo \$i > /rw/beat; sleep 0.05; done" </dev/null >/dev/null 2>&1 & sleep 0.3'
 uid=$(field host_uid)
 check "job exited 0" "$RC" 0
 sleep 0.3
@@ -30,7 +30,7 @@ check "SIGTERM is forwarded to the job" "$(cat "$T/out")" got-term
 check "exit status is the job's" "$rc" 3
 
 # SIGKILL of the launcher takes the job with it.
-"$SBX" run --bind-rw "$T/rw:/rw" -- /bin/sh -c 'while :; do date +%s%N > /rw/beat2; sleep 0.05; done' &
+"$SBX" run --bind-rw "$T/rw:/rw" -- /bin/sh -c 'i=0; while :; do i=$((i+1)); echo $i > /rw/beat2; sleep 0.05; done' >"$T/bg.out" 2>&1 &
 p=$!
 sleep 0.5
 kill -KILL $p

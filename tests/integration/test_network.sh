@@ -27,7 +27,7 @@ lp=$!
 cleanup_hooks+=("kill $lp 2>/dev/null")
 for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 port=$(cat "$T/port")
-check_match "host listener is up" "$(echo | nc -w 2 127.0.0.1 "$port")" host-secret
+check_match "host listener is up" "$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat <&3")" host-secret
 sbx_run -- /bin/sh -c "echo | nc -w 2 127.0.0.1 $port; echo rc=\$?"
 if echo "$OUT" | grep -q host-secret; then fail "host listener reachable from the job"; else ok "host listener unreachable from the job"; fi
 

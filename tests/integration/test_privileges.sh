@@ -30,7 +30,9 @@ check "own session (sid = pid of the job)" "$sid" 2
 check "no controlling tty" "$tty" 0
 
 # The environment is built from the policy, never inherited.
-SBX_SECRET=leak sbx_run --env A=1 -- /bin/env
+export SBX_SECRET=leak
+sbx_run --env A=1 -- env
+unset SBX_SECRET
 check "environment is exactly the policy's" "$(echo "$OUT" | sort | tr '\n' ' ')" "A=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "
 
 # setuid binaries cannot raise privileges: nosuid + no_new_privs.

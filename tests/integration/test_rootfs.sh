@@ -27,7 +27,7 @@ check "upper layer wins, lower still visible" "$(echo $OUT)" "from-layer extra /
 
 # Bind mounts: read-only by default, nosuid and nodev.
 mkdir "$T/data" && echo secret > "$T/data/f" && chmod -R a+rwX "$T/data"
-sbx_run --bind "$T/data:/data" -- /bin/sh -c 'cat /data/f; echo y > /data/g 2>&1; grep " /data " /proc/mounts'
+sbx_run --bind "$T/data:/data" -- /bin/sh -c 'exec 2>&1; cat /data/f; echo y > /data/g; grep " /data " /proc/mounts'
 check_match "ro bind readable" "$OUT" secret
 check_match "ro bind refuses writes" "$OUT" 'Read-only file system'
 check_match "bind is ro,nosuid,nodev" "$(echo "$OUT" | grep ' /data ')" 'ro,nosuid,nodev'
@@ -37,7 +37,7 @@ check "rw bind writes" "$OUT" wrote
 check "the write is on the host" "$(cat "$T/data/g")" y
 
 # --tmpfs adds a size-limited tmpfs.
-sbx_run --tmpfs /scratch:1M -- /bin/sh -c 'dd if=/dev/zero of=/scratch/f bs=64k count=40 2>&1 | tail -1; grep " /scratch " /proc/mounts | cut -d" " -f3'
+sbx_run --tmpfs /scratch:1M -- /bin/sh -c 'dd if=/dev/zero of=/scratch/f bs=64k count=40 2>&1; grep " /scratch " /proc/mounts | cut -d" " -f3'
 check_match "--tmpfs is bounded" "$OUT" 'No space left on device'
 
 # A symlink planted in a layer must not redirect a bind mount outside the root.

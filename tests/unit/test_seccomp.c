@@ -152,8 +152,12 @@ static void run_child(const struct sbx_seccomp *s, void (*body)(long), long arg,
     if (s && s->wants_listener)
         assert_true(listener >= 0);
 
-    /* Wait for a notification or the child's end, whichever comes first. */
-    for (int waited = 0; waited < 10000; waited += 50) {
+    /* Wait for a notification or the child's end, whichever comes first.
+     * Once the child is gone the listener polls as POLLHUP at once, so the
+     * 10 s limit is kept in real time, not in loop turns. */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
         int status;
         pid_t w = waitpid(pid, &status, WNOHANG);
         if (w == pid) {
@@ -162,21 +166,21 @@ static void run_child(const struct sbx_seccomp *s, void (*body)(long), long arg,
             pid = -1;
             break;
         }
-        if (listener >= 0) {
-            struct pollfd pfd = {.fd = listener, .events = POLLIN};
-            if (poll(&pfd, 1, 50) == 1 && (pfd.revents & POLLIN)) {
-                int r = sbx_seccomp_notif_read(listener, o->notified, sizeof o->notified);
-                assert_int_equal(r, 0);
-                kill(pid, SIGKILL);
-                assert_int_equal(waitpid(pid, &status, 0), pid);
-                o->exited = false;
-                o->status = SIGKILL;
-                pid = -1;
-                break;
-            }
-        } else {
-            usleep(50 * 1000);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 10)
+            break;
+        struct pollfd pfd = {.fd = listener, .events = POLLIN};
+        if (listener >= 0 && poll(&pfd, 1, 50) == 1 && (pfd.revents & POLLIN)) {
+            int r = sbx_seccomp_notif_read(listener, o->notified, sizeof o->notified);
+            assert_int_equal(r, 0);
+            kill(pid, SIGKILL);
+            assert_int_equal(waitpid(pid, &status, 0), pid);
+            o->exited = false;
+            o->status = SIGKILL;
+            pid = -1;
+            break;
         }
+        usleep(10 * 1000);
     }
     if (pid > 0) {
         kill(pid, SIGKILL);
@@ -466,6 +470,85 @@ static void test_strict(void **state)
     sbx_seccomp_free(s);
 }
 
+/* A notification whose process died before the supervisor read it: the
+ * read reports -ENOENT instead of blocking. */
+static void body_socket_now(long arg)
+{
+    (void)arg;
+    syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    child_fail(__LINE__, "socket was not stopped", 0, errno);
+}
+
+static void test_notif_read_after_death(void **state)
+{
+    (void)state;
+    struct sbx_seccomp *s = compile_ok("strict");
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        child_sock = sv[1];
+        int listener = -1;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sbx_seccomp_install(s, &listener) < 0)
+            _exit(4);
+        send_fd(child_sock, listener);
+        close(listener);
+        body_socket_now(0);
+        _exit(0);
+    }
+    close(sv[1]);
+    int listener = recv_fd(sv[0]);
+    assert_true(listener >= 0);
+    struct pollfd pfd = {.fd = listener, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
+    assert_true(pfd.revents & POLLIN);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    alarm(10); /* a blocking read would hang the test: fail it instead */
+    char name[64];
+    assert_int_equal(sbx_seccomp_notif_read(listener, name, sizeof name), -ENOENT);
+    alarm(0);
+    close(listener);
+    close(sv[0]);
+    sbx_seccomp_free(s);
+}
+
+/* ------------------------------------------------------------ real programs */
+
+/* Real dynamically linked programs start and run under each profile: the
+ * loader's and libc's start-up calls are all allowed. Their stdout is the
+ * report socket. */
+static const char *const exec_cases[][5] = {
+    {"strict", "/bin/true", NULL},
+    {"strict", "/bin/cat", "/proc/self/comm", NULL},
+    {"strict", "/bin/sh", "-c", "echo ok", NULL},
+    {"default", "/bin/sh", "-c", "ls / >/dev/null && cat /proc/self/comm | tr a-z A-Z", NULL},
+};
+
+static void body_exec(long i)
+{
+    CHECK_OK(dup2(child_sock, 1));
+    execv(exec_cases[i][1], (char *const *)&exec_cases[i][1]);
+    child_fail(__LINE__, "execv", -1, errno);
+}
+
+static void test_exec_real_programs(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"", "cat\n", "ok\n", "CAT\n"};
+    for (long i = 0; i < (long)(sizeof exec_cases / sizeof exec_cases[0]); i++) {
+        struct sbx_seccomp *s = compile_ok(exec_cases[i][0]);
+        struct outcome o;
+        run_child(s, body_exec, i, &o);
+        sbx_seccomp_free(s);
+        if (!o.exited || o.status != 0 || strcmp(o.report, want[i]) != 0)
+            fail_msg("%s under %s: exited=%d status=%d notified=\"%s\" output=\"%s\"",
+                     exec_cases[i][1], exec_cases[i][0], o.exited, o.status, o.notified, o.report);
+    }
+}
+
 /* ------------------------------------------------------------ files */
 
 static int compile_text(const char *text, struct sbx_seccomp **s, struct sbx_err *err)
@@ -489,7 +572,8 @@ static void test_file_errors(void **state)
         {"default allow\nerrno EPERM stime\n", "line 2: \"stime\" is not an x86_64 system call"},
         {"default allow\nerrno EWHAT ptrace\n", "line 2: \"EWHAT\" is not an errno"},
         {"default allow\nerrno 0 ptrace\n", "line 2: \"0\" is not an errno"},
-        {"default allow\nerrno 4096 ptrace\n", "line 2: \"4096\" is not an errno"},
+        {"default allow\nerrno 4095 ptrace\n", "line 2: \"4095\" is not an errno"},
+        {"default errno 4095\n", "line 1: \"4095\" is not an errno"},
         {"default allow\nerrno\n", "line 2: errno needs a value"},
         {"default allow\nerrno EPERM\n", "line 2: no system call named"},
         {"default allow\nerrno EPERM ptrace\nkill ptrace\n",
@@ -523,7 +607,11 @@ static void test_file_errors(void **state)
         {"include default\nerrno EPERM ptrace\ndefault kill\n", "line 3: default must come before"},
         {"default allow extra\n", "line 1: unexpected \"extra\""},
         {"default kill\nallow read write\n", "must `allow sendmsg`"},
-        {"default allow\nkill sendmsg\n", "line 2: sendmsg cannot be killed"},
+        {"default errno EPERM\nallow read write\n", "must `allow sendmsg`"},
+        {"default allow\nkill sendmsg\n", "line 2: sendmsg must be allowed without conditions"},
+        {"default allow\nerrno EPERM sendmsg\n", "line 2: sendmsg must be allowed"},
+        {"default kill\nallow sendmsg arg2 == 0\n", "line 2: sendmsg must be allowed"},
+        {"include strict\nerrno EPERM sendmsg\n", "line 2: sendmsg must be allowed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sbx_err err = {0};
@@ -534,6 +622,21 @@ static void test_file_errors(void **state)
             fail_msg("case %zu (%s): r=%d msg=\"%s\", expected \"%s\"", i, cases[i].text, r, err.msg,
                      cases[i].msg);
     }
+
+    /* a hostile size: rejected at the rule limit, quickly */
+    size_t cap = 5000 * 40, len = 0;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    len += (size_t)snprintf(big, cap, "default allow\n");
+    for (int i = 0; i < 5000; i++)
+        len += (size_t)snprintf(big + len, cap - len, "errno EPERM ioctl arg1 == %d\n", i);
+    {
+        struct sbx_err err = {0};
+        struct sbx_seccomp *s = NULL;
+        assert_int_equal(sbx_seccomp_compile_text("big.profile", big, len, &s, &err), -E2BIG);
+        assert_non_null(strstr(err.msg, "big.profile: line 4098: more than 4096 rules"));
+    }
+    free(big);
 
     /* a NUL inside the text (the fuzzer's favourite) */
     static const char nul[] = "default allow\n\n\nallow\0read\n";
@@ -616,6 +719,8 @@ int main(void)
         cmocka_unit_test(test_default_personality),
         cmocka_unit_test(test_default_foreign_arch_killed),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_notif_read_after_death),
+        cmocka_unit_test(test_exec_real_programs),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_file_include_default),
         cmocka_unit_test(test_example_profiles),
