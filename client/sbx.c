@@ -11,6 +11,7 @@
 #include "../policy/json.h"
 #include "../policy/policy.h"
 #include "../sandboxd/exec.h"
+#include "commands.h"
 #include "flags.h"
 
 static const char usage[] =
@@ -22,7 +23,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run [OPTIONS] [--] COMMAND [ARG...]   run a job and wait for it (sbx run --help)\n"
-    "  doctor [--json]                       check whether this host can run jobs, and how well\n"
+    "  doctor [--json]                       check whether this host can run jobs, and how well\n";
+static const char usage_options[] =
+    "\n"
+    "With --socket, run goes through sandboxd, with the same flags, result and\n"
+    "exit status. The other commands always do: at --socket PATH, else\n"
+    "$SBX_SOCKET, else /run/sbx/sandboxd.sock.\n"
     "\n"
     "options:\n"
     "  --socket PATH   talk to the sandboxd listening on PATH\n"
@@ -95,7 +101,7 @@ int main(int argc, char **argv)
     const char *socket_path = NULL;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
+            printf("%s%s%s", usage, sbx_remote_usage, usage_options);
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("sbx %s\n", SBX_VERSION);
@@ -110,17 +116,14 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc) {
-        fputs(usage, stderr);
+        fprintf(stderr, "%s%s%s", usage, sbx_remote_usage, usage_options);
         return 125;
     }
     const char *cmd = argv[i++];
-    if (!strcmp(cmd, "run")) {
-        if (socket_path) {
-            fprintf(stderr, "sbx: --socket: sandboxd is not available in this build yet\n");
-            return 125;
-        }
+    if (!strcmp(cmd, "run") && !socket_path)
         return cmd_run(argc - i, argv + i);
-    }
+    if (sbx_is_remote_command(cmd))
+        return sbx_remote_command(socket_path, cmd, argc - i, argv + i);
     fprintf(stderr, "sbx: unknown command \"%s\" (see sbx --help)\n", cmd);
     return 125;
 }
