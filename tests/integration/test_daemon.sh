@@ -184,6 +184,7 @@ kill -KILL "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 wait "$cpid" 2>/dev/null
 wait_until 5 sh -c "[ \$(pgrep -fc '^/bin/sleep 6[23]$') -eq 0 ]"
 check "the jobs died with the daemon" "$?" 0
+check_cmp "the dead daemon left job cgroups behind" "$(job_cgroups "$old")" -gt 0
 start_daemon || exit 1
 check "the restarted daemon removed the dead one's job cgroups" "$(job_cgroups "$old")" 0
 check "no uid slot still locked for them" "$(flocks "$old")" 0
