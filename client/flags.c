@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -386,15 +387,21 @@ static int f_cpuset(struct state *st, const char *flag, const char *v)
     return limits(st) ? set_str(st, &limits(st)->cpuset, v) : oom(st);
 }
 
+static locale_t c_loc;
+
+static void c_locale_init(void)
+{
+    c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 static int f_cpus(struct state *st, const char *flag, const char *v)
 {
-    static locale_t c_loc;
-    if (!c_loc)
-        c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, c_locale_init);
     char *end;
     /* strtod alone would also take " 1", "0x1p1" and "inf". */
     bool plain = *v && strspn(v, "0123456789.") == strlen(v);
-    double x = plain ? strtod_l(v, &end, c_loc) : 0;
+    double x = !plain ? 0 : c_loc ? strtod_l(v, &end, c_loc) : strtod(v, &end);
     if (!plain || *end)
         return sbx_err_set(st->err, EINVAL, "%s: \"%s\" is not a number of cores", flag, v);
     if (!limits(st))

@@ -12,6 +12,7 @@
 #include "../policy/policy.h"
 #include "../sandboxd/exec.h"
 #include "commands.h"
+#include "doctor.h"
 #include "flags.h"
 
 static const char usage[] =
@@ -122,6 +123,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[i++];
     if (!strcmp(cmd, "run") && !socket_path)
         return cmd_run(argc - i, argv + i);
+    if (!strcmp(cmd, "doctor"))
+        return sbx_doctor_main(argc - i + 1, argv + i - 1);
     if (sbx_is_remote_command(cmd))
         return sbx_remote_command(socket_path, cmd, argc - i, argv + i);
     fprintf(stderr, "sbx: unknown command \"%s\" (see sbx --help)\n", cmd);

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int set_v(struct sbx_err *err, int code, bool with_errno, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int set_v(struct sbx_err *err, int code,
+                                                     bool with_errno, const char *fmt, va_list ap)
 {
     if (code < 0)
         code = -code;

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -130,6 +131,13 @@ static void put_base64(struct buf *b, const uint8_t *s, size_t n)
     put(b, "\"", 1);
 }
 
+static locale_t c_loc;
+
+static void c_locale_init(void)
+{
+    c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 /* The shortest %g spelling that reads back as the same value, printed in
  * the C locale whatever the process's locale says about decimal commas. */
 static void put_double(struct buf *b, double v, bool is_float)
@@ -142,9 +150,8 @@ static void put_double(struct buf *b, double v, bool is_float)
         puts_(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
-    static locale_t c_loc;
-    if (!c_loc)
-        c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, c_locale_init);
     locale_t old = c_loc ? uselocale(c_loc) : (locale_t)0;
     char s[64];
     for (int prec = is_float ? 6 : 15; prec <= 17; prec++) {
@@ -235,38 +242,19 @@ static size_t elem_size(ProtobufCType t)
     return 0;
 }
 
-/* The value to print for an unset singular scalar: the .proto default, or
- * the type's zero (the first value for enums), as the unpacker would give. */
-static void put_default(struct buf *b, const ProtobufCFieldDescriptor *f)
-{
-    if (f->default_value) {
-        if (f->type == PROTOBUF_C_TYPE_STRING)
-            put_value(b, f, &f->default_value);
-        else
-            put_value(b, f, f->default_value);
-        return;
-    }
-    if (f->type == PROTOBUF_C_TYPE_ENUM) {
-        const ProtobufCEnumDescriptor *ed = f->descriptor;
-        int first = ed->n_values ? ed->values[0].value : 0;
-        put_value(b, f, &first);
-        return;
-    }
-    union {
-        uint64_t u;
-        double d;
-        ProtobufCBinaryData bd;
-        char *s;
-    } zero;
-    memset(&zero, 0, sizeof zero);
-    put_value(b, f, &zero);
-}
-
 static void put_message(struct buf *b, const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     const char *base = (const char *)m;
     bool first = true;
+    /* An unset scalar prints what the unpacker would leave in it: the value
+     * message_init gives, which for an enum is its first declared value. */
+    _cleanup_free_ char *dflt = malloc(d->sizeof_message);
+    if (!dflt) {
+        b->oom = true;
+        return;
+    }
+    d->message_init((ProtobufCMessage *)dflt);
     put(b, "{", 1);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
@@ -305,10 +293,7 @@ static void put_message(struct buf *b, const ProtobufCMessage *m)
         first = false;
         put_string(b, (const uint8_t *)f->name, strlen(f->name));
         put(b, ":", 1);
-        if (set)
-            put_value(b, f, p);
-        else
-            put_default(b, f);
+        put_value(b, f, set ? p : dflt + f->offset);
     }
     put(b, "}", 1);
 }

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -114,7 +115,7 @@ static int next(struct parser *ps)
         t.kind = T_IDENT;
         while (t.len < left && is_ident_char(s[t.len]))
             t.len++;
-    } else if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.') {
+    } else if ((c >= '0' && c <= '9') || c == '-' || c == '.') {
         /* A number, or a signed identifier such as -inf: the value parser
          * decides what the spelling means for the field's type. */
         t.kind = T_NUMBER;
@@ -427,12 +428,19 @@ static int parse_int_token(const char *s, size_t n, bool *neg, uint64_t *mag)
     return overflow ? -ERANGE : 0;
 }
 
+static locale_t c_loc;
+
+static void c_locale_init(void)
+{
+    c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* Numbers in a policy mean the same whatever locale the process runs in. */
 static locale_t c_locale(void)
 {
-    static locale_t loc;
-    if (!loc)
-        loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    return loc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, c_locale_init);
+    return c_loc;
 }
 
 static bool ieq(const char *s, size_t n, const char *word)
@@ -449,8 +457,8 @@ static int parse_float_token(struct parser *ps, bool is_float, double *out)
     const char *s = t->start;
     size_t n = t->len;
     bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+') && t->kind == T_NUMBER) {
-        neg = s[0] == '-';
+    if (n && s[0] == '-' && t->kind == T_NUMBER) {
+        neg = true;
         s++, n--;
     }
     if (ieq(s, n, "inf") || ieq(s, n, "infinity")) {
@@ -472,7 +480,8 @@ static int parse_float_token(struct parser *ps, bool is_float, double *out)
     buf[n] = '\0';
     char *end;
     errno = 0;
-    double v = strtod_l(buf, &end, c_locale());
+    locale_t loc = c_locale();
+    double v = loc ? strtod_l(buf, &end, loc) : strtod(buf, &end);
     if (*end != '\0')
         return fail(ps, t->line, "%s is not a number", tok_text(t, tb, sizeof tb));
     if (isinf(v) || (is_float && fabs(v) > FLT_MAX))
@@ -785,6 +794,8 @@ static int parse_field(struct parser *ps, ProtobufCMessage *msg, bool *seen, int
             if ((r = parse_value(ps, msg, f, depth, (ssize_t)n)) < 0)
                 return r;
             path_push(ps, f->name, -1);
+            if (ps->cur.kind == T_EOF)
+                return fail(ps, ps->cur.line, "unterminated list");
             if (is_punct(ps, ']')) {
                 path_pop(ps, saved);
                 return next(ps);
@@ -802,6 +813,19 @@ static int parse_field(struct parser *ps, ProtobufCMessage *msg, bool *seen, int
     return parse_value(ps, msg, f, depth, index);
 }
 
+/* proto2 `required` fields: the unpacker refuses a message without them, so
+ * the text parser must too. */
+static int check_required(struct parser *ps, const ProtobufCMessageDescriptor *d, const bool *seen, int line)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED && !seen[i]) {
+            path_push(ps, d->fields[i].name, -1);
+            return fail(ps, line, "required field missing in %s", d->name);
+        }
+    }
+    return 0;
+}
+
 static int parse_body(struct parser *ps, ProtobufCMessage *msg, char close, int depth, int open_line)
 {
     _cleanup_free_ bool *seen = calloc(msg->descriptor->n_fields + 1, sizeof *seen);
@@ -812,10 +836,12 @@ static int parse_body(struct parser *ps, ProtobufCMessage *msg, char close, int 
             if (close)
                 return fail(ps, open_line, "unterminated message (no '%c' for the '%c' on this line)", close,
                             close == '}' ? '{' : '<');
-            return 0;
+            return check_required(ps, msg->descriptor, seen, ps->cur.line);
         }
-        if (close && is_punct(ps, close))
-            return next(ps);
+        if (close && is_punct(ps, close)) {
+            int r = check_required(ps, msg->descriptor, seen, ps->cur.line);
+            return r < 0 ? r : next(ps);
+        }
         int r = parse_field(ps, msg, seen, depth);
         if (r < 0)
             return r;

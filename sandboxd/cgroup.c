@@ -146,7 +146,9 @@ static int add_hier_dir(struct sbx_cgroup *cg, struct cg_host *host, int i, unsi
     d->fd = -1;
     char name[NAME_MAX + 1];
     memcpy(name, cg->name, sizeof name);
-    snprintf(d->path, sizeof d->path, "%s/%s", h->parent, name);
+    if (snprintf(d->path, sizeof d->path, "%s/%s", h->parent, name) >= (int)sizeof d->path)
+        return sbx_err_set(err, ENAMETOOLONG, "cgroup: path of %s below %s is too long", name,
+                           h->parent);
     if (mkdirat(h->parent_fd, name, 0755) < 0) {
         if (!hard)
             return 0;
@@ -453,7 +455,11 @@ static struct sbx_cgroup *open_existing(struct cg_host *host, const char *name)
         d->fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d->fd < 0)
             continue;
-        snprintf(d->path, sizeof d->path, "%s/%s", host->hier[i].parent, name);
+        if (snprintf(d->path, sizeof d->path, "%s/%s", host->hier[i].parent, name) >=
+            (int)sizeof d->path) {
+            close(d->fd);
+            continue;
+        }
         if (host->hier[i].v2)
             cg->v2dir = cg->ndirs;
         for (int c = 0; c < CG_NCTRL; c++)

@@ -13,6 +13,10 @@
  *                           below the cgroup2 mount. The operator creates it
  *                           (and, on v2, enables the controllers in its
  *                           cgroup.subtree_control); sbx only makes children.
+ *   SBX_CGROUP_PARENT=name  <launcher's own cgroup>/name/<job> in every
+ *                           hierarchy (one directory name; on v1 "own" differs
+ *                           per controller): made and configured by sbx like
+ *                           the default "sbx".
  * v2 and the no-internal-process rule: when controllers must be enabled in
  * the launcher's own (non-root) cgroup, the launcher moves itself (only
  * itself, and only if it is alone there) into <own>/sbx/launcher-<tag>, the
@@ -25,7 +29,8 @@
  * The owner is the process that called sbx_cgroup_create; it must outlive
  * the job. A job cgroup whose owner (same pid namespace, same pid, same start
  * time in /proc/<pid>/stat) no longer exists is stale: see
- * sbx_cgroup_cleanup_stale.
+ * sbx_cgroup_cleanup_stale. The parent directories (sbx/) stay: removing
+ * them would race with other launchers creating jobs in them.
  *
  * Swap: v1 without memory.memsw.* (swapaccount=0) falls back to
  * memory.swappiness=0 when swap is on; v2 without memory.swap.max fails
@@ -67,12 +72,20 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
  * controller is on v2, else -1 (then use sbx_cgroup_enter). */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
 
-/* Moves pid into the job cgroup(s) (what clone3 did not already do). */
+/* Moves pid into the job cgroup(s) (what clone3 did not already do; writing
+ * a pid already there is harmless, so call it after clone3 too on hybrid
+ * hosts). The caller keeps the child blocked (e.g. on a pipe) until this
+ * returns, so that the job runs no instruction outside its limits. The fd
+ * from sbx_cgroup_clone_fd belongs to cg: do not close it. */
 int sbx_cgroup_enter(struct sbx_cgroup *cg, pid_t pid, struct sbx_err *err);
 
 /* CPU time used so far (user+system, ns): cheap, polled for --time-limit. */
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns);
 
+/* memory_peak: v2 memory.peak (5.19+), else memory.current at the time of
+ * the call; v1 memory.max_usage_in_bytes. oom_kills: v2 memory.events,
+ * v1 memory.oom_control (4.13+). Pressure: from the job's v2 cgroup (also
+ * the hybrid side-car) when PSI is on. Missing figures stay 0. */
 int sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_cg_stats *st);
 
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err *err);

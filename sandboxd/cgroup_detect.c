@@ -15,7 +15,9 @@
 
 #include "../common/cleanup.h"
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Recursive: preparing a v2 parent (under the lock) may need the owner tag
+ * (which takes it too) to name the launcher's leaf. */
+static pthread_mutex_t g_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct cg_host g_host;
 static bool g_detected;
 static int g_detect_rc;
@@ -72,11 +74,8 @@ static bool join_own(char *out, const char *mnt, const char *root, const char *p
     return snprintf(out, PATH_MAX, "%s%s", mnt, rel) < PATH_MAX;
 }
 
-static int parse_self_cgroup(struct v1line *v1, int *nv1, char *v2path, bool *have_v2)
+static int parse_self_cgroup(FILE *f, struct v1line *v1, int *nv1, char *v2path, bool *have_v2)
 {
-    _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-    if (!f)
-        return -errno;
     _cleanup_free_ char *line = NULL;
     size_t cap = 0;
     *nv1 = 0;
@@ -115,13 +114,10 @@ static void add_hier(struct cg_host *h, bool v2, unsigned mask, const char *own)
     snprintf(x->own, sizeof x->own, "%s", own);
 }
 
-static int parse_mountinfo(struct cg_host *h, const struct v1line *v1, int nv1,
+static int parse_mountinfo(FILE *f, struct cg_host *h, const struct v1line *v1, int nv1,
                            const char *v2path, bool have_v2, char v2mnt[PATH_MAX],
                            char v1mnt[][PATH_MAX])
 {
-    _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f)
-        return -errno;
     _cleanup_free_ char *line = NULL;
     size_t cap = 0;
     bool v1_done[CG_MAX_HIER] = {false};
@@ -163,12 +159,14 @@ static int parse_mountinfo(struct cg_host *h, const struct v1line *v1, int nv1,
 
 /* Controllers of the v2 tree that the launcher's cgroup can hand on; the
  * core files (cpu.stat, cgroup.freeze) stand in for cpuacct and freezer. */
-static unsigned v2_available(const char *own, unsigned on_v1)
+static unsigned v2_available(const char *own, const char *given, unsigned on_v1)
 {
-    _cleanup_close_ int fd = open(own, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int fd = given ? -1 : open(own, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char buf[256];
     unsigned m = CG_BIT(CG_CPUACCT) | CG_BIT(CG_FREEZER);
-    if (fd >= 0 && cg_read(fd, "cgroup.controllers", buf, sizeof buf) >= 0) {
+    if (given)
+        snprintf(buf, sizeof buf, "%s", given);
+    if (given || (fd >= 0 && cg_read(fd, "cgroup.controllers", buf, sizeof buf) >= 0)) {
         buf[strcspn(buf, "\n")] = '\0';
         for (char *p = buf; *p; p++)
             if (*p == ' ')
@@ -179,42 +177,38 @@ static unsigned v2_available(const char *own, unsigned on_v1)
 }
 
 /* A launcher already living in one of our leaves (a child of a launcher
- * that moved itself) uses the same parent: <own>/sbx/launcher-x -> <own>. */
-static void strip_launcher_leaf(char *own)
+ * that moved itself) uses the same parent: <own>/<sub>/launcher-x -> <own>. */
+static void strip_launcher_leaf(char *own, const char *sub)
 {
     char *leaf = strrchr(own, '/');
     if (!leaf || strncmp(leaf + 1, "launcher-", 9) != 0)
         return;
     *leaf = '\0';
-    char *sbx = strrchr(own, '/');
-    if (sbx && strcmp(sbx + 1, "sbx") == 0) {
-        *sbx = '\0';
+    char *dir = strrchr(own, '/');
+    if (dir && strcmp(dir + 1, sub) == 0) {
+        *dir = '\0';
         return;
     }
     *leaf = '/';
 }
 
-static int detect(struct cg_host *h, struct sbx_err *err)
+int cg_detect(struct cg_host *h, FILE *cgroup, FILE *mountinfo, const char *env,
+              const char *v2_controllers, struct sbx_err *err)
 {
     memset(h, 0, sizeof *h);
     h->v2 = -1;
     for (int c = 0; c < CG_NCTRL; c++)
         h->by_ctrl[c] = -1;
 
-    struct stat st;
-    if (stat("/proc/self/ns/pid", &st) < 0)
-        return sbx_err_sys(err, errno, "cgroup: /proc/self/ns/pid");
-    h->pidns = (unsigned long long)st.st_ino;
-
     struct v1line v1[CG_MAX_HIER];
     int nv1;
     static char v2path[PATH_MAX], v2mnt[PATH_MAX], v1mnt[CG_MAX_HIER][PATH_MAX];
     bool have_v2 = false;
-    int r = parse_self_cgroup(v1, &nv1, v2path, &have_v2);
+    int r = parse_self_cgroup(cgroup, v1, &nv1, v2path, &have_v2);
     if (r < 0)
         return sbx_err_sys(err, -r, "cgroup: /proc/self/cgroup");
     v2mnt[0] = '\0';
-    r = parse_mountinfo(h, v1, nv1, v2path, have_v2, v2mnt, v1mnt);
+    r = parse_mountinfo(mountinfo, h, v1, nv1, v2path, have_v2, v2mnt, v1mnt);
     if (r < 0)
         return sbx_err_sys(err, -r, "cgroup: /proc/self/mountinfo");
 
@@ -227,28 +221,59 @@ static int detect(struct cg_host *h, struct sbx_err *err)
     for (int i = 0; i < nv1; i++)
         on_v1 |= v1[i].mask;
     if (h->v2 >= 0)
-        h->hier[h->v2].ctrls = v2_available(h->hier[h->v2].own, on_v1);
+        h->hier[h->v2].ctrls = v2_available(h->hier[h->v2].own, v2_controllers, on_v1);
     for (int i = 0; i < h->nhier; i++)
         for (int c = 0; c < CG_NCTRL; c++)
             if ((h->hier[i].ctrls & CG_BIT(c)) && h->by_ctrl[c] < 0)
                 h->by_ctrl[c] = i;
 
-    const char *env = getenv("SBX_CGROUP_PARENT");
-    if (env && *env && env[0] != '/')
-        return sbx_err_set(err, EINVAL,
-                           "SBX_CGROUP_PARENT: \"%s\" must be an absolute path inside the cgroup file system",
-                           env);
+    /* Absolute: the operator's cgroup, the same path below every mount.
+     * Relative: a directory name below the launcher's own cgroup in every
+     * hierarchy, made and configured by us like the default "sbx". */
+    const char *sub = "sbx";
+    if (env && *env && env[0] != '/') {
+        if (strchr(env, '/') || strcmp(env, ".") == 0 || strcmp(env, "..") == 0 ||
+            strncmp(env, "job-", 4) == 0 || strncmp(env, "launcher-", 9) == 0 || strlen(env) > 64)
+            return sbx_err_set(err, EINVAL,
+                               "SBX_CGROUP_PARENT: \"%s\" must be an absolute path inside the "
+                               "cgroup file system or one directory name",
+                               env);
+        sub = env;
+        env = NULL;
+    }
     h->env_parent = env && *env;
     for (int i = 0; i < h->nhier; i++) {
         struct cg_hier *x = &h->hier[i];
-        strip_launcher_leaf(x->own);
+        strip_launcher_leaf(x->own, sub);
+        /* Built apart and copied in: the sources live in h too, and
+         * snprintf must not read from the object it writes. */
         const char *mnt = x->v2 ? v2mnt : v1mnt[i];
-        int n = h->env_parent ? snprintf(x->parent, sizeof x->parent, "%s%s", mnt,
+        char buf[sizeof x->parent];
+        int n = h->env_parent ? snprintf(buf, sizeof buf, "%s%s", mnt,
                                          strcmp(env, "/") == 0 ? "" : env)
-                              : snprintf(x->parent, sizeof x->parent, "%s/sbx", x->own);
+                              : snprintf(buf, sizeof buf, "%s/%s", x->own, sub);
         if (n < 0 || (size_t)n >= sizeof x->parent)
             return sbx_err_set(err, ENAMETOOLONG, "cgroup: parent path of %s too long", x->own);
+        memcpy(x->parent, buf, (size_t)n + 1);
     }
+    return 0;
+}
+
+static int detect(struct cg_host *h, struct sbx_err *err)
+{
+    _cleanup_fclose_ FILE *cg = fopen("/proc/self/cgroup", "re");
+    if (!cg)
+        return sbx_err_sys(err, errno, "cgroup: /proc/self/cgroup");
+    _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+    if (!mi)
+        return sbx_err_sys(err, errno, "cgroup: /proc/self/mountinfo");
+    int r = cg_detect(h, cg, mi, getenv("SBX_CGROUP_PARENT"), NULL, err);
+    if (r < 0)
+        return r;
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) < 0)
+        return sbx_err_sys(err, errno, "cgroup: /proc/self/ns/pid");
+    h->pidns = (unsigned long long)st.st_ino;
     return 0;
 }
 

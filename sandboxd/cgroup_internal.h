@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -59,6 +60,13 @@ struct sbx_cgroup {
     unsigned used;         /* CG_BIT()s the job needs on the hierarchy it is on */
     int usage_fd;          /* kept open: cpu_ns is polled */
 };
+
+/* cgroup_detect.c */
+/* The layout from the text of /proc/self/cgroup and /proc/self/mountinfo;
+ * env is SBX_CGROUP_PARENT (or NULL); v2_controllers stands in for the
+ * launcher's v2 cgroup.controllers when non-NULL (for tests). */
+int cg_detect(struct cg_host *h, FILE *cgroup, FILE *mountinfo, const char *env,
+              const char *v2_controllers, struct sbx_err *err);
 
 /* cgroup.c */
 int cg_host_get(struct cg_host **out, struct sbx_err *err);

@@ -35,11 +35,11 @@ int sbx_seccomp_compile_text(const char *name, const char *text, size_t len,
 /* In the job's process, after no_new_privs: installs the program. Calls no
  * allocator. When the program wants a listener, *listener is the new
  * listener fd, else -1. Returns 0 or a negative errno.
- * The listener is close-on-exec: send it to the supervisor with
- * sendmsg(SCM_RIGHTS) after this call and before exec. Every profile that
- * compiles lets sendmsg run for that, since the filter is already active (a
- * file whose default is not allow must say `allow sendmsg`). s == NULL ("none")
- * installs nothing. */
+ * The listener is close-on-exec; the job's process shares its fd table with
+ * its PID 1 until exec (CLONE_FILES), so PID 1 keeps the listener and passes
+ * it on: the job itself makes no call after this one but execve, and no
+ * profile has to allow anything for the handoff. s == NULL ("none") installs
+ * nothing. */
 int sbx_seccomp_install(const struct sbx_seccomp *s, int *listener);
 
 /* In the supervisor: receives one notification from the listener fd (which

@@ -315,40 +315,6 @@ static int parse_line(struct parser *ps, char **tok, int ntok)
     return parse_rule(ps, tok, ntok);
 }
 
-/* The job hands its listener to the supervisor with sendmsg(SCM_RIGHTS)
- * after the filter is installed, so every profile must let that call run.
- * Were it sent to the listener itself, nobody would be reading yet and the
- * job would hang forever; an errno would fail the job's setup. */
-static bool passes(uint32_t action)
-{
-    return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG;
-}
-
-static int check_handoff(struct parser *ps)
-{
-    const struct sbx_sc_profile *p = ps->p;
-    int nr = sbx_sc_resolve_name("sendmsg");
-    bool has_rule = false;
-    for (size_t i = 0; i < p->n; i++) {
-        const struct sbx_sc_rule *r = &p->rules[i];
-        if (r->nr != nr)
-            continue;
-        if (!passes(r->action) || r->ncond > 0) {
-            ps->line = r->line;
-            return FAIL(ps, EINVAL, "sendmsg must be allowed without conditions: the launcher "
-                                    "hands the seccomp listener to the supervisor with it");
-        }
-        has_rule = true;
-    }
-    if (!has_rule && !passes(p->def_action))
-        return sbx_err_set(ps->err, EINVAL,
-                           "seccomp profile %s: the default action is not allow, so the profile "
-                           "must `allow sendmsg`: the launcher hands the seccomp listener over "
-                           "with it",
-                           ps->fname);
-    return 0;
-}
-
 int sbx_sc_parse(const char *fname, const char *text, size_t len, struct sbx_sc_profile *p,
                  struct sbx_err *err)
 {
@@ -404,8 +370,6 @@ int sbx_sc_parse(const char *fname, const char *text, size_t len, struct sbx_sc_
                         "`include default|strict`",
                         fname);
     }
-    if (r == 0)
-        r = check_handoff(&ps);
     if (r < 0)
         sbx_sc_profile_clear(p);
     return r;

@@ -241,10 +241,6 @@ static const char *const strict_allow[] = {
     "getrandom", "futex", "set_tid_address", "set_robust_list", "rseq", "arch_prctl",
     "getrlimit", "uname", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
     "getegid", "getresuid", "getresgid",
-    /* handing the seccomp listener to the supervisor (SCM_RIGHTS) after
-     * the filter is in place; the job cannot create sockets, and the
-     * launcher closes inherited ones, so there is nothing else to send on */
-    "sendmsg",
     /* the exec that starts the program; the job's PID namespace and its
      * mount namespace bound what a later exec can reach */
     "execve",

@@ -96,7 +96,7 @@ static int run(const char *op)
     else if (!strcmp(op, "kill-init"))
         r = kill(1, SIGKILL);
     else if (!strcmp(op, "setns")) {
-        int fd = open("/proc/1/ns/mnt", O_RDONLY);
+        int fd = open("/proc/self/ns/mnt", O_RDONLY);
         r = fd < 0 ? -1 : setns(fd, 0);
     } else if (!strcmp(op, "tiocsti")) {
         char c = 'x';

@@ -459,12 +459,27 @@ static void test_stale_cleanup(void **state)
     assert_int_equal(sscanf(msg, "%d %4199s", &sleeper, path), 2);
     assert_int_equal(access(path, F_OK), 0);
 
+    /* The dead owner's leaf, as a v2 launcher that moved itself leaves it. */
+    struct sbx_cg_layout *lay = calloc(1, sizeof *lay);
+    assert_int_equal(sbx_cgroup_layout(lay, NULL), 0);
+    struct stat sst;
+    assert_int_equal(stat("/proc/self/ns/pid", &sst), 0);
+    char leaf[4400] = "";
+    if (lay->v2_mounted && access(lay->v2_parent, F_OK) == 0) {
+        snprintf(leaf, sizeof leaf, "%s/launcher-%llu-%d-1", lay->v2_parent,
+                 (unsigned long long)sst.st_ino, (int)owner);
+        assert_int_equal(mkdir(leaf, 0755), 0);
+    }
+    free(lay);
+
     struct sbx_err err = {0};
     int r = sbx_cgroup_cleanup_stale(&err);
     if (r < 0)
         print_message("cleanup_stale: %s\n", err.msg);
     assert_int_equal(r, 0);
     assert_int_not_equal(access(path, F_OK), 0);
+    if (leaf[0])
+        assert_int_not_equal(access(leaf, F_OK), 0);
     /* The orphaned sleeper came to us (subreaper) and was killed. */
     st = wait_status(sleeper);
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);

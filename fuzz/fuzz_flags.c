@@ -1,0 +1,42 @@
+/* `sbx run` flag parsing on arbitrary argument vectors (NUL-separated in the
+ * input), then validation of the policy it builds. --policy is skipped: it
+ * would read whatever file the fuzzer names, /dev/stdin included. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/flags.h"
+#include "common/cleanup.h"
+#include "policy/json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > 4096)
+        return 0;
+    _cleanup_free_ char *buf = malloc(size + 1);
+    _cleanup_free_ char **argv = calloc(size + 2, sizeof *argv);
+    if (!buf || !argv)
+        return 0;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    int argc = 0;
+    for (char *p = buf; p <= buf + size; p += strlen(p) + 1) {
+        if (strncmp(p, "--policy", 8) == 0)
+            return 0;
+        argv[argc++] = p;
+    }
+    struct sbx_run_opts opts;
+    struct sbx_err err = {0};
+    if (sbx_run_parse_flags(argc, argv, &opts, &err) == 0 && opts.policy) {
+        struct sbx_spec spec;
+        if (sbx_policy_validate(opts.policy, "/rootfs", &spec, &err) == 0)
+            sbx_spec_free(&spec);
+        free(sbx_json_format(&opts.policy->base));
+    } else if (err.msg[0] == '\0' && !opts.help) {
+        abort();
+    }
+    sbx_run_opts_free(&opts);
+    return 0;
+}
