@@ -82,7 +82,7 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
     *code = E(PERMISSION_DENIED);
     const Sbx__V1__Stdio *s = p->stdio;
     if (s && (s->stdin_file || s->stdout_file || s->stderr_file))
-        return sbx_err_set(err, EPERM, "stdio.%s: host files are for administrators; "
+        return sbx_err_set(err, EPERM, "stdio.%s: sandboxd never opens host files for a job; "
                            "attach a stream or use stdio.capture",
                            s->stdin_file ? "stdin_file" : s->stdout_file ? "stdout_file" : "stderr_file");
     if (ctx->admin)

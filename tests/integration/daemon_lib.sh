@@ -58,3 +58,9 @@ wait_until() {
     done
     return 1
 }
+
+# check_log_clean: the daemon's log has no sanitizer report.
+check_log_clean() {
+    check "sandboxd's log has no sanitizer report" \
+        "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DLOG")" 0
+}

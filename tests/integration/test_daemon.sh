@@ -147,7 +147,7 @@ check "shared paths are allowed" \
     "$("${NOBODY[@]}" "$SBX" --socket "$SOCK" run "${PROBES[@]}" -- /bin/echo shared 2>&1)" shared
 printf 'command: "/bin/true"\nstdio { stdout_file: "/etc/x" }\n' > "$T/file.pbtxt"
 "${NOBODY[@]}" "$SBX" --socket "$SOCK" run --policy "$T/file.pbtxt" 2>"$T/err"
-check_match "stdio files are refused" "$(cat "$T/err")" 'stdio.stdout_file: host files are for administrators'
+check_match "stdio files are refused" "$(cat "$T/err")" 'stdio.stdout_file: sandboxd never opens host files for a job'
 setpriv --reuid=65533 --regid=65533 --clear-groups "$SBX" --socket "$SOCK" stats >/dev/null 2>&1
 check "a uid not allowed cannot talk to the daemon" "$?" 1
 S kill "$root_id"
@@ -208,4 +208,17 @@ wait "$DPID"
 check "the daemon exits 0 after draining" "$?" 0
 DPID=
 check "the socket file is removed" "$([ -e "$SOCK" ] && echo present || echo gone)" gone
+
+# --- socket activation: the listening socket from systemd (LISTEN_FDS) ---
+if command -v systemd-socket-activate >/dev/null; then
+    systemd-socket-activate -l "$SOCK" "$SANDBOXD" --config "$T/sandboxd.conf" >>"$DLOG" 2>&1 &
+    DPID=$!
+    wait_until 5 test -S "$SOCK"
+    check "socket activation: served" "$(S run -- /bin/echo activated)" activated
+    check_match "socket activation: used the passed fd" "$(cat "$DLOG")" 'listening on the socket systemd passed'
+    stop_daemon
+else
+    ok "socket activation not tested: no systemd-socket-activate"
+fi
+check_log_clean
 finish

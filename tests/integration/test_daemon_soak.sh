@@ -72,5 +72,8 @@ check "job cgroups back to $cg0" "$(job_cgroups "$DPID")" "$cg0"
 check "mounts back to $m0" "$(mounts)" "$m0"
 check "uid slot locks back to $fl0" "$(flocks "$DPID")" "$fl0"
 check "no job left in the table" "$(S ps --json)" '{}'
-stop_daemon
+kill -TERM "$DPID"; wait "$DPID"
+check "the daemon exits 0 (and, under ASan, leak-free)" "$?" 0
+DPID=
+check_log_clean
 finish
