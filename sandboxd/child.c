@@ -122,8 +122,11 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     const struct sbx_spec *spec = plan->spec;
 
 
-    int *fds = plan->n_sources ? calloc(plan->n_sources, sizeof(int)) : NULL;
-    if (plan->n_sources && !fds)
+    /* Rootless, the launcher cannot open the sources (open_tree needs
+     * privilege over its mount namespace): we do, once we are root here. */
+    size_t n_sources = plan->idmap.rootless ? sbx_mount_sources_count(spec) : plan->n_sources;
+    int *fds = n_sources ? calloc(n_sources, sizeof(int)) : NULL;
+    if (n_sources && !fds)
         sbx_child_fail(plan->sock, ENOMEM, "setup: out of memory");
     receive_sources(plan, fds);
 
@@ -145,7 +148,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
      * that cgroup as its root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
-    if (plan->idmap.rootless && plan->n_sources) {
+    if (plan->idmap.rootless && n_sources) {
         if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     }

@@ -23,6 +23,7 @@
 
 #include "../common/cleanup.h"
 #include "cgroup.h"
+#include "landlock.h"
 #include "child.h"
 #include "mounts.h"
 #include "seccomp.h"
@@ -43,6 +44,7 @@ struct sbx_job {
     int sock;
     int listener;
     bool rootless;
+    bool landlock;
     struct sbx_uid_slot slot;
     struct sbx_cgroup *cg;
     struct sbx_seccomp *seccomp;
@@ -292,6 +294,8 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
+    plan.landlock_abi = sbx_landlock_abi();
+    job->landlock = plan.landlock_abi > 0;
 
     job->rootless = geteuid() != 0;
     if (job->rootless) {
@@ -299,6 +303,20 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                                         .rootless = true};
         if (spec->uid || spec->gid) {
             sbx_err_set(err, EPERM, "uid/gid: rootless mode maps only root inside");
+            goto failed;
+        }
+        /* Limits that need cgroups must not silently vanish: without root
+         * there is no job cgroup, so refuse rather than run unbounded. */
+        const char *needs_cg = spec->limits.memory ? "limits.memory"
+                               : spec->limits.pids ? "limits.pids"
+                               : spec->limits.cpus > 0 ? "limits.cpus"
+                               : spec->limits.cpu_weight ? "limits.cpu_weight"
+                               : spec->limits.cpuset ? "limits.cpuset"
+                               : spec->limits.cpu_time_ns ? "limits.cpu_time"
+                                                          : NULL;
+        if (needs_cg) {
+            sbx_err_set(err, EPERM, "%s: needs a job cgroup, which rootless mode cannot create "
+                                    "(run as root)", needs_cg);
             goto failed;
         }
     } else {
@@ -540,6 +558,8 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     r->host_gid = job->host_gid;
     r->has_rootless = true;
     r->rootless = job->rootless;
+    r->has_landlock = true;
+    r->landlock = job->landlock;
 
     int s = job->status;
     r->has_exit_code = r->has_signal = r->has_status = true;

@@ -15,6 +15,7 @@
 
 #include "caps.h"
 #include "init.h"
+#include "landlock.h"
 #include "sync.h"
 
 static void set_rlimit(const struct sbx_plan *plan, int res, const char *name, uint64_t v)
@@ -105,6 +106,10 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (chdir(s->cwd) < 0)
         sbx_child_fail(plan->sock, errno, "cwd %s: %s", s->cwd, strerror(errno));
+
+    /* Behind the mount namespace, a second wall: nothing outside "/". */
+    if (sbx_landlock_confine_root(plan->landlock_abi, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
 
     sigset_t none;
     sigemptyset(&none);

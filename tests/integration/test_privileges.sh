@@ -46,4 +46,11 @@ check "sethostname is refused" "$(echo "$OUT" | grep sethostname)" "sethostname:
 sbx_run --seccomp none "${PROBES[@]}" -- /probes/sysprobe ptrace-init kill-init
 check "ptrace of PID 1 is refused" "$(echo "$OUT" | grep ptrace-init)" "ptrace-init: EPERM"
 check "job exits normally after kill(1, SIGKILL)" "$RC" 0
+
+# Landlock confines the job to its root and, with ABI 6, scopes signals: the
+# job cannot even make its PID 1 forward a SIGTERM to it.
+sbx_run -- /bin/sh -c 'trap "echo got-term" TERM; sh -c "kill -TERM 1 2>&1"; sleep 0.3'
+check "the result says Landlock confined the job" "$(field landlock)" true
+check_match "a signal to PID 1 is refused" "$OUT" 'not permitted'
+if echo "$OUT" | grep -q got-term; then fail "PID 1 forwarded the job's own SIGTERM"; else ok "no signal left the Landlock domain"; fi
 finish
