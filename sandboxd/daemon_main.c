@@ -112,8 +112,14 @@ static void reload(struct sbx_daemon *d)
     cfg.pool.lockdir = d->slot_dir;
     sbx_dconfig_free(&d->cfg);
     d->cfg = cfg;
-    for (struct sbx_conn *c = d->conns; c; c = c->next)
+    /* Who may connect applies to the connections already open, too. */
+    for (struct sbx_conn *c = d->conns; c; c = c->next) {
         c->admin = sbx_dconfig_is_admin(&d->cfg, c->uid);
+        if (!sbx_dconfig_allows(&d->cfg, c->uid, c->gid)) {
+            sbx_log("SIGHUP: uid %u may no longer connect; closing its connection", c->uid);
+            sbx_conn_shutdown(d, c);
+        }
+    }
     sbx_log("SIGHUP: configuration reloaded from %s", d->config_path);
 }
 
