@@ -41,6 +41,19 @@ same_as_local "bad flag" --memory banana -- /bin/true
 same_as_local "wall-time limit" --wall-time-limit 0.5 -- /bin/sleep 5
 same_as_local "flags" --hostname judge --env A=b --cwd /tmp -- /bin/sh -c 'echo $(hostname) $A $(pwd) $(id -u)'
 same_as_local "probes bind" "${PROBES[@]}" -- /probes/sysprobe uid
+printf 'command: "/bin/true"\nlimits { memory: "banana" }\n' > "$T/invalid.pbtxt"
+same_as_local "invalid policy" --policy "$T/invalid.pbtxt"
+same_as_local "output limit" --output-limit 64K -- /bin/sh -c 'dd if=/dev/zero of=/tmp/f bs=64k count=4 2>/dev/null'
+# SIGTERM to sbx reaches the job's first process, as locally.
+for mode in local remote; do
+    if [ $mode = local ]; then "$SBX" run -- /bin/sh -c 'trap "exit 9" TERM; sleep 5 & wait' &
+    else "$SBX" --socket "$SOCK" run -- /bin/sh -c 'trap "exit 9" TERM; sleep 5 & wait' & fi
+    p=$!
+    sleep 0.5
+    kill -TERM "$p"
+    wait "$p"
+    check "SIGTERM forwarded to the job ($mode)" "$?" 9
+done
 echo piped | S run -- /bin/cat > "$T/cat.out"
 check "stdin is the caller's" "$(cat "$T/cat.out")" piped
 check "stdin: local too" "$(echo piped | "$SBX" run -- /bin/cat)" piped
