@@ -2,7 +2,8 @@
 # build-judge.sh DIR [--debootstrap] - builds a larger image for judging.
 #
 # Default: a layer to stack on top of the bundled rootfs, holding the host's
-# python3 and gcc with their shared-library closure (fast, no network):
+# python3, gcc and (when installed) g++ with their library closure (fast, no
+# network):
 #     sbx run --rootfs build/rootfs --rootfs DIR -- python3 -c 'print(1)'
 # --debootstrap: a full Debian bookworm minbase with gcc, g++ and python3
 # (needs Debian's archive; takes minutes), usable as the only layer:
@@ -26,22 +27,36 @@ rm -rf "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP"
 
-# copy PATH...: files and directories as they are on the host (symlinks kept).
+# copy PATH...: files and directories as they are on the host (symlinks
+# kept), each in its directory's canonical place: Debian merged /lib into
+# /usr/lib, and the layer gets the same links at the end.
 copy() {
     for f in "$@"; do
         [ -e "$f" ] || continue
-        mkdir -p "$TMP$(dirname "$f")"
-        cp -a "$f" "$TMP$(dirname "$f")/"
+        d=$(readlink -f "$(dirname "$f")")
+        mkdir -p "$TMP$d"
+        cp -a "$f" "$TMP$d/"
     done
+}
+# chain PATH: a file and every symlink on the way to it (gcc -> gcc-12 -> ...).
+chain() {
+    f=$1
+    while [ -L "$f" ]; do
+        copy "$f"
+        t=$(readlink "$f")
+        case $t in /*) f=$t ;; *) f=$(dirname "$f")/$t ;; esac
+    done
+    copy "$f"
 }
 # closure BIN...: a binary plus every shared library ldd names for it.
 closure() {
     for b in "$@"; do
-        copy "$b" "$(readlink -f "$b")"
+        chain "$b"
         ldd "$b" 2>/dev/null | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
-            [ -n "$lib" ] && copy "$lib" "$(readlink -f "$lib")"
+            [ -n "$lib" ] && chain "$lib"
         done
     done
+    return 0
 }
 
 PY=$(readlink -f /usr/bin/python3)
@@ -60,9 +75,18 @@ copy "/usr/lib/gcc/$TRIPLE/$GCCVER" /usr/include "/usr/lib/$TRIPLE/crt1.o" "/usr
      "/usr/lib/$TRIPLE/libctf"*.so* "/usr/lib/$TRIPLE/libsframe"*.so* "/usr/lib/$TRIPLE/libopcodes"*.so* \
      "/usr/lib/$TRIPLE/libjansson.so"* "/usr/lib/$TRIPLE/libzstd.so"* "/usr/lib/$TRIPLE/libz.so"* \
      "/usr/lib/$TRIPLE/libisl.so"* "/usr/lib/$TRIPLE/libmpc.so"* "/usr/lib/$TRIPLE/libmpfr.so"* \
-     "/usr/lib/$TRIPLE/libgmp.so"*
-# The usual merged-/usr links, so /lib64/ld-linux-x86-64.so.2 resolves.
-[ -e "$TMP/lib64" ] || ln -s usr/lib64 "$TMP/lib64" 2>/dev/null || true
+     "/usr/lib/$TRIPLE/libgmp.so"* "/usr/lib/$TRIPLE/libgcc_s.so"* "/usr/lib/$TRIPLE/libstdc++.so"* \
+     "/usr/lib/$TRIPLE/libpthread"* "/usr/lib/$TRIPLE/libdl"* "/usr/lib/$TRIPLE/librt"* \
+     "/usr/lib/$TRIPLE/libm.so"* "/usr/lib/$TRIPLE/libmvec.so"* "/usr/lib/$TRIPLE/crt"*.o "/usr/lib/$TRIPLE/Mcrt1.o" "/usr/lib/$TRIPLE/gcrt1.o"
+# C++ when the host has it.
+if [ -x /usr/bin/g++ ] && [ -x "/usr/lib/gcc/$TRIPLE/$GCCVER/cc1plus" ]; then
+    closure /usr/bin/g++ "/usr/lib/gcc/$TRIPLE/$GCCVER/cc1plus"
+fi
+# The merged-/usr links for the loader's and libraries' usual paths. Not
+# /bin: the bundled rootfs below has a real /bin, which a link would hide.
+for l in lib lib64; do
+    [ -e "$TMP/usr/$l" ] && [ ! -e "$TMP/$l" ] && ln -s "usr/$l" "$TMP/$l"
+done
 rm -rf "$DIR"
 mv "$TMP" "$DIR"
 trap - EXIT
