@@ -23,7 +23,7 @@
 #include "proto_client.h"
 
 const char sbx_remote_usage[] =
-    "  submit [--detach] [RUN OPTIONS] [--] COMMAND [ARG...]\n"
+    "  submit [--detach] [--name NAME] [RUN OPTIONS] [--] COMMAND [ARG...]\n"
     "                                        start a job on sandboxd, print its id\n"
     "  wait ID [--json] [--result-json FILE] wait for a job, print its result\n"
     "  ps [--all] [--json]                   list jobs\n"
@@ -171,7 +171,7 @@ static int wait_job(struct remote *rm, uint64_t id, bool remove, int sigfd, Resp
 }
 
 static int submit_job(struct remote *rm, JobPolicy *policy, bool detached, bool attach,
-                      uint64_t *id, struct sbx_err *err)
+                      const char *name, uint64_t *id, struct sbx_err *err)
 {
     int fds[3];
     size_t nfds = 0;
@@ -180,6 +180,7 @@ static int submit_job(struct remote *rm, JobPolicy *policy, bool detached, bool 
     jr.has_detached = jr.has_stdio_fds = true;
     jr.detached = detached;
     jr.stdio_fds = attach ? open_stdio(fds, &nfds) : 0;
+    jr.name = (char *)name;
     Request req = SBX__V1__REQUEST__INIT;
     req.op_case = SBX__V1__REQUEST__OP_SUBMIT;
     req.submit = &jr;
@@ -205,23 +206,27 @@ static int forward_signals(void)
 }
 
 static const char submit_usage[] =
-    "usage: sbx [--socket PATH] submit [--detach] [RUN OPTIONS] [--] COMMAND [ARG...]\n"
+    "usage: sbx [--socket PATH] submit [--detach] [--name NAME] [RUN OPTIONS] [--] COMMAND [ARG...]\n"
     "\n"
     "Starts a job on sandboxd and prints its id on stdout. Without --detach the\n"
     "job gets this process's stdin, stdout and stderr, and sbx stays until the\n"
     "job ends (exiting as `sbx run` would; the job dies if sbx is killed). With\n"
     "--detach sbx exits at once and the job outlives it, its stdio /dev/null\n"
     "unless the policy captures it (collect it with sbx wait ID --json).\n"
+    "--name labels the job in sbx ps (at most 64 bytes).\n"
     "RUN OPTIONS are those of sbx run --help.\n";
 
 static int cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
 {
     bool detach = false;
+    const char *name = NULL;
     int i = 0;
     if (submit) {
         for (; i < argc; i++) {
             if (!strcmp(argv[i], "--detach") || !strcmp(argv[i], "-d"))
                 detach = true;
+            else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+                name = argv[++i];
             else if (!strcmp(argv[i], "--help")) {
                 fputs(submit_usage, stdout);
                 return 0;
@@ -245,7 +250,7 @@ static int cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool subm
     uint64_t id = 0;
     int r = connect_daemon(rm, &err);
     if (r == 0)
-        r = submit_job(rm, opts.policy, detach, !detach, &id, &err);
+        r = submit_job(rm, opts.policy, detach, !detach, name, &id, &err);
     if (r < 0) {
         r = fail_setup(opts.result_json, &err);
         sbx_run_opts_free(&opts);
