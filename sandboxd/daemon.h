@@ -124,7 +124,8 @@ uint64_t sbx_unix_ms(void);
 void sbx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* daemon_conn.c */
-void sbx_conn_accept(struct sbx_daemon *d);
+/* Takes one pending connection (serving or refusing it); false: none. */
+bool sbx_conn_accept(struct sbx_daemon *d);
 /* Both return true when they closed c. */
 bool sbx_conn_readable(struct sbx_daemon *d, struct sbx_conn *c);
 bool sbx_conn_writable(struct sbx_daemon *d, struct sbx_conn *c);

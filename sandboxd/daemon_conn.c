@@ -41,38 +41,38 @@ void sbx_log(const char *fmt, ...)
     fprintf(stderr, "sandboxd: %s\n", line);
 }
 
-void sbx_conn_accept(struct sbx_daemon *d)
+bool sbx_conn_accept(struct sbx_daemon *d)
 {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
             sbx_log("accept: %s", strerror(errno));
-        return;
+        return false;
     }
     struct ucred cred;
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
         sbx_log("SO_PEERCRED: %s", strerror(errno));
         close(fd);
-        return;
+        return true;
     }
     d->counters.connections_total++;
     if (!sbx_dconfig_allows(&d->cfg, cred.uid, cred.gid)) {
         sbx_log("refused a connection from uid %u gid %u (pid %d): not in allowed_uids, "
                 "allowed_gids or admin_uids", cred.uid, cred.gid, cred.pid);
         close(fd);
-        return;
+        return true;
     }
     if (d->n_conns >= d->cfg.max_connections) {
         sbx_log("refused a connection from uid %u: max_connections (%u) reached", cred.uid,
                 d->cfg.max_connections);
         close(fd);
-        return;
+        return true;
     }
     struct sbx_conn *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);
-        return;
+        return true;
     }
     c->id = ++d->next_conn_id;
     c->fd = fd;
@@ -86,6 +86,7 @@ void sbx_conn_accept(struct sbx_daemon *d)
         d->conns->prev = c;
     d->conns = c;
     d->n_conns++;
+    return true;
 }
 
 void sbx_conn_drop_fds(struct sbx_conn *c)

@@ -197,13 +197,8 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     if (fds[0].revents & POLLIN)
         handle_signals(d);
     if (d->listen_fd >= 0 && (fds[1].revents & POLLIN))
-        for (int i = 0; i < 16 && d->listen_fd >= 0; i++) {
-            unsigned before = d->n_conns;
-            uint64_t total = d->counters.connections_total;
-            sbx_conn_accept(d);
-            if (d->n_conns == before && d->counters.connections_total == total)
-                break;
-        }
+        for (int i = 0; i < 16 && sbx_conn_accept(d); i++)
+            ;
     struct sbx_conn *next;
     for (struct sbx_conn *c = d->conns; c; c = next) {
         next = c->next;
