@@ -223,9 +223,12 @@ static void stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char 
     sbx_err_set(&e, ECANCELED, "%s", why);
     sbx_result_setup_failed(&j->res, &e);
     if (sig) {
+        /* As if it had been killed at once: the contract's error field is
+         * for SETUP_FAILED only. */
         j->res.msg.status = RS(SIGNALED);
         j->res.msg.has_signal = true;
         j->res.msg.signal = sig;
+        j->res.error[0] = '\0';
     }
     j->exit_status = sbx_result_exit_status(&j->res.msg);
     job_stopped(d, j);

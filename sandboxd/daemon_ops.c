@@ -291,13 +291,25 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
                                                                  : E(INTERNAL), err.msg);
         return;
     }
-    /* j may have stopped (a queued job that was killed) and been removed. */
-    if ((j = sbx_jobs_find(d, req->op_case == SBX__V1__REQUEST__OP_KILL ? req->kill->job_id
-                           : req->op_case == SBX__V1__REQUEST__OP_PAUSE ? req->pause->job_id
-                                                                       : req->resume->job_id)))
+    /* j may have stopped (a queued job that was killed) and been removed
+     * once its run was answered: then say so, it is not an error. */
+    uint64_t job_id = req->op_case == SBX__V1__REQUEST__OP_KILL ? req->kill->job_id
+                      : req->op_case == SBX__V1__REQUEST__OP_PAUSE ? req->pause->job_id
+                                                                  : req->resume->job_id;
+    if ((j = sbx_jobs_find(d, job_id))) {
         send_job(d, c, id, j, false, 0);
-    else
-        sbx_conn_send_error(d, c, id, E(NOT_FOUND), "job_id: the job is gone");
+        return;
+    }
+    Response resp = SBX__V1__RESPONSE__INIT;
+    JobInfo info = SBX__V1__JOB_INFO__INIT;
+    info.has_job_id = info.has_state = true;
+    info.job_id = job_id;
+    info.state = ST(REMOVED);
+    resp.has_id = true;
+    resp.id = id;
+    resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
+    resp.job = &info;
+    sbx_conn_send(d, c, &resp);
 }
 
 void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf, size_t len)
