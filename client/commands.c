@@ -78,8 +78,8 @@ static int parse_id(const char *cmd, const char *s, uint64_t *id)
     errno = 0;
     unsigned long long v = s ? strtoull(s, &end, 10) : 0;
     if (!s || errno || end == s || *end || v == 0 || s[0] == '-') {
-        fprintf(stderr, "sbx %s: \"%s\" is not a job id (see sbx %s --help)\n", cmd,
-                s ? s : "", cmd);
+        fprintf(stderr, "sbx %s: \"%s\" is not a job id (see sbx %s --help)\n", cmd, s ? s : "",
+                cmd);
         return -EINVAL;
     }
     *id = v;
@@ -206,7 +206,8 @@ static int forward_signals(void)
 }
 
 static const char submit_usage[] =
-    "usage: sbx [--socket PATH] submit [--detach] [--name NAME] [RUN OPTIONS] [--] COMMAND [ARG...]\n"
+    "usage: sbx [--socket PATH] submit [--detach] [--name NAME] [RUN OPTIONS] [--] COMMAND "
+    "[ARG...]\n"
     "\n"
     "Starts a job on sandboxd and prints its id on stdout. Without --detach the\n"
     "job gets this process's stdin, stdout and stderr, and sbx stays until the\n"
@@ -312,7 +313,8 @@ static int parse_small(const char *cmd, const char *usage, int argc, char **argv
         } else if (a[0] != '-' && want_id && !f->id) {
             f->id = a;
         } else {
-            fprintf(stderr, "sbx %s: unexpected argument \"%s\" (see sbx %s --help)\n", cmd, a, cmd);
+            fprintf(stderr, "sbx %s: unexpected argument \"%s\" (see sbx %s --help)\n", cmd, a,
+                    cmd);
             return -1;
         }
     }
@@ -363,8 +365,9 @@ static int cmd_wait(struct remote *rm, int argc, char **argv)
         print_json(&j->base);
     } else {
         printf("job %" PRIu64 ": %s exit_code %d signal %d wall %" PRIu64 " ms cpu %" PRIu64
-               " ms%s%s\n", j->job_id, status_name(j->result), j->result->exit_code,
-               j->result->signal, j->result->wall_time_ms, j->result->cpu_time_ms,
+               " ms%s%s\n",
+               j->job_id, status_name(j->result), j->result->exit_code, j->result->signal,
+               j->result->wall_time_ms, j->result->cpu_time_ms,
                j->result->error && *j->result->error ? ": " : "",
                j->result->error ? j->result->error : "");
     }
@@ -418,7 +421,8 @@ static int cmd_ps(struct remote *rm, int argc, char **argv)
         char age[32];
         fmt_age(j->created_unix_ms, age, sizeof age);
         printf("%-8" PRIu64 " %-8s %-6u %-6s %-16s %s\n", j->job_id, state_name(j->state),
-               j->owner_uid, age, j->name && *j->name ? j->name : "-", j->command ? j->command : "");
+               j->owner_uid, age, j->name && *j->name ? j->name : "-",
+               j->command ? j->command : "");
     }
     return 0;
 }
@@ -456,11 +460,13 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
     }
     printf("job:       %" PRIu64 "\n", j->job_id);
     printf("state:     %s\n", state_name(j->state));
-    printf("owner:     uid %u gid %u%s\n", j->owner_uid, j->owner_gid, j->detached ? " (detached)" : "");
+    printf("owner:     uid %u gid %u%s\n", j->owner_uid, j->owner_gid,
+           j->detached ? " (detached)" : "");
     printf("name:      %s\n", j->name && *j->name ? j->name : "-");
     printf("command:   %s\n", j->command ? j->command : "");
     if (j->usage)
-        printf("usage:     wall %" PRIu64 " ms, cpu %" PRIu64 " ms, memory peak %" PRIu64 " bytes\n",
+        printf("usage:     wall %" PRIu64 " ms, cpu %" PRIu64 " ms, memory peak %" PRIu64
+               " bytes\n",
                j->usage->wall_time_ms, j->usage->cpu_time_ms, j->usage->memory_peak_bytes);
     if (j->result)
         printf("result:    %s exit_code %d signal %d%s%s\n", status_name(j->result),
@@ -477,7 +483,7 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
 static const struct {
     const char *name;
     int sig;
-} signals[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+} signals[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
                {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
                {"STOP", SIGSTOP}, {"ALRM", SIGALRM}};
 
@@ -512,8 +518,10 @@ static const char rm_usage[] =
 
 static int cmd_control(struct remote *rm, const char *cmd, int argc, char **argv)
 {
-    const char *usage = !strcmp(cmd, "kill") ? kill_usage : !strcmp(cmd, "pause") ? pause_usage
-                        : !strcmp(cmd, "resume") ? resume_usage : rm_usage;
+    const char *usage = !strcmp(cmd, "kill")     ? kill_usage
+                        : !strcmp(cmd, "pause")  ? pause_usage
+                        : !strcmp(cmd, "resume") ? resume_usage
+                                                 : rm_usage;
     struct cmd_flags f;
     bool help;
     uint64_t id;
@@ -583,15 +591,16 @@ static int cmd_stats(struct remote *rm, int argc, char **argv)
     printf("jobs:        %u running (max %u), %u queued (max %u), %u stopped\n", s->jobs_running,
            s->max_concurrent, s->jobs_created, s->queue_length, s->jobs_stopped);
     printf("connections: %u open, %" PRIu64 " total\n", s->connections, s->connections_total);
-    printf("counters:    %" PRIu64 " submitted, %" PRIu64 " finished, %" PRIu64 " setup failed, %"
-           PRIu64 " rejected\n", s->submitted, s->finished, s->setup_failed, s->rejected);
+    printf("counters:    %" PRIu64 " submitted, %" PRIu64 " finished, %" PRIu64
+           " setup failed, %" PRIu64 " rejected\n",
+           s->submitted, s->finished, s->setup_failed, s->rejected);
     printf("requests:    %" PRIu64 ", protocol errors %" PRIu64 ", open fds %u\n", s->requests,
            s->protocol_errors, s->open_fds);
     return 0;
 }
 
-static const char *const remote_cmds[] = {"run", "submit", "wait", "ps", "inspect", "kill",
-                                          "pause", "resume", "rm", "stats"};
+static const char *const remote_cmds[] = {"run",  "submit", "wait",   "ps", "inspect",
+                                          "kill", "pause",  "resume", "rm", "stats"};
 
 bool sbx_is_remote_command(const char *cmd)
 {

@@ -100,7 +100,8 @@ static int read_full(struct sbx_client *cl, int sigfd, uint8_t *buf, size_t len,
     while (off < len) {
         /* Signals interrupt only between frames, never mid-frame. */
         if (sigfd >= 0 && !started && off == 0) {
-            struct pollfd p[2] = {{.fd = cl->fd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+            struct pollfd p[2] = {{.fd = cl->fd, .events = POLLIN},
+                                  {.fd = sigfd, .events = POLLIN}};
             if (poll(p, 2, -1) < 0) {
                 if (errno == EINTR)
                     continue;
@@ -161,8 +162,8 @@ int sbx_client_call(struct sbx_client *cl, Request *req, const int *fds, size_t 
         }
         *out = resp;
         if (resp->error)
-            return sbx_err_set(err, EREMOTEIO, "%s", resp->error->message ? resp->error->message
-                                                                          : "sandboxd: error");
+            return sbx_err_set(err, EREMOTEIO, "%s",
+                               resp->error->message ? resp->error->message : "sandboxd: error");
         return 0;
     }
 }

@@ -21,7 +21,7 @@
 #include "daemon_proto.h"
 #include "exec.h"
 
-#define SBX_CONN_MAX_FDS 3             /* stdio fds a request may carry */
+#define SBX_CONN_MAX_FDS 3 /* stdio fds a request may carry */
 #define SBX_CONN_MAX_PENDING_OUT (256u << 20)
 #define SBX_CONN_READ_CHUNK 65536
 
@@ -33,22 +33,22 @@ struct sbx_conn {
     gid_t gid;
     pid_t pid;
     bool admin;
-    uint8_t *rbuf;                     /* bytes of frames not yet handled */
+    uint8_t *rbuf; /* bytes of frames not yet handled */
     size_t rlen, rcap;
-    int64_t partial_since;             /* when an incomplete frame began; 0: none */
-    int fds[SBX_CONN_MAX_FDS];         /* received with SCM_RIGHTS, not yet claimed */
+    int64_t partial_since;     /* when an incomplete frame began; 0: none */
+    int fds[SBX_CONN_MAX_FDS]; /* received with SCM_RIGHTS, not yet claimed */
     size_t nfds;
-    uint8_t *wbuf;                     /* responses not yet written */
+    uint8_t *wbuf; /* responses not yet written */
     size_t wlen, woff, wcap;
-    bool closing;                      /* read no more; close once written */
-    int64_t close_deadline;            /* give up flushing then */
-    int pfd;                           /* index in the poll array, -1: none */
+    bool closing;           /* read no more; close once written */
+    int64_t close_deadline; /* give up flushing then */
+    int pfd;                /* index in the poll array, -1: none */
 };
 
 enum sbx_capture_stream { CAP_OUT, CAP_ERR };
 
 struct sbx_capture {
-    int fd;                            /* read end; -1 when closed */
+    int fd; /* read end; -1 when closed */
     uint8_t *buf;
     size_t len;
     bool truncated;
@@ -56,29 +56,29 @@ struct sbx_capture {
 };
 
 struct sbx_djob {
-    struct sbx_djob *next, *prev;      /* every job, oldest first */
-    struct sbx_djob *qnext;            /* the queue of CREATED jobs */
+    struct sbx_djob *next, *prev; /* every job, oldest first */
+    struct sbx_djob *qnext;       /* the queue of CREATED jobs */
     uint64_t id;
     Sbx__V1__JobState state;
     uid_t uid;
     gid_t gid;
     bool detached;
     char name[SBX_MAX_JOB_NAME + 1];
-    JobPolicy *policy;                 /* owned; spec borrows from it */
+    JobPolicy *policy; /* owned; spec borrows from it */
     struct sbx_spec spec;
-    struct sbx_conn *owner;            /* killed when it closes (unless detached) */
-    bool remove_when_stopped;          /* nobody will ask for the result */
-    struct sbx_job *exec;              /* RUNNING and PAUSED only */
-    int stdio[3];                      /* handed to the job at start; then closed */
+    struct sbx_conn *owner;   /* killed when it closes (unless detached) */
+    bool remove_when_stopped; /* nobody will ask for the result */
+    struct sbx_job *exec;     /* RUNNING and PAUSED only */
+    int stdio[3];             /* handed to the job at start; then closed */
     struct sbx_capture cap[2];
     uint64_t capture_limit;
-    bool output_killed;                /* killed for passing the capture limit */
-    int stdin_fd;                      /* write end for stdin_data; -1: none */
+    bool output_killed; /* killed for passing the capture limit */
+    int stdin_fd;       /* write end for stdin_data; -1: none */
     size_t stdin_off;
     int stdin_pfd;
-    int exec_pfd;                      /* first of SBX_JOB_MAX_POLLFDS entries */
+    int exec_pfd; /* first of SBX_JOB_MAX_POLLFDS entries */
     uint64_t created_ms, started_ms, ended_ms;
-    struct sbx_result res;             /* once STOPPED */
+    struct sbx_result res; /* once STOPPED */
     int exit_status;
 };
 
@@ -99,9 +99,9 @@ struct sbx_daemon {
     struct sbx_dconfig cfg;
     const char *config_path;
     int listen_fd;
-    bool unlink_socket;                /* we made the socket file, so we remove it */
+    bool unlink_socket; /* we made the socket file, so we remove it */
     char socket_path[108];
-    char slot_dir[4096];               /* the pool's lockdir, fixed at start */
+    char slot_dir[4096]; /* the pool's lockdir, fixed at start */
     int sigfd;
     int devnull;
     struct sbx_conn *conns;
@@ -114,7 +114,7 @@ struct sbx_daemon {
     struct sbx_waiter *waiters;
     struct sbx_counters counters;
     bool draining;
-    int64_t drain_deadline;            /* then kill what still runs */
+    int64_t drain_deadline; /* then kill what still runs */
     bool quit;
     int64_t start_ns;
 };

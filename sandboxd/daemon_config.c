@@ -31,7 +31,8 @@ static int check_path(const char *field, const char *p, struct sbx_err *err)
             c++;
         size_t n = strcspn(c, "/");
         if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field, p);
+            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field,
+                               p);
         c += n;
     }
     return 0;
@@ -70,7 +71,8 @@ static int check_caps(const Sbx__V1__ClientCaps *c, struct sbx_caps *caps, struc
     }
     if (c->has_cpus) {
         if (!isfinite(c->cpus) || c->cpus <= 0 || c->cpus > 4096)
-            return sbx_err_set(err, EINVAL, "client_caps.cpus: must be more than 0 and at most 4096");
+            return sbx_err_set(err, EINVAL,
+                               "client_caps.cpus: must be more than 0 and at most 4096");
         caps->cpus = c->cpus;
     }
     if (c->cpu_time) {
@@ -125,7 +127,8 @@ static int check_pool(const DaemonConfig *m, struct sbx_uidpool *pool, struct sb
     if (pool->slots == 0)
         return sbx_err_set(err, EINVAL, "uid_pool.slots: must be more than zero");
     if ((uint64_t)pool->first + (uint64_t)pool->range * pool->slots > UINT32_MAX - 1)
-        return sbx_err_set(err, ERANGE, "uid_pool: first + range * slots goes past the largest uid");
+        return sbx_err_set(err, ERANGE,
+                           "uid_pool: first + range * slots goes past the largest uid");
     return 0;
 }
 
@@ -144,15 +147,16 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
         return -EINVAL;
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->max_concurrent = m->has_max_concurrent ? m->max_concurrent : (uint32_t)(cpus > 0 ? cpus : 1);
+    cfg->max_concurrent =
+        m->has_max_concurrent ? m->max_concurrent : (uint32_t)(cpus > 0 ? cpus : 1);
     if (cfg->max_concurrent == 0 || cfg->max_concurrent > cfg->pool.slots)
         return sbx_err_set(err, EINVAL, "max_concurrent: must be between 1 and uid_pool.slots (%u)",
                            cfg->pool.slots);
     cfg->queue_length = m->has_queue_length ? m->queue_length : SBX_DAEMON_DEFAULT_QUEUE;
     if (cfg->queue_length > 1000000)
         return sbx_err_set(err, EINVAL, "queue_length: at most 1000000");
-    cfg->max_connections = m->has_max_connections ? m->max_connections
-                                                  : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS;
+    cfg->max_connections =
+        m->has_max_connections ? m->max_connections : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS;
     if (cfg->max_connections == 0 || cfg->max_connections > 65536)
         return sbx_err_set(err, EINVAL, "max_connections: must be between 1 and 65536");
     cfg->keep_stopped = m->has_keep_stopped ? m->keep_stopped : SBX_DAEMON_DEFAULT_KEEP_STOPPED;
@@ -172,7 +176,8 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     if (m->grace_period && parse_duration("grace_period", m->grace_period, &cfg->grace_ns, err) < 0)
         return -EINVAL;
     cfg->stall_ns = SBX_DAEMON_DEFAULT_STALL_NS;
-    if (m->stall_timeout && parse_duration("stall_timeout", m->stall_timeout, &cfg->stall_ns, err) < 0)
+    if (m->stall_timeout &&
+        parse_duration("stall_timeout", m->stall_timeout, &cfg->stall_ns, err) < 0)
         return -EINVAL;
     if (check_caps(m->client_caps, &cfg->caps, err) < 0)
         return -EINVAL;

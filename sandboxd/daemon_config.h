@@ -40,10 +40,10 @@ struct sbx_caps {
 };
 
 struct sbx_dconfig {
-    DaemonConfig *msg;          /* owns every string below */
+    DaemonConfig *msg; /* owns every string below */
     const char *socket;
     struct sbx_uidpool pool;
-    const char *cgroup_parent;  /* NULL: below the daemon's own cgroup */
+    const char *cgroup_parent; /* NULL: below the daemon's own cgroup */
     uint32_t max_concurrent;
     uint32_t queue_length;
     uint32_t max_connections;

@@ -59,7 +59,8 @@ bool sbx_conn_accept(struct sbx_daemon *d)
     d->counters.connections_total++;
     if (!sbx_dconfig_allows(&d->cfg, cred.uid, cred.gid)) {
         sbx_log("refused a connection from uid %u gid %u (pid %d): not in allowed_uids, "
-                "allowed_gids or admin_uids", cred.uid, cred.gid, cred.pid);
+                "allowed_gids or admin_uids",
+                cred.uid, cred.gid, cred.pid);
         close(fd);
         return true;
     }
@@ -175,8 +176,10 @@ static void handle_frames(struct sbx_daemon *d, struct sbx_conn *c)
         uint32_t len = sbx_frame_length(c->rbuf + off);
         if (len > d->cfg.max_request) {
             char why[160];
-            snprintf(why, sizeof why, "frame: %u bytes is over the daemon's limit of %zu "
-                     "(max_request_bytes)", len, d->cfg.max_request);
+            snprintf(why, sizeof why,
+                     "frame: %u bytes is over the daemon's limit of %zu "
+                     "(max_request_bytes)",
+                     len, d->cfg.max_request);
             conn_fail(d, c, why);
             return;
         }
@@ -228,8 +231,8 @@ bool sbx_conn_readable(struct sbx_daemon *d, struct sbx_conn *c)
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {.iov_base = c->rbuf + c->rlen, .iov_len = SBX_CONN_READ_CHUNK};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                        .msg_controllen = sizeof ctl.buf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
     ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR)
@@ -287,7 +290,8 @@ void sbx_conn_send(struct sbx_daemon *d, struct sbx_conn *c, const Response *res
     if (len > SBX_MAX_RESPONSE_BYTES || c->wlen - c->woff + len > SBX_CONN_MAX_PENDING_OUT) {
         /* The client does not read what it asked for; stop feeding it. */
         sbx_log("connection %llu (uid %u): response of %zu bytes would exceed the output "
-                "buffer; closing", (unsigned long long)c->id, c->uid, len);
+                "buffer; closing",
+                (unsigned long long)c->id, c->uid, len);
         c->closing = true;
         c->close_deadline = sbx_now_ns();
         return;
@@ -337,8 +341,9 @@ int sbx_conn_timeout_ms(struct sbx_daemon *d, int64_t now)
 {
     int64_t next = -1;
     for (struct sbx_conn *c = d->conns; c; c = c->next) {
-        int64_t t = c->closing ? c->close_deadline
-                    : c->partial_since ? c->partial_since + d->cfg.stall_ns : -1;
+        int64_t t = c->closing         ? c->close_deadline
+                    : c->partial_since ? c->partial_since + d->cfg.stall_ns
+                                       : -1;
         if (t >= 0 && (next < 0 || t < next))
             next = t;
     }

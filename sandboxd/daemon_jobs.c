@@ -107,14 +107,18 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
     }
     if (d->n_created + d->n_running >= d->cfg.max_concurrent + d->cfg.queue_length) {
         *code = E(RESOURCE_EXHAUSTED);
-        return sbx_err_set(err, EAGAIN, "queue: full (%u running, %u queued; max_concurrent %u, "
-                           "queue_length %u)", d->n_running, d->n_created, d->cfg.max_concurrent,
-                           d->cfg.queue_length);
+        return sbx_err_set(err, EAGAIN,
+                           "queue: full (%u running, %u queued; max_concurrent %u, "
+                           "queue_length %u)",
+                           d->n_running, d->n_created, d->cfg.max_concurrent, d->cfg.queue_length);
     }
-    if (!c->admin && d->cfg.caps.max_jobs && sbx_jobs_active_of(d, c->uid) >= d->cfg.caps.max_jobs) {
+    if (!c->admin && d->cfg.caps.max_jobs &&
+        sbx_jobs_active_of(d, c->uid) >= d->cfg.caps.max_jobs) {
         *code = E(OVER_CAP);
-        return sbx_err_set(err, EPERM, "client_caps.max_jobs: uid %u already has %u jobs queued "
-                           "or running", c->uid, d->cfg.caps.max_jobs);
+        return sbx_err_set(err, EPERM,
+                           "client_caps.max_jobs: uid %u already has %u jobs queued "
+                           "or running",
+                           c->uid, d->cfg.caps.max_jobs);
     }
     struct sbx_djob *j = calloc(1, sizeof *j);
     if (!j) {

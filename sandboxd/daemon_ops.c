@@ -60,8 +60,8 @@ void sbx_ops_job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usa
     info->usage = usage;
 }
 
-static void send_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
-                     struct sbx_djob *j, bool full, Sbx__V1__JobState state_override)
+static void send_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, struct sbx_djob *j,
+                     bool full, Sbx__V1__JobState state_override)
 {
     Response resp = SBX__V1__RESPONSE__INIT;
     JobInfo info;
@@ -96,8 +96,8 @@ static int add_waiter(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
     struct sbx_waiter *w = calloc(1, sizeof *w);
     if (!w)
         return -ENOMEM;
-    *w = (struct sbx_waiter){.next = d->waiters, .conn = c, .req_id = req_id, .job_id = job_id,
-                             .remove = remove};
+    *w = (struct sbx_waiter){
+        .next = d->waiters, .conn = c, .req_id = req_id, .job_id = job_id, .remove = remove};
     d->waiters = w;
     return 0;
 }
@@ -276,7 +276,8 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
         if (!(j = find_visible(d, c, id, req->remove->job_id)))
             return;
         if (j->state != ST(STOPPED)) {
-            snprintf(err.msg, sizeof err.msg, "job %" PRIu64 " has not stopped: kill it first", j->id);
+            snprintf(err.msg, sizeof err.msg, "job %" PRIu64 " has not stopped: kill it first",
+                     j->id);
             sbx_conn_send_error(d, c, id, E(FAILED_PRECONDITION), err.msg);
             return;
         }
@@ -287,15 +288,15 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
         return;
     }
     if (r < 0) {
-        sbx_conn_send_error(d, c, id, r == -EBUSY || r == -ESRCH ? E(FAILED_PRECONDITION)
-                                                                 : E(INTERNAL), err.msg);
+        sbx_conn_send_error(
+            d, c, id, r == -EBUSY || r == -ESRCH ? E(FAILED_PRECONDITION) : E(INTERNAL), err.msg);
         return;
     }
     /* j may have stopped (a queued job that was killed) and been removed
      * once its run was answered: then say so, it is not an error. */
-    uint64_t job_id = req->op_case == SBX__V1__REQUEST__OP_KILL ? req->kill->job_id
+    uint64_t job_id = req->op_case == SBX__V1__REQUEST__OP_KILL    ? req->kill->job_id
                       : req->op_case == SBX__V1__REQUEST__OP_PAUSE ? req->pause->job_id
-                                                                  : req->resume->job_id;
+                                                                   : req->resume->job_id;
     if ((j = sbx_jobs_find(d, job_id))) {
         send_job(d, c, id, j, false, 0);
         return;
@@ -326,7 +327,7 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
     }
     uint64_t id = req->has_id ? req->id : 0;
     req->id = id;
-    Sbx__V1__JobRequest *jreq = req->op_case == SBX__V1__REQUEST__OP_RUN ? req->run
+    Sbx__V1__JobRequest *jreq = req->op_case == SBX__V1__REQUEST__OP_RUN      ? req->run
                                 : req->op_case == SBX__V1__REQUEST__OP_SUBMIT ? req->submit
                                                                               : NULL;
     /* Claim the frame's fds first, so a refused request cannot leave them
@@ -337,8 +338,10 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
         unsigned n = (unsigned)__builtin_popcount(bits);
         int got[3];
         if (sbx_conn_take_fds(c, n, got) < 0) {
-            snprintf(err.msg, sizeof err.msg, "%s.stdio_fds: names %u streams but %zu fds came "
-                     "with the frame", sbx_request_op_name(req), n, c->nfds);
+            snprintf(err.msg, sizeof err.msg,
+                     "%s.stdio_fds: names %u streams but %zu fds came "
+                     "with the frame",
+                     sbx_request_op_name(req), n, c->nfds);
             sbx_conn_drop_fds(c);
             d->counters.rejected++;
             sbx_conn_send_error(d, c, id, E(INVALID_ARGUMENT), err.msg);

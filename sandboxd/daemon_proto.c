@@ -50,17 +50,28 @@ void sbx_job_req_free(struct sbx_job_req *jr)
 const char *sbx_request_op_name(const Request *req)
 {
     switch (req->op_case) {
-    case SBX__V1__REQUEST__OP_RUN: return "run";
-    case SBX__V1__REQUEST__OP_SUBMIT: return "submit";
-    case SBX__V1__REQUEST__OP_WAIT: return "wait";
-    case SBX__V1__REQUEST__OP_LIST: return "list";
-    case SBX__V1__REQUEST__OP_INSPECT: return "inspect";
-    case SBX__V1__REQUEST__OP_KILL: return "kill";
-    case SBX__V1__REQUEST__OP_PAUSE: return "pause";
-    case SBX__V1__REQUEST__OP_RESUME: return "resume";
-    case SBX__V1__REQUEST__OP_REMOVE: return "remove";
-    case SBX__V1__REQUEST__OP_HEALTH: return "health";
-    default: return "unknown";
+    case SBX__V1__REQUEST__OP_RUN:
+        return "run";
+    case SBX__V1__REQUEST__OP_SUBMIT:
+        return "submit";
+    case SBX__V1__REQUEST__OP_WAIT:
+        return "wait";
+    case SBX__V1__REQUEST__OP_LIST:
+        return "list";
+    case SBX__V1__REQUEST__OP_INSPECT:
+        return "inspect";
+    case SBX__V1__REQUEST__OP_KILL:
+        return "kill";
+    case SBX__V1__REQUEST__OP_PAUSE:
+        return "pause";
+    case SBX__V1__REQUEST__OP_RESUME:
+        return "resume";
+    case SBX__V1__REQUEST__OP_REMOVE:
+        return "remove";
+    case SBX__V1__REQUEST__OP_HEALTH:
+        return "health";
+    default:
+        return "unknown";
     }
 }
 
@@ -82,25 +93,34 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
     *code = E(PERMISSION_DENIED);
     const Sbx__V1__Stdio *s = p->stdio;
     if (s && (s->stdin_file || s->stdout_file || s->stderr_file))
-        return sbx_err_set(err, EPERM, "stdio.%s: sandboxd never opens host files for a job; "
+        return sbx_err_set(err, EPERM,
+                           "stdio.%s: sandboxd never opens host files for a job; "
                            "attach a stream or use stdio.capture",
-                           s->stdin_file ? "stdin_file" : s->stdout_file ? "stdout_file" : "stderr_file");
+                           s->stdin_file    ? "stdin_file"
+                           : s->stdout_file ? "stdout_file"
+                                            : "stderr_file");
     if (ctx->admin)
         return 0;
     for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++)
         if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i]))
-            return sbx_err_set(err, EPERM, "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
-                               "shared_paths", i, p->rootfs->layers[i]);
+            return sbx_err_set(err, EPERM,
+                               "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
+                               "shared_paths",
+                               i, p->rootfs->layers[i]);
     for (size_t i = 0; i < p->n_mounts; i++) {
         const Sbx__V1__Mount *m = p->mounts[i];
         if (m->src && !sbx_dconfig_path_shared(ctx->cfg, m->src))
-            return sbx_err_set(err, EPERM, "mounts[%zu].src: \"%s\" is not in the daemon's "
-                               "shared_paths", i, m->src);
+            return sbx_err_set(err, EPERM,
+                               "mounts[%zu].src: \"%s\" is not in the daemon's "
+                               "shared_paths",
+                               i, m->src);
     }
     if (p->seccomp && strcmp(p->seccomp, "default") && strcmp(p->seccomp, "strict") &&
         strcmp(p->seccomp, "none") && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
-        return sbx_err_set(err, EPERM, "seccomp: profile file \"%s\" is not in the daemon's "
-                           "shared_paths", p->seccomp);
+        return sbx_err_set(err, EPERM,
+                           "seccomp: profile file \"%s\" is not in the daemon's "
+                           "shared_paths",
+                           p->seccomp);
     return 0;
 }
 
@@ -141,10 +161,14 @@ static int over_u64(const char *field, uint64_t v, uint64_t cap, const char *uni
 {
     if (cap && (v == 0 || v > cap)) {
         if (v == 0)
-            return sbx_err_set(err, EPERM, "limits.%s: no limit is over this client's cap "
-                               "of %" PRIu64 "%s (client_caps.%s)", field, cap, unit, field);
-        return sbx_err_set(err, EPERM, "limits.%s: %" PRIu64 "%s is over this client's cap "
-                           "of %" PRIu64 "%s (client_caps.%s)", field, v, unit, cap, unit, field);
+            return sbx_err_set(err, EPERM,
+                               "limits.%s: no limit is over this client's cap "
+                               "of %" PRIu64 "%s (client_caps.%s)",
+                               field, cap, unit, field);
+        return sbx_err_set(err, EPERM,
+                           "limits.%s: %" PRIu64 "%s is over this client's cap "
+                           "of %" PRIu64 "%s (client_caps.%s)",
+                           field, v, unit, cap, unit, field);
     }
     return 0;
 }
@@ -166,8 +190,10 @@ static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct
                            s->limits.cpu_time_ns > c->cpu_time_ns ? "cpu_time" : "wall_time",
                            s->limits.cpu_time_ns > c->cpu_time_ns ? "cpu_time" : "wall_time");
     if (c->cpus > 0 && (s->limits.cpus <= 0 || s->limits.cpus > c->cpus))
-        return sbx_err_set(err, EPERM, "limits.cpus: %g is over this client's cap of %g "
-                           "(client_caps.cpus)", s->limits.cpus, c->cpus);
+        return sbx_err_set(err, EPERM,
+                           "limits.cpus: %g is over this client's cap of %g "
+                           "(client_caps.cpus)",
+                           s->limits.cpus, c->cpus);
     return 0;
 }
 
@@ -253,7 +279,8 @@ int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_jo
     case SBX__V1__REQUEST__OP_LIST:
         if (req->list->all_users && !ctx->admin) {
             *code = E(PERMISSION_DENIED);
-            return sbx_err_set(err, EPERM, "list.all_users: only administrators see every "
+            return sbx_err_set(err, EPERM,
+                               "list.all_users: only administrators see every "
                                "user's jobs");
         }
         return 0;

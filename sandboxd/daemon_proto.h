@@ -43,10 +43,10 @@ struct sbx_req_ctx {
 
 /* A checked run or submit: the spec to start and the streams to attach. */
 struct sbx_job_req {
-    struct sbx_spec spec;       /* borrows from the request's policy */
+    struct sbx_spec spec; /* borrows from the request's policy */
     bool have_spec;
-    unsigned stdio_fds;         /* bits: stdin, stdout, stderr */
-    uint64_t capture_limit;     /* bytes per captured stream */
+    unsigned stdio_fds;     /* bits: stdin, stdout, stderr */
+    uint64_t capture_limit; /* bytes per captured stream */
 };
 
 /* Checks every field of req (and, for run and submit, fills the policy's

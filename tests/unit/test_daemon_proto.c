@@ -72,12 +72,16 @@ static void test_config_errors(void **state)
     config_bad("max_concurrent: 0", "max_concurrent");
     config_bad("uid_pool { first: 0 }", "uid_pool.first");
     config_bad("uid_pool { first: 4294900000 range: 65536 slots: 2 }", "uid_pool");
-    config_bad("client_caps { memory: \"banana\" }", "client_caps.memory: \"banana\" is not a size");
+    config_bad("client_caps { memory: \"banana\" }",
+               "client_caps.memory: \"banana\" is not a size");
     config_bad("client_caps { wall_time: \"0\" }", "client_caps.wall_time");
     config_bad("client_caps { cpus: -1 }", "client_caps.cpus");
     config_bad("shared_paths: \"srv\"", "shared_paths[0]");
     config_bad("shared_paths: \"/srv/../etc\"", "shared_paths[0]");
-    config_bad("socket: \"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+    config_bad("socket: "
+               "\"/tmp/"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaaaaaaaaaaaaaaaaaaa\"",
                "socket");
     config_bad("grace_period: \"soon\"", "grace_period");
     config_bad("max_request_bytes: \"1\"", "max_request_bytes");
@@ -185,15 +189,16 @@ static void test_operations(void **state)
 
 static void test_stdio(void **state)
 {
-    refused("run { policy { command: '/bin/cat' stdio { stdin_data: 'x' } } stdio_fds: 1 }",
-            false, E(INVALID_ARGUMENT), "stdio.stdin_data");
-    refused("run { policy { command: '/bin/cat' stdio { capture: true } } stdio_fds: 2 }",
-            false, E(INVALID_ARGUMENT), "stdio.capture");
+    refused("run { policy { command: '/bin/cat' stdio { stdin_data: 'x' } } stdio_fds: 1 }", false,
+            E(INVALID_ARGUMENT), "stdio.stdin_data");
+    refused("run { policy { command: '/bin/cat' stdio { capture: true } } stdio_fds: 2 }", false,
+            E(INVALID_ARGUMENT), "stdio.capture");
     refused("run { policy { command: '/bin/true' stdio { stdout_file: '/tmp/x' } } }", true,
             E(PERMISSION_DENIED), "stdio.stdout_file");
     refused("run { policy { command: '/bin/true' stdio { stdin_file: '/etc/shadow' } } }", false,
             E(PERMISSION_DENIED), "stdio.stdin_file");
-    accepted("run { policy { command: '/bin/cat' stdio { stdin_data: 'x' capture: true } } }", false);
+    accepted("run { policy { command: '/bin/cat' stdio { stdin_data: 'x' capture: true } } }",
+             false);
 }
 
 static void test_host_paths(void **state)
@@ -201,7 +206,8 @@ static void test_host_paths(void **state)
     refused("run { policy { command: '/bin/true' mounts { src: '/etc' dst: '/mnt' } } }", false,
             E(PERMISSION_DENIED), "mounts[0].src: \"/etc\"");
     accepted("run { policy { command: '/bin/true' mounts { src: '/etc' dst: '/mnt' } } }", true);
-    accepted("run { policy { command: '/bin/true' mounts { src: '/srv/data' dst: '/d' } } }", false);
+    accepted("run { policy { command: '/bin/true' mounts { src: '/srv/data' dst: '/d' } } }",
+             false);
     refused("run { policy { command: '/bin/true' rootfs { layers: '/' } } }", false,
             E(PERMISSION_DENIED), "rootfs.layers[0]");
     refused("run { policy { command: '/bin/true' seccomp: '/etc/my.profile' } }", false,
@@ -212,8 +218,9 @@ static void test_host_paths(void **state)
 
 static void test_caps(void **state)
 {
-    refused("run { policy { command: '/bin/true' limits { memory: '1G' } } }", false,
-            E(OVER_CAP), "limits.memory: 1073741824 bytes is over this client's cap of 268435456 bytes (client_caps.memory)");
+    refused("run { policy { command: '/bin/true' limits { memory: '1G' } } }", false, E(OVER_CAP),
+            "limits.memory: 1073741824 bytes is over this client's cap of 268435456 bytes "
+            "(client_caps.memory)");
     refused("run { policy { command: '/bin/true' limits { pids: 65 } } }", false, E(OVER_CAP),
             "client_caps.pids");
     refused("run { policy { command: '/bin/true' limits { cpus: 2 } } }", false, E(OVER_CAP),
@@ -230,7 +237,8 @@ static void test_caps(void **state)
     char msg[SBX_ERR_MSG_MAX];
     Request *req;
     assert_int_equal(check("run { policy { command: '/bin/true' limits { memory: '64M' } } }",
-                           false, msg, sizeof msg, &req), 0);
+                           false, msg, sizeof msg, &req),
+                     0);
     const Sbx__V1__Limits *l = req->run->policy->limits;
     assert_string_equal(l->memory, "64M");
     assert_true(l->has_pids);
@@ -253,10 +261,14 @@ static void test_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults), cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_who),             cmocka_unit_test(test_frame_header),
-        cmocka_unit_test(test_operations),      cmocka_unit_test(test_stdio),
-        cmocka_unit_test(test_host_paths),      cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_who),
+        cmocka_unit_test(test_frame_header),
+        cmocka_unit_test(test_operations),
+        cmocka_unit_test(test_stdio),
+        cmocka_unit_test(test_host_paths),
+        cmocka_unit_test(test_caps),
         cmocka_unit_test(test_garbage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
