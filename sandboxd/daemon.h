@@ -24,6 +24,9 @@
 #define SBX_CONN_MAX_FDS 3 /* stdio fds a request may carry */
 #define SBX_CONN_MAX_PENDING_OUT (256u << 20)
 #define SBX_CONN_READ_CHUNK 65536
+/* A client with this much unread output is not read from until it catches
+ * up (and its stall clock stops meanwhile). */
+#define SBX_CONN_BACKPRESSURE (1u << 20)
 
 struct sbx_conn {
     struct sbx_conn *next, *prev;

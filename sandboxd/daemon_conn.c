@@ -331,6 +331,10 @@ void sbx_conn_check_timeouts(struct sbx_daemon *d, int64_t now)
         next = c->next;
         if (c->closing && now >= c->close_deadline) {
             sbx_conn_close(d, c);
+        } else if (c->wlen - c->woff >= SBX_CONN_BACKPRESSURE) {
+            /* We are not reading it: the stall is ours, not the client's. */
+            if (c->partial_since)
+                c->partial_since = now;
         } else if (!c->closing && c->partial_since && now - c->partial_since >= d->cfg.stall_ns) {
             conn_fail(d, c, "frame: incomplete for longer than the daemon's stall_timeout");
         }

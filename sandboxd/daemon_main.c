@@ -176,7 +176,7 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     for (struct sbx_conn *c = d->conns; c; c = c->next) {
         short ev = 0;
         /* Backpressure: a client that does not read its answers is not read. */
-        if (!c->closing && c->wlen - c->woff < (1u << 20))
+        if (!c->closing && c->wlen - c->woff < SBX_CONN_BACKPRESSURE)
             ev |= POLLIN;
         if (c->woff < c->wlen)
             ev |= POLLOUT;
