@@ -203,6 +203,21 @@ check "the restarted daemon removed the dead one's job cgroups" "$(job_cgroups "
 check "no uid slot still locked for them" "$(flocks "$old")" 0
 check "and serves" "$(S run -- /bin/echo again)" again
 
+# --- a full queue refuses, naming the limits ---
+sed -i -e 's/^max_concurrent: .*/max_concurrent: 1/' -e 's/^queue_length: .*/queue_length: 1/' "$T/sandboxd.conf"
+kill -HUP "$DPID"
+wait_until 5 sh -c "$SBX --socket $SOCK stats | grep -q 'queued (max 1)'"
+q1=$(S submit --detach -- /bin/sleep 30)
+q2=$(S submit --detach -- /bin/sleep 30)
+S submit --detach -- /bin/sleep 30 2>"$T/err"
+check "a submit beyond max_concurrent + queue_length is refused" "$?" 125
+check_match "and says why" "$(cat "$T/err")" 'queue: full \(1 running, 1 queued; max_concurrent 1, queue_length 1\)'
+check_match "the second one waits in the queue" "$(S ps)" "$q2 +CREATED"
+S kill "$q2"; S kill "$q1"
+check "a killed queued job never ran" "$(S wait "$q2" >/dev/null; echo $?)" 137
+cp "$T/good.conf" "$T/sandboxd.conf"; kill -HUP "$DPID"
+wait_until 5 sh -c "$SBX --socket $SOCK stats | grep -q 'max 2)'"
+
 # --- SIGTERM drains: running jobs finish within the grace period ---
 "$SBX" --socket "$SOCK" run -- /bin/sh -c 'sleep 1; echo drained' > "$T/drain.out" &
 p1=$!
