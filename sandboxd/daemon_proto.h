@@ -52,8 +52,10 @@ struct sbx_job_req {
 /* Checks every field of req (and, for run and submit, fills the policy's
  * unset capped limits with the caps, then validates it into jr->spec). On
  * error returns a negative errno, *code is the Error.Code to answer with,
- * and err names the field: `run.policy.limits.memory: 2G is over this
- * client's cap of 1G`. */
+ * and err names the field, as policy fields are named in local runs
+ * (`limits.memory: 2147483648 bytes is over this client's cap of 1073741824
+ * bytes (client_caps.memory)`) and request fields by operation
+ * (`kill.job_id: missing`). */
 int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_job_req *jr,
                       Sbx__V1__Error__Code *code, struct sbx_err *err);
 void sbx_job_req_free(struct sbx_job_req *jr);
