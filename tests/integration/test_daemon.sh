@@ -75,6 +75,31 @@ out=$("${PYCLIENT[@]}" run --attach -- /bin/echo attached)
 check_match "python: attached stdio" "$out" '^attached'
 check_match "python: health" "$("${PYCLIENT[@]}" health)" '"max_concurrent": 4'
 
+# The library's whole lifecycle: submit, inspect, pause, resume, kill, wait, remove.
+cat > "$T/lifecycle.py" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+from sbx_client import Client, SandboxdError, make_policy
+import sandboxd_pb2 as pb
+with Client(sys.argv[1]) as c:
+    jid = c.submit(make_policy(["/bin/sleep", "30"]), detached=True, name="py")
+    seen = [pb.JobState.Name(c.inspect(jid).state)]
+    seen.append(pb.JobState.Name(c.pause(jid).state))
+    seen.append(pb.JobState.Name(c.resume(jid).state))
+    seen.append(str([j.name for j in c.list() if j.job_id == jid]))
+    c.kill(jid, signal=15)
+    info = c.wait(jid)
+    seen.append("%s %d" % (pb.JobState.Name(info.state), info.exit_status))
+    seen.append(pb.JobState.Name(c.remove(jid).state))
+    try:
+        c.inspect(jid)
+    except SandboxdError as e:
+        seen.append(e.code)
+    print(" ".join(seen))
+PY
+check "python: the whole lifecycle" "$("$PY" "$T/lifecycle.py" "$SOCK" "$SBX_SRC/client/python")" \
+    "RUNNING PAUSED RUNNING ['py'] STOPPED 143 REMOVED NOT_FOUND"
+
 # --- 200 jobs from 8 clients at once, at most 4 running ---
 mkdir -p "$T/many"
 clients=()
