@@ -5,11 +5,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/cleanup.h"
 
@@ -313,6 +316,25 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
     sbx_conn_send(d, c, &resp);
 }
 
+/* A stream must be a stream: a directory (or O_PATH) fd handed to a job
+ * would let it open files outside its root, relative to that fd. */
+static int check_stdio_fds(const int fds[3], const char *op, struct sbx_err *err)
+{
+    static const char *const names[3] = {"stdin", "stdout", "stderr"};
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 0)
+            continue;
+        struct stat st;
+        int fl = fcntl(fds[i], F_GETFL);
+        if (fl < 0 || fstat(fds[i], &st) < 0)
+            return sbx_err_sys(err, errno, "%s.stdio_fds: %s", op, names[i]);
+        if ((fl & O_PATH) || S_ISDIR(st.st_mode))
+            return sbx_err_set(err, EINVAL, "%s.stdio_fds: %s is %s, not a stream", op, names[i],
+                               S_ISDIR(st.st_mode) ? "a directory" : "an O_PATH fd");
+    }
+    return 0;
+}
+
 void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf, size_t len)
 {
     d->counters.requests++;
@@ -351,6 +373,15 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
         for (unsigned i = 0, k = 0; i < 3; i++)
             if (bits & (1u << i))
                 fds[i] = got[k++];
+        if (check_stdio_fds(fds, sbx_request_op_name(req), &err) < 0) {
+            for (int i = 0; i < 3; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            d->counters.rejected++;
+            sbx_conn_send_error(d, c, id, E(INVALID_ARGUMENT), err.msg);
+            sbx_request_free(req);
+            return;
+        }
     } else {
         sbx_conn_drop_fds(c);
     }

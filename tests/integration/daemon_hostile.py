@@ -114,6 +114,16 @@ def too_many_fds():
     return " ".join(describe(read_frame(s)) for _ in range(2))
 
 
+def directory_fd():
+    s = conn()
+    jr = pb.JobRequest(stdio_fds=1)
+    jr.policy.command = "/bin/true"
+    d = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    socket.send_fds(s, [frame(pb.Request(id=1, run=jr).SerializeToString())], [d])
+    r = read_frame(s)
+    return "%s %s" % (describe(r), r.error.message if r != "EOF" else "")
+
+
 def missing_job():
     s = conn()
     s.sendall(frame(pb.Request(id=3, wait=pb.WaitRequest(job_id=999999)).SerializeToString()))
@@ -146,6 +156,6 @@ def stall():
 
 for name, fn in [("oversize", oversize), ("truncated", truncated), ("garbage", garbage),
                  ("unknown_op", unknown_op), ("bad_version", bad_version),
-                 ("missing_fds", missing_fds), ("too_many_fds", too_many_fds),
+                 ("missing_fds", missing_fds), ("too_many_fds", too_many_fds), ("directory_fd", directory_fd),
                  ("missing_job", missing_job), ("no_job_id", no_job_id), ("stall", stall)]:
     case(name, fn)

@@ -135,6 +135,7 @@ check "unknown operation" "$(h unknown_op)" "UNIMPLEMENTED"
 check "unknown protocol version" "$(h bad_version)" "UNIMPLEMENTED"
 check "stdio_fds without fds" "$(h missing_fds)" "INVALID_ARGUMENT names-field"
 check "too many fds: error, closed" "$(h too_many_fds)" "PROTOCOL EOF"
+check "a directory is not a stream" "$(h directory_fd)" "INVALID_ARGUMENT run.stdio_fds: stdin is a directory, not a stream"
 check "someone else's or no job" "$(h missing_job)" "NOT_FOUND"
 check "missing field is named" "$(h no_job_id)" "INVALID_ARGUMENT kill.job_id: missing"
 check_match "half a frame and a stall: closed, others served" "$(h stall)" \
