@@ -153,7 +153,6 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
 void sbx_ops_job_stopped(struct sbx_daemon *d, struct sbx_djob *j);
 /* A connection is going away: forget its waiters. */
 void sbx_ops_conn_gone(struct sbx_daemon *d, struct sbx_conn *c);
-void sbx_ops_job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usage *usage);
 
 /* daemon_jobs.c */
 /* Creates a CREATED job from a checked request (takes the policy and fds). */

@@ -23,7 +23,9 @@
 #define SBX_VERSION "0.1.0"
 #endif
 
-void sbx_ops_job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usage *usage)
+/* The JobInfo of j; full adds the policy and the resource use so far. The
+ * info borrows from j: send it before j can change. */
+static void job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usage *usage)
 {
     sbx__v1__job_info__init(info);
     info->has_job_id = info->has_state = info->has_owner_uid = info->has_owner_gid = true;
@@ -69,7 +71,7 @@ static void send_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, 
     Response resp = SBX__V1__RESPONSE__INIT;
     JobInfo info;
     Sbx__V1__Usage usage;
-    sbx_ops_job_info(j, full, &info, &usage);
+    job_info(j, full, &info, &usage);
     if (state_override)
         info.state = state_override;
     resp.has_id = true;
@@ -188,7 +190,7 @@ static void op_list(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, b
     for (struct sbx_djob *j = d->jobs; j; j = j->next) {
         if (!all && j->uid != c->uid)
             continue;
-        sbx_ops_job_info(j, false, &infos[i], NULL);
+        job_info(j, false, &infos[i], NULL);
         /* ps shows the state, not every byte of captured output. */
         infos[i].result = NULL;
         ptrs[i] = &infos[i];
