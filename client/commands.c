@@ -109,17 +109,34 @@ static int fail_setup(const char *result_json, const struct sbx_err *err)
     return 125;
 }
 
-/* The caller's stdio streams that are open, as SCM_RIGHTS would carry them. */
-static unsigned open_stdio(int fds[3], size_t *n)
+/* The caller's stdio streams to hand to the job, as SCM_RIGHTS carries
+ * them: those that are open, except stdin when the policy brings its own
+ * bytes and stdout/stderr when the policy captures them (the daemon then
+ * owns those streams). */
+static unsigned attach_stdio(const JobPolicy *p, int fds[3], size_t *n)
 {
+    const Sbx__V1__Stdio *io = p->stdio;
+    unsigned skip = (io && io->has_stdin_data ? 1u : 0) | (io && io->capture ? 6u : 0);
     unsigned bits = 0;
     *n = 0;
     for (int i = 0; i < 3; i++)
-        if (fcntl(i, F_GETFD) >= 0) {
+        if (!(skip & (1u << i)) && fcntl(i, F_GETFD) >= 0) {
             bits |= 1u << i;
             fds[(*n)++] = i;
         }
     return bits;
+}
+
+static void write_all(int fd, const ProtobufCBinaryData *b)
+{
+    for (size_t off = 0; off < b->len;) {
+        ssize_t n = write(fd, b->data + off, b->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        off += (size_t)n;
+    }
 }
 
 /* Waits for job id to stop, passing the signals sigfd reports on to it.
@@ -179,7 +196,7 @@ static int submit_job(struct remote *rm, JobPolicy *policy, bool detached, bool 
     jr.policy = policy;
     jr.has_detached = jr.has_stdio_fds = true;
     jr.detached = detached;
-    jr.stdio_fds = attach ? open_stdio(fds, &nfds) : 0;
+    jr.stdio_fds = attach ? attach_stdio(policy, fds, &nfds) : 0;
     jr.name = (char *)name;
     Request req = SBX__V1__REQUEST__INIT;
     req.op_case = SBX__V1__REQUEST__OP_SUBMIT;
@@ -273,6 +290,11 @@ static int cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool subm
         return r;
     }
     const JobResult *res = resp->job->result;
+    /* Captured output is shown where the job would have written it. */
+    if (res->has_stdout)
+        write_all(STDOUT_FILENO, &res->stdout);
+    if (res->has_stderr)
+        write_all(STDERR_FILENO, &res->stderr);
     if (res->status == SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED)
         fprintf(stderr, "sbx: %s\n", res->error);
     write_result(opts.result_json, res);
