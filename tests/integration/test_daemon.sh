@@ -58,6 +58,13 @@ echo piped | S run -- /bin/cat > "$T/cat.out"
 check "stdin is the caller's" "$(cat "$T/cat.out")" piped
 check "stdin: local too" "$(echo piped | "$SBX" run -- /bin/cat)" piped
 
+# A policy that brings stdin bytes and captures output works through sbx too.
+printf 'stdio { stdin_data: "from policy\\n" capture: true }\n' > "$T/cap.pbtxt"
+out=$(S run --policy "$T/cap.pbtxt" --result-json "$T/cap.json" -- /bin/sh -c 'cat; exit 2' </dev/null)
+check "sbx: stdin_data and capture: exit status" "$?" 2
+check "sbx: captured output shown" "$out" "from policy"
+check_match "sbx: and in the result" "$(cat "$T/cap.json")" '"stdout":"ZnJvbSBwb2xpY3kK"'
+
 # --- the Python client: stdin bytes in, output captured, truncation ---
 out=$("${PYCLIENT[@]}" run --stdin-data 'hello judge' --capture -- /bin/sh -c 'cat; echo e >&2; exit 3')
 rc=$?
