@@ -53,7 +53,7 @@ enum sbx_capture_stream { CAP_OUT, CAP_ERR };
 struct sbx_capture {
     int fd; /* read end; -1 when closed */
     uint8_t *buf;
-    size_t len;
+    size_t len, cap;
     bool truncated;
     int pfd;
 };

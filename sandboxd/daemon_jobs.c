@@ -312,13 +312,15 @@ int sbx_jobs_timeout_ms(struct sbx_daemon *d)
     return best;
 }
 
-/* Reads what the pipe has. Output past the limit is read and dropped (so
- * the job never blocks on a full pipe) and the job is killed for it. */
-static void read_capture(struct sbx_djob *j, int i)
+/* Reads what the pipe has: at most a few chunks per turn of the loop, so a
+ * fast writer cannot starve other clients, or all of it once the job has
+ * ended. Output past the limit is read and dropped (the job never blocks on
+ * a full pipe) and the job is killed for it. */
+static void read_capture(struct sbx_djob *j, int i, bool all)
 {
     struct sbx_capture *cap = &j->cap[i];
     uint8_t chunk[65536];
-    while (cap->fd >= 0) {
+    for (int turns = 0; cap->fd >= 0 && (all || turns < 16); turns++) {
         ssize_t n = read(cap->fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -330,15 +332,24 @@ static void read_capture(struct sbx_djob *j, int i)
         }
         size_t room = j->capture_limit - cap->len;
         size_t take = (size_t)n < room ? (size_t)n : room;
-        if (take) {
-            uint8_t *p = realloc(cap->buf, cap->len + take);
-            if (!p) {
-                take = 0;
-            } else {
+        if (take && cap->len + take > cap->cap) {
+            /* Doubling, so a large capture is not copied over and over. */
+            size_t want = cap->cap ? cap->cap : 65536;
+            while (want < cap->len + take)
+                want *= 2;
+            if (want > j->capture_limit)
+                want = j->capture_limit;
+            uint8_t *p = realloc(cap->buf, want);
+            if (p) {
                 cap->buf = p;
-                memcpy(cap->buf + cap->len, chunk, take);
-                cap->len += take;
+                cap->cap = want;
+            } else {
+                take = 0;
             }
+        }
+        if (take) {
+            memcpy(cap->buf + cap->len, chunk, take);
+            cap->len += take;
         }
         if (take < (size_t)n) {
             cap->truncated = true;
@@ -372,8 +383,8 @@ static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
 {
     /* Every process of the job is gone once PID 1 is reaped, so the pipes
      * hold all there will ever be. */
-    read_capture(j, CAP_OUT);
-    read_capture(j, CAP_ERR);
+    read_capture(j, CAP_OUT, true);
+    read_capture(j, CAP_ERR, true);
     sbx_job_finish(j->exec, &j->res);
     j->exec = NULL;
     d->n_running--;
@@ -403,7 +414,7 @@ void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             continue;
         for (int i = 0; i < 2; i++)
             if (j->cap[i].pfd >= 0 && fds[j->cap[i].pfd].revents)
-                read_capture(j, i);
+                read_capture(j, i, false);
         if (j->stdin_pfd >= 0 && fds[j->stdin_pfd].revents)
             write_stdin(j);
         if (sbx_job_step(j->exec, fds + j->exec_pfd))
