@@ -47,6 +47,18 @@ static void write_result(const char *path, const struct sbx_result *res)
         fprintf(stderr, "sbx: --result-json: %s\n", err.msg);
 }
 
+static void write_all(int fd, const uint8_t *p, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, p + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        off += (size_t)n;
+    }
+}
+
 static int fail_setup(const char *result_json, const struct sbx_err *err)
 {
     fprintf(stderr, "sbx: %s\n", err->msg);
@@ -80,11 +92,19 @@ static int cmd_run(int argc, char **argv)
 
     struct sbx_exec_opts eo = {.stdio = {-1, -1, -1}, .forward_signals = true};
     struct sbx_result res;
+    struct sbx_jobio io;
     sbx_result_init(&res);
-    int status = sbx_job_run(&spec, &eo, &res);
+    int status = sbx_job_run(&spec, &eo, &io, &res);
     if (res.msg.status == SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED)
         fprintf(stderr, "sbx: %s\n", res.error);
+    /* Captured output goes into the result, and then to our own stdout and
+     * stderr, as `sbx --socket PATH run` does. */
+    if (spec.capture) {
+        write_all(STDOUT_FILENO, res.msg.stdout.data, res.msg.stdout.len);
+        write_all(STDERR_FILENO, res.msg.stderr.data, res.msg.stderr.len);
+    }
     write_result(opts.result_json, &res);
+    sbx_jobio_close(&io);
     sbx_spec_free(&spec);
     sbx_run_opts_free(&opts);
     return status;

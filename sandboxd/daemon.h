@@ -20,6 +20,7 @@
 #include "daemon_config.h"
 #include "daemon_proto.h"
 #include "exec.h"
+#include "jobio.h"
 
 #define SBX_CONN_MAX_FDS 3 /* stdio fds a request may carry */
 #define SBX_CONN_MAX_PENDING_OUT (256u << 20)
@@ -48,16 +49,6 @@ struct sbx_conn {
     int pfd;                /* index in the poll array, -1: none */
 };
 
-enum sbx_capture_stream { CAP_OUT, CAP_ERR };
-
-struct sbx_capture {
-    int fd; /* read end; -1 when closed */
-    uint8_t *buf;
-    size_t len, cap;
-    bool truncated;
-    int pfd;
-};
-
 struct sbx_djob {
     struct sbx_djob *next, *prev; /* every job, oldest first */
     struct sbx_djob *qnext;       /* the queue of CREATED jobs */
@@ -73,12 +64,8 @@ struct sbx_djob {
     bool remove_when_stopped; /* nobody will ask for the result */
     struct sbx_job *exec;     /* RUNNING and PAUSED only */
     int stdio[3];             /* handed to the job at start; then closed */
-    struct sbx_capture cap[2];
-    uint64_t capture_limit;
-    bool output_killed; /* killed for passing the capture limit */
-    int stdin_fd;       /* write end for stdin_data; -1: none */
-    size_t stdin_off;
-    int stdin_pfd;
+    struct sbx_jobio io; /* stdin_data fed in, output captured */
+    int io_pfd;          /* first of the io's poll entries, -1: none */
     int exec_pfd; /* first of SBX_JOB_MAX_POLLFDS entries */
     uint64_t created_ms, started_ms, ended_ms;
     struct sbx_result res; /* once STOPPED */

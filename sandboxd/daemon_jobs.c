@@ -54,30 +54,21 @@ unsigned sbx_jobs_active_of(struct sbx_daemon *d, uid_t uid)
 static int setup_stdio(struct sbx_daemon *d, struct sbx_djob *j, int attached[3],
                        struct sbx_err *err)
 {
-    const Sbx__V1__Stdio *io = j->policy->stdio;
+    int r = sbx_jobio_open(&j->io, j->policy, &j->spec, err);
+    if (r < 0)
+        return r;
     for (int i = 0; i < 3; i++) {
         if (attached[i] >= 0) {
             j->stdio[i] = attached[i];
             attached[i] = -1;
-            continue;
+        } else if (j->io.job_fd[i] >= 0) {
+            j->stdio[i] = j->io.job_fd[i];
+            j->io.job_fd[i] = -1;
+        } else {
+            j->stdio[i] = fcntl(d->devnull, F_DUPFD_CLOEXEC, 3);
+            if (j->stdio[i] < 0)
+                return sbx_err_sys(err, errno, "stdio: dup /dev/null");
         }
-        int p[2];
-        bool piped = i == 0 ? io && io->has_stdin_data : j->spec.capture;
-        if (piped) {
-            if (pipe2(p, O_CLOEXEC) < 0)
-                return sbx_err_sys(err, errno, "stdio: pipe");
-            int mine = i == 0 ? p[1] : p[0];
-            fcntl(mine, F_SETFL, O_NONBLOCK);
-            j->stdio[i] = i == 0 ? p[0] : p[1];
-            if (i == 0)
-                j->stdin_fd = mine;
-            else
-                j->cap[i - 1].fd = mine;
-            continue;
-        }
-        j->stdio[i] = fcntl(d->devnull, F_DUPFD_CLOEXEC, 3);
-        if (j->stdio[i] < 0)
-            return sbx_err_sys(err, errno, "stdio: dup /dev/null");
     }
     return 0;
 }
@@ -86,11 +77,7 @@ static void free_job(struct sbx_djob *j)
 {
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
-    for (int i = 0; i < 2; i++) {
-        close_fd(&j->cap[i].fd);
-        free(j->cap[i].buf);
-    }
-    close_fd(&j->stdin_fd);
+    sbx_jobio_close(&j->io);
     sbx_spec_free(&j->spec);
     sbx_policy_free(j->policy);
     free(j);
@@ -126,13 +113,11 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
         return sbx_err_set(err, ENOMEM, "out of memory");
     }
     j->stdio[0] = j->stdio[1] = j->stdio[2] = -1;
-    j->cap[0].fd = j->cap[1].fd = j->stdin_fd = -1;
-    j->exec_pfd = j->stdin_pfd = j->cap[0].pfd = j->cap[1].pfd = -1;
+    j->exec_pfd = j->io_pfd = -1;
     j->policy = jreq->policy;
     jreq->policy = NULL;
     j->spec = jr->spec;
     jr->have_spec = false;
-    j->capture_limit = jr->capture_limit;
     int r = setup_stdio(d, j, attached, err);
     if (r < 0) {
         free_job(j);
@@ -211,9 +196,7 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
     d->counters.finished++;
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
-    close_fd(&j->cap[0].fd);
-    close_fd(&j->cap[1].fd);
-    close_fd(&j->stdin_fd);
+    sbx_jobio_close_fds(&j->io);
     sbx_ops_job_stopped(d, j);
     if (j->remove_when_stopped)
         sbx_jobs_remove(d, j);
@@ -263,9 +246,6 @@ static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
     j->state = ST(RUNNING);
     j->started_ms = sbx_unix_ms();
     d->n_running++;
-    const Sbx__V1__Stdio *io = j->policy->stdio;
-    if (j->stdin_fd >= 0 && (!io || !io->has_stdin_data || io->stdin_data.len == 0))
-        close_fd(&j->stdin_fd);
 }
 
 void sbx_jobs_schedule(struct sbx_daemon *d)
@@ -276,26 +256,19 @@ void sbx_jobs_schedule(struct sbx_daemon *d)
 
 size_t sbx_jobs_max_pollfds(struct sbx_daemon *d)
 {
-    return (size_t)d->n_running * (SBX_JOB_MAX_POLLFDS + 3);
+    return (size_t)d->n_running * (SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS);
 }
 
 void sbx_jobs_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
 {
     for (struct sbx_djob *j = d->jobs; j; j = j->next) {
-        j->exec_pfd = j->stdin_pfd = j->cap[0].pfd = j->cap[1].pfd = -1;
+        j->exec_pfd = j->io_pfd = -1;
         if (!j->exec)
             continue;
         j->exec_pfd = *n;
         *n += sbx_job_pollfds(j->exec, fds + *n);
-        for (int i = 0; i < 2; i++)
-            if (j->cap[i].fd >= 0) {
-                j->cap[i].pfd = *n;
-                fds[(*n)++] = (struct pollfd){.fd = j->cap[i].fd, .events = POLLIN};
-            }
-        if (j->stdin_fd >= 0) {
-            j->stdin_pfd = *n;
-            fds[(*n)++] = (struct pollfd){.fd = j->stdin_fd, .events = POLLOUT};
-        }
+        j->io_pfd = *n;
+        *n += sbx_jobio_pollfds(&j->io, fds + *n);
     }
 }
 
@@ -312,95 +285,16 @@ int sbx_jobs_timeout_ms(struct sbx_daemon *d)
     return best;
 }
 
-/* Reads what the pipe has: at most a few chunks per turn of the loop, so a
- * fast writer cannot starve other clients, or all of it once the job has
- * ended. Output past the limit is read and dropped (the job never blocks on
- * a full pipe) and the job is killed for it. */
-static void read_capture(struct sbx_djob *j, int i, bool all)
-{
-    struct sbx_capture *cap = &j->cap[i];
-    uint8_t chunk[65536];
-    for (int turns = 0; cap->fd >= 0 && (all || turns < 16); turns++) {
-        ssize_t n = read(cap->fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n <= 0) {
-            close_fd(&cap->fd);
-            return;
-        }
-        size_t room = j->capture_limit - cap->len;
-        size_t take = (size_t)n < room ? (size_t)n : room;
-        if (take && cap->len + take > cap->cap) {
-            /* Doubling, so a large capture is not copied over and over. */
-            size_t want = cap->cap ? cap->cap : 65536;
-            while (want < cap->len + take)
-                want *= 2;
-            if (want > j->capture_limit)
-                want = j->capture_limit;
-            uint8_t *p = realloc(cap->buf, want);
-            if (p) {
-                cap->buf = p;
-                cap->cap = want;
-            } else {
-                take = 0;
-            }
-        }
-        if (take) {
-            memcpy(cap->buf + cap->len, chunk, take);
-            cap->len += take;
-        }
-        if (take < (size_t)n) {
-            cap->truncated = true;
-            if (!j->output_killed && j->exec) {
-                j->output_killed = true;
-                sbx_job_kill(j->exec);
-            }
-        }
-    }
-}
-
-static void write_stdin(struct sbx_djob *j)
-{
-    const ProtobufCBinaryData *data = &j->policy->stdio->stdin_data;
-    while (j->stdin_fd >= 0 && j->stdin_off < data->len) {
-        ssize_t n = write(j->stdin_fd, data->data + j->stdin_off, data->len - j->stdin_off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return;
-        if (n < 0) { /* EPIPE: the job closed its stdin */
-            close_fd(&j->stdin_fd);
-            return;
-        }
-        j->stdin_off += (size_t)n;
-    }
-    close_fd(&j->stdin_fd);
-}
-
 static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
 {
     /* Every process of the job is gone once PID 1 is reaped, so the pipes
      * hold all there will ever be. */
-    read_capture(j, CAP_OUT, true);
-    read_capture(j, CAP_ERR, true);
+    sbx_jobio_step(&j->io, NULL, true);
     sbx_job_finish(j->exec, &j->res);
     j->exec = NULL;
     d->n_running--;
     JobResult *r = &j->res.msg;
-    if (j->spec.capture) {
-        r->has_stdout = r->has_stderr = true;
-        r->stdout = (ProtobufCBinaryData){.data = j->cap[CAP_OUT].buf, .len = j->cap[CAP_OUT].len};
-        r->stderr = (ProtobufCBinaryData){.data = j->cap[CAP_ERR].buf, .len = j->cap[CAP_ERR].len};
-        r->has_stdout_truncated = r->has_stderr_truncated = true;
-        r->stdout_truncated = j->cap[CAP_OUT].truncated;
-        r->stderr_truncated = j->cap[CAP_ERR].truncated;
-    }
-    /* Passing the capture limit is the output limit (the contract's
-     * OUTPUT_LIMIT_EXCEEDED), unless another limit struck first. */
-    if (j->output_killed && (r->status == RS(SIGNALED) || r->status == RS(EXITED)))
-        r->status = RS(OUTPUT_LIMIT_EXCEEDED);
+    sbx_jobio_result(&j->io, j->spec.capture, r);
     j->exit_status = sbx_result_exit_status(r);
     job_stopped(d, j);
 }
@@ -412,11 +306,9 @@ void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
         next = j->next;
         if (!j->exec || j->exec_pfd < 0)
             continue;
-        for (int i = 0; i < 2; i++)
-            if (j->cap[i].pfd >= 0 && fds[j->cap[i].pfd].revents)
-                read_capture(j, i, false);
-        if (j->stdin_pfd >= 0 && fds[j->stdin_pfd].revents)
-            write_stdin(j);
+        /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
+        if (j->io_pfd >= 0 && sbx_jobio_step(&j->io, fds + j->io_pfd, false))
+            sbx_job_kill(j->exec);
         if (sbx_job_step(j->exec, fds + j->exec_pfd))
             finish_job(d, j); /* may free j, never another job */
     }

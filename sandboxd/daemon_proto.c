@@ -240,7 +240,6 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
         sbx_job_req_free(jr);
         return -EPERM;
     }
-    jr->capture_limit = jr->spec.limits.output ? jr->spec.limits.output : SBX_DEFAULT_OUTPUT_LIMIT;
     return 0;
 }
 

@@ -46,7 +46,6 @@ struct sbx_job_req {
     struct sbx_spec spec; /* borrows from the request's policy */
     bool have_spec;
     unsigned stdio_fds;     /* bits: stdin, stdout, stderr */
-    uint64_t capture_limit; /* bytes per captured stream */
 };
 
 /* Checks every field of req (and, for run and submit, fills the policy's

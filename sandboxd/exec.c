@@ -630,11 +630,19 @@ void sbx_job_finish(struct sbx_job *job, struct sbx_result *res)
 }
 
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
-                struct sbx_result *res)
+                struct sbx_jobio *io, struct sbx_result *res)
 {
     struct sbx_err err = {0};
     struct sbx_job *job = NULL;
     int exec_status = 125;
+    if (sbx_jobio_open(io, spec->policy, spec, &err) < 0) {
+        sbx_result_setup_failed(res, &err);
+        return 125;
+    }
+    struct sbx_exec_opts eo = opts ? *opts : (struct sbx_exec_opts){.stdio = {-1, -1, -1}};
+    for (int i = 0; i < 3; i++)
+        if (io->job_fd[i] >= 0)
+            eo.stdio[i] = io->job_fd[i];
     sigset_t fwd, old;
     sigemptyset(&fwd);
     _cleanup_close_ int sigfd = -1;
@@ -645,23 +653,31 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         sigprocmask(SIG_BLOCK, &fwd, &old);
         sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
     }
-    int r = sbx_job_start(spec, opts, &job, res, &exec_status, &err);
+    int r = sbx_job_start(spec, &eo, &job, res, &exec_status, &err);
+    sbx_jobio_started(io);
     if (r == 0) {
         for (;;) {
-            struct pollfd p[SBX_JOB_MAX_POLLFDS + 1];
+            struct pollfd p[SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS + 1];
             int n = sbx_job_pollfds(job, p);
-            p[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-            if (poll(p, (nfds_t)n, sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
+            int nio = sbx_jobio_pollfds(io, p + n);
+            p[n + nio] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+            if (poll(p, (nfds_t)(n + nio + 1), sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
                 break;
-            if (sigfd >= 0 && (p[n - 1].revents & POLLIN)) {
+            if (sigfd >= 0 && (p[n + nio].revents & POLLIN)) {
                 struct signalfd_siginfo si;
                 while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                     sbx_job_signal(job, (int)si.ssi_signo);
             }
+            /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
+            if (sbx_jobio_step(io, p + n, false))
+                sbx_job_kill(job);
             if (sbx_job_step(job, p))
                 break;
         }
+        /* Every process of the job is gone: the pipes hold all there is. */
+        sbx_jobio_step(io, NULL, true);
         sbx_job_finish(job, res);
+        sbx_jobio_result(io, spec->capture, &res->msg);
         exec_status = sbx_result_exit_status(&res->msg);
     }
     if (opts && opts->forward_signals)
