@@ -540,9 +540,14 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     r->wall_time_ms = (uint64_t)((job->t_end - job->t_start) / 1000000);
     r->has_cpu_time_ms = r->has_user_time_ms = r->has_sys_time_ms = true;
     if (have_cg && st.cpu_ns) {
+        /* The total is exact (scheduler clock); the user/system split is
+         * sampled at ticks and need not add up to it. Keep the total and
+         * split it in the sampled proportion, so user + sys == cpu. */
         r->cpu_time_ms = st.cpu_ns / 1000000;
-        r->user_time_ms = st.user_ns / 1000000;
-        r->sys_time_ms = st.sys_ns / 1000000;
+        uint64_t parts = st.user_ns + st.sys_ns;
+        r->user_time_ms = parts ? (uint64_t)((double)r->cpu_time_ms * ((double)st.user_ns / (double)parts))
+                                : r->cpu_time_ms;
+        r->sys_time_ms = r->cpu_time_ms - r->user_time_ms;
     } else {
         r->user_time_ms = tv_ms(job->ru.ru_utime);
         r->sys_time_ms = tv_ms(job->ru.ru_stime);
