@@ -6,6 +6,9 @@
 : "${SBX_SECURITY:?run through ctest}"
 
 SEC=(--bind "$SBX_SECURITY:/sec")
+# Every attack job is bounded in time: a hung attack fails its check instead
+# of the whole test timing out.
+ATTACK_LIMITS=(--wall-time-limit 60)
 
 host_mounts() { awk '{print $5}' /proc/self/mountinfo | sort; }
 HOST_MOUNTS_BEFORE=$(host_mounts)
@@ -17,7 +20,7 @@ attack() {
     shift
     local prog=$1
     shift
-    sbx_run "${SEC[@]}" "${opts[@]}" -- "/sec/$prog" "$@"
+    sbx_run "${SEC[@]}" "${ATTACK_LIMITS[@]}" "${opts[@]}" -- "/sec/$prog" "$@"
     echo "$OUT" | sed 's/^/    | /'
     [ -n "$ERR" ] && echo "$ERR" | sed 's/^/    ! /'
     return 0
