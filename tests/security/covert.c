@@ -3,6 +3,7 @@
  * token through CHANNEL, prints READY and waits; `covert recv CHANNEL` (job
  * B) looks for it and prints LEAK or BLOCKED. Channels: keyring, vsock,
  * flock, ofd (open file description locks), posix (fcntl record locks),
+ * inotify (A opens the shared file, B watches it for IN_OPEN),
  * io_uring, shm (/dev/shm), tmp (/tmp), abstract (UNIX socket), sysv.
  * The lock channels use /shared/file, a read-only bind of one host file
  * into both jobs. */
@@ -11,7 +12,9 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <stddef.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -56,6 +59,16 @@ static int send_token(const char *ch)
         struct io_uring_params p;
         memset(&p, 0, sizeof p);
         r = syscall(SYS_io_uring_setup, 4, &p);
+    } else if (strcmp(ch, "inotify") == 0) {
+        printf("SENT inotify: opening /shared/file every 10 ms\nREADY\n");
+        fflush(stdout);
+        for (int i = 0; i < 3000; i++) {
+            fd = open("/shared/file", O_RDONLY);
+            if (fd >= 0)
+                close(fd);
+            usleep(10000);
+        }
+        return 0;
     } else if (strcmp(ch, "shm") == 0 || strcmp(ch, "tmp") == 0) {
         fd = open(ch[0] == 's' ? "/dev/shm/" TOKEN : "/tmp/" TOKEN, O_WRONLY | O_CREAT, 0666);
         r = fd;
@@ -101,6 +114,12 @@ static int recv_token(const char *ch)
         r = syscall(SYS_io_uring_setup, 4, &p);
         printf("INFO io_uring in B: %s\n", res(r));
         r = -1; /* a ring is private to its creator: the channel is its absence in A */
+    } else if (strcmp(ch, "inotify") == 0) {
+        int in = inotify_init1(IN_CLOEXEC);
+        r = in < 0 ? -1 : inotify_add_watch(in, "/shared/file", IN_OPEN | IN_ACCESS);
+        struct pollfd p = {.fd = in, .events = POLLIN};
+        if (r >= 0)
+            r = poll(&p, 1, 1000) == 1 ? 0 : -1;
     } else if (strcmp(ch, "shm") == 0 || strcmp(ch, "tmp") == 0) {
         r = access(ch[0] == 's' ? "/dev/shm/" TOKEN : "/tmp/" TOKEN, F_OK);
     } else if (strcmp(ch, "abstract") == 0) {
