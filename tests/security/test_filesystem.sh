@@ -34,6 +34,13 @@ for d in proc dev tmp; do
 done
 host_unchanged "symlinked system directories"
 
+# Host-side paths (layers, bind sources) are the operator's and are resolved
+# as given, symlinks included, once: open_tree returns the fd that is
+# mounted, so nothing can be swapped between a check and the mount.
+ln -s "$SBX_ROOTFS" "$T/rootfs-link"
+sbx_run --rootfs "$T/rootfs-link" -- /bin/true
+check "a layer path that is a symlink is resolved on the host (decision: operator paths)" "$RC" 0
+
 # --- /proc and /sys writes and reads. Without seccomp, the other layers
 # (no capabilities, read-only /proc/sys, masks, no /sys) still hold.
 core=$(cat /proc/sys/kernel/core_pattern); crf=$(cat /proc/sys/kernel/sched_child_runs_first)

@@ -27,6 +27,14 @@ done
 (cd "$T/hostdir" && exec 7<"$T/hostdir" && "$SBX_SECURITY/fd_leak" "$T/marker" >"$T/out" 2>&1)
 check_match "control: on the host, fd_leak does find the leaked fd" "$(cat "$T/out")" 'ESCAPED inherited fd'
 
+# The environment is built from the policy, never inherited.
+SBX_HOST_SECRET=host-secret-$$ sbx_run --env A=b -- /bin/sh -c 'env | sort'
+echo "$OUT" | sed 's/^/    | /'
+check "the job's environment is the policy's only" "$(echo "$OUT" | grep -v '^PWD=' | tr '\n' ' ')" \
+    "A=b PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SHLVL=1 "
+# Control: the variable was there to leak.
+check "control: the launcher had it" "$(SBX_HOST_SECRET=x env | grep -c SBX_HOST_SECRET)" 1
+
 # TIOCSTI under a real pty: the caller's shell reads whatever was injected.
 # `script` gives sbx a pty as its controlling terminal and stdin; a line the
 # job pushes into it would be read by `read` after sbx returns.
