@@ -95,7 +95,6 @@ check "the setuid file on the host is unchanged" "$(stat -c %a:%u "$T/suid/bin/s
 
 # --- Disk: the rootfs and /tmp are bounded tmpfs; a --bind-rw dir is the
 # operator's disk, bounded per file by --output-limit (RLIMIT_FSIZE).
-avail_before=$(df -Pk / | awk 'NR==2 {print $4}')
 attack --rootfs-size 8M -- disk_fill /big 64
 expect_line "the rootfs is bounded by --rootfs-size" '^BLOCKED fill /big .*ENOSPC'
 attack --rootfs-size 8M -- disk_fill /tmp/big 64
@@ -105,7 +104,10 @@ expect_line "--tmpfs is bounded" '^BLOCKED fill /scratch/big .*ENOSPC'
 attack --output-limit 4M --bind-rw "$T/data:/out" -- disk_fill /out/big 64
 expect_line "a --bind-rw file is bounded by --output-limit" '^BLOCKED fill /out/big .*EFBIG'
 check_cmp "the file on the host stopped at the limit" "$(stat -c %s "$T/data/big")" -le $((4 << 20))
-avail_after=$(df -Pk / | awk 'NR==2 {print $4}')
-check_cmp "the host's / lost less than 16 MiB to the jobs" $((avail_before - avail_after)) -lt 16384
+# The tmpfs fills used memory, not the host's disk: all the jobs left on the
+# host is the one bind-rw file. (df would be too noisy to compare on a
+# machine that builds while testing.)
+check "the only file the jobs left on the host is the bind-rw one" "$(cd "$T/data" && ls)" "big"
+check_cmp "the test's host directory holds less than 5 MiB" "$(du -sk "$T" | cut -f1)" -lt 5120
 host_unchanged "disk"
 finish
