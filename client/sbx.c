@@ -115,8 +115,10 @@ int main(int argc, char **argv)
     /* Nothing may ptrace the launcher or read its memory. Rootless, the
      * launcher is the caller's own process, and it must stay dumpable for
      * /proc/<child>/uid_map to be writable by it. */
-    if (geteuid() == 0)
-        prctl(PR_SET_DUMPABLE, 0);
+    if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0) < 0) {
+        perror("sbx: making the launcher non-dumpable");
+        return 125;
+    }
 
     int i = 1;
     const char *socket_path = NULL;

@@ -135,7 +135,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     /* If the launcher dies, so does the job: PID 1 dying takes the whole PID
      * namespace with it. Armed only now because changing credentials clears
      * it; a launcher that died before shows as a hung-up socket. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        sbx_child_fail(plan->sock, errno, "setup: PR_SET_PDEATHSIG: %s", strerror(errno));
     /* Dumpable until the time namespace offsets are written: writing
      * /proc/self/timens_offsets needs /proc/self to be ours, and both a
      * non-dumpable launcher (sbx as root) and the id change just made leave
@@ -162,7 +163,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     write_time_offsets(plan);
     /* From here on nothing in the job may ptrace PID 1 or read its memory. */
-    prctl(PR_SET_DUMPABLE, 0);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        sbx_child_fail(plan->sock, errno, "setup: PID 1 non-dumpable: %s", strerror(errno));
 
     sbx_init_run(plan);
 }
