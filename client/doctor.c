@@ -454,7 +454,7 @@ static void check_idmap(struct report *r, const char *tmp)
     if (e == 0)
         add(r, V_OK, "idmapped mounts", NULL, "supported (checked on the file system of %s)", tmp);
     else
-        add(r, e == ENOSYS ? V_WARN : V_WARN, "idmapped mounts",
+        add(r, V_WARN, "idmapped mounts",
             "use Linux >= 5.12 (tmpfs needs >= 6.3) and a file system that supports them",
             "not available on the file system of %s: %s", tmp, strerror(e));
 }

@@ -11,6 +11,7 @@
 #include "../policy/json.h"
 #include "../policy/policy.h"
 #include "../sandboxd/exec.h"
+#include "commands.h"
 #include "doctor.h"
 #include "flags.h"
 
@@ -23,7 +24,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run [OPTIONS] [--] COMMAND [ARG...]   run a job and wait for it (sbx run --help)\n"
-    "  doctor [--json]                       check whether this host can run jobs, and how well\n"
+    "  doctor [--json]                       check whether this host can run jobs, and how well\n";
+static const char usage_options[] =
+    "\n"
+    "With --socket, run goes through sandboxd, with the same flags, result and\n"
+    "exit status. The other commands always do: at --socket PATH, else\n"
+    "$SBX_SOCKET, else /run/sbx/sandboxd.sock.\n"
     "\n"
     "options:\n"
     "  --socket PATH   talk to the sandboxd listening on PATH\n"
@@ -39,6 +45,18 @@ static void write_result(const char *path, const struct sbx_result *res)
     struct sbx_err err = {0};
     if (sbx_json_write_file(&res->msg.base, path, &err) < 0)
         fprintf(stderr, "sbx: --result-json: %s\n", err.msg);
+}
+
+static void write_all(int fd, const uint8_t *p, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, p + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        off += (size_t)n;
+    }
 }
 
 static int fail_setup(const char *result_json, const struct sbx_err *err)
@@ -74,11 +92,19 @@ static int cmd_run(int argc, char **argv)
 
     struct sbx_exec_opts eo = {.stdio = {-1, -1, -1}, .forward_signals = true};
     struct sbx_result res;
+    struct sbx_jobio io;
     sbx_result_init(&res);
-    int status = sbx_job_run(&spec, &eo, &res);
+    int status = sbx_job_run(&spec, &eo, &io, &res);
     if (res.msg.status == SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED)
         fprintf(stderr, "sbx: %s\n", res.error);
+    /* Captured output goes into the result, and then to our own stdout and
+     * stderr, as `sbx --socket PATH run` does. */
+    if (spec.capture) {
+        write_all(STDOUT_FILENO, res.msg.stdout.data, res.msg.stdout.len);
+        write_all(STDERR_FILENO, res.msg.stderr.data, res.msg.stderr.len);
+    }
     write_result(opts.result_json, &res);
+    sbx_jobio_close(&io);
     sbx_spec_free(&spec);
     sbx_run_opts_free(&opts);
     return status;
@@ -89,14 +115,16 @@ int main(int argc, char **argv)
     /* Nothing may ptrace the launcher or read its memory. Rootless, the
      * launcher is the caller's own process, and it must stay dumpable for
      * /proc/<child>/uid_map to be writable by it. */
-    if (geteuid() == 0)
-        prctl(PR_SET_DUMPABLE, 0);
+    if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0) < 0) {
+        perror("sbx: making the launcher non-dumpable");
+        return 125;
+    }
 
     int i = 1;
     const char *socket_path = NULL;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
+            printf("%s%s%s", usage, sbx_remote_usage, usage_options);
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("sbx %s\n", SBX_VERSION);
@@ -111,19 +139,16 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc) {
-        fputs(usage, stderr);
+        fprintf(stderr, "%s%s%s", usage, sbx_remote_usage, usage_options);
         return 125;
     }
     const char *cmd = argv[i++];
-    if (!strcmp(cmd, "run")) {
-        if (socket_path) {
-            fprintf(stderr, "sbx: --socket: sandboxd is not available in this build yet\n");
-            return 125;
-        }
+    if (!strcmp(cmd, "run") && !socket_path)
         return cmd_run(argc - i, argv + i);
-    }
     if (!strcmp(cmd, "doctor"))
         return sbx_doctor_main(argc - i + 1, argv + i - 1);
+    if (sbx_is_remote_command(cmd))
+        return sbx_remote_command(socket_path, cmd, argc - i, argv + i);
     fprintf(stderr, "sbx: unknown command \"%s\" (see sbx --help)\n", cmd);
     return 125;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/utf8.h"
 #include "policy.h"
 #include "textformat.h"
 
@@ -106,39 +107,6 @@ static int read_varint(struct wire *w, uint64_t *v)
     return -EINVAL;
 }
 
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static int check_wire(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, const char *path,
                       int depth, struct sbx_err *err)
 {
@@ -186,7 +154,7 @@ static int check_wire(const ProtobufCMessageDescriptor *d, const uint8_t *p, siz
             if (f->type == PROTOBUF_C_TYPE_STRING) {
                 if (memchr(w.p, '\0', v))
                     return sbx_err_set(err, EINVAL, "%s: NUL byte in a string field", fpath);
-                if (!valid_utf8(w.p, v))
+                if (!sbx_utf8_valid(w.p, v))
                     return sbx_err_set(err, EINVAL, "%s: invalid UTF-8 in a string field", fpath);
             } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 int r = check_wire(f->descriptor, w.p, v, fpath, depth + 1, err);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/cleanup.h"
+#include "../common/utf8.h"
 
 #define TEXT_MAX_INPUT (4u << 20)
 #define TEXT_MAX_DEPTH 32
@@ -300,39 +301,6 @@ static int unescape(struct parser *ps, const struct tok *t, uint8_t *out, size_t
     return 0;
 }
 
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Reads one or more adjacent string literals into a malloc'd buffer, always
  * NUL-terminated (protobuf-c strings are C strings). */
 static int parse_string(struct parser *ps, bool is_bytes, uint8_t **out, size_t *out_len)
@@ -359,7 +327,7 @@ static int parse_string(struct parser *ps, bool is_bytes, uint8_t **out, size_t 
     if (!is_bytes) {
         if (memchr(buf, '\0', len))
             return fail(ps, line, "NUL byte in a string field (use a bytes field for binary data)");
-        if (!valid_utf8(buf, len))
+        if (!sbx_utf8_valid(buf, len))
             return fail(ps, line, "invalid UTF-8 in a string field");
     }
     *out = take_ptr(buf);

@@ -100,9 +100,35 @@ static void write_time_offsets(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "time namespace: writing offsets: %s", strerror(errno));
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* The child starts with a copy of the launcher's whole fd table. In a
+ * long-lived launcher (sandboxd) that holds other clients' sockets and other
+ * jobs' stdio: PID 1 keeping them would delay the EOF their readers wait
+ * for, for as long as this job runs. Keep only what the job needs. */
+static void close_launcher_fds(const struct sbx_plan *plan)
+{
+    int keep[8] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1], plan->stdio[2],
+                   plan->lock_fd};
+    qsort(keep, 8, sizeof keep[0], cmp_int);
+    unsigned next = 0;
+    for (int i = 0; i < 8; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < next)
+            continue;
+        if ((unsigned)keep[i] > next)
+            syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
+        next = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, next, ~0U, 0U);
+}
+
 __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
 {
     struct sbx_err err = {0};
+    close_launcher_fds(plan);
     const struct sbx_spec *spec = plan->spec;
 
 
@@ -119,7 +145,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     /* If the launcher dies, so does the job: PID 1 dying takes the whole PID
      * namespace with it. Armed only now because changing credentials clears
      * it; a launcher that died before shows as a hung-up socket. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        sbx_child_fail(plan->sock, errno, "setup: PR_SET_PDEATHSIG: %s", strerror(errno));
     /* Dumpable until the time namespace offsets are written: writing
      * /proc/self/timens_offsets needs /proc/self to be ours, and both a
      * non-dumpable launcher (sbx as root) and the id change just made leave
@@ -149,7 +176,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
     write_time_offsets(plan);
     /* From here on nothing in the job may ptrace PID 1 or read its memory. */
-    prctl(PR_SET_DUMPABLE, 0);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        sbx_child_fail(plan->sock, errno, "setup: PID 1 non-dumpable: %s", strerror(errno));
 
     sbx_init_run(plan);
 }

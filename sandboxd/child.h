@@ -18,6 +18,7 @@ struct sbx_plan {
     int sock;                           /* the child's end of the sync socket */
     int stdio[3];                       /* dup'ed onto 0, 1, 2 in the job; -1 keeps */
     size_t n_sources;                   /* mount source fds the launcher sends */
+    int lock_fd;                        /* the uid slot's lock, held by PID 1; -1: none */
     int landlock_abi;                   /* 0: the kernel has no Landlock */
 };
 

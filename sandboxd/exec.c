@@ -290,7 +290,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
@@ -330,6 +330,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         plan.idmap = (struct sbx_idmap){.host_uid = job->slot.host_id, .host_gid = job->slot.host_id,
                                         .count = job->slot.range};
     }
+    plan.lock_fd = job->slot.lock_fd;
     job->host_uid = plan.idmap.host_uid;
     job->host_gid = plan.idmap.host_gid;
     plan.n_sources = job->rootless ? 0 : sbx_mount_sources_count(spec);
@@ -524,6 +525,18 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
     return sbx_cgroup_freeze(job->cg, frozen, err);
 }
 
+void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    int64_t end = job->reaped ? job->t_end : now_ns();
+    u->wall_time_ms = (uint64_t)((end - job->t_start) / 1000000);
+    struct sbx_cg_stats st = {0};
+    if (job->cg && sbx_cgroup_stats(job->cg, &st) == 0) {
+        u->cpu_time_ms = st.cpu_ns / 1000000;
+        u->memory_peak_bytes = st.memory_peak;
+    }
+}
+
 static uint64_t tv_ms(struct timeval tv)
 {
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
@@ -539,9 +552,14 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     r->wall_time_ms = (uint64_t)((job->t_end - job->t_start) / 1000000);
     r->has_cpu_time_ms = r->has_user_time_ms = r->has_sys_time_ms = true;
     if (have_cg && st.cpu_ns) {
+        /* The total is exact (scheduler clock); the user/system split is
+         * sampled at ticks and need not add up to it. Keep the total and
+         * split it in the sampled proportion, so user + sys == cpu. */
         r->cpu_time_ms = st.cpu_ns / 1000000;
-        r->user_time_ms = st.user_ns / 1000000;
-        r->sys_time_ms = st.sys_ns / 1000000;
+        uint64_t parts = st.user_ns + st.sys_ns;
+        r->user_time_ms = parts ? (uint64_t)((double)r->cpu_time_ms * ((double)st.user_ns / (double)parts))
+                                : r->cpu_time_ms;
+        r->sys_time_ms = r->cpu_time_ms - r->user_time_ms;
     } else {
         r->user_time_ms = tv_ms(job->ru.ru_utime);
         r->sys_time_ms = tv_ms(job->ru.ru_stime);
@@ -629,11 +647,19 @@ void sbx_job_finish(struct sbx_job *job, struct sbx_result *res)
 }
 
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
-                struct sbx_result *res)
+                struct sbx_jobio *io, struct sbx_result *res)
 {
     struct sbx_err err = {0};
     struct sbx_job *job = NULL;
     int exec_status = 125;
+    if (sbx_jobio_open(io, spec->policy, spec, &err) < 0) {
+        sbx_result_setup_failed(res, &err);
+        return 125;
+    }
+    struct sbx_exec_opts eo = opts ? *opts : (struct sbx_exec_opts){.stdio = {-1, -1, -1}};
+    for (int i = 0; i < 3; i++)
+        if (io->job_fd[i] >= 0)
+            eo.stdio[i] = io->job_fd[i];
     sigset_t fwd, old;
     sigemptyset(&fwd);
     _cleanup_close_ int sigfd = -1;
@@ -644,23 +670,31 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         sigprocmask(SIG_BLOCK, &fwd, &old);
         sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
     }
-    int r = sbx_job_start(spec, opts, &job, res, &exec_status, &err);
+    int r = sbx_job_start(spec, &eo, &job, res, &exec_status, &err);
+    sbx_jobio_started(io);
     if (r == 0) {
         for (;;) {
-            struct pollfd p[SBX_JOB_MAX_POLLFDS + 1];
+            struct pollfd p[SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS + 1];
             int n = sbx_job_pollfds(job, p);
-            p[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-            if (poll(p, (nfds_t)n, sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
+            int nio = sbx_jobio_pollfds(io, p + n);
+            p[n + nio] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+            if (poll(p, (nfds_t)(n + nio + 1), sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
                 break;
-            if (sigfd >= 0 && (p[n - 1].revents & POLLIN)) {
+            if (sigfd >= 0 && (p[n + nio].revents & POLLIN)) {
                 struct signalfd_siginfo si;
                 while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                     sbx_job_signal(job, (int)si.ssi_signo);
             }
+            /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
+            if (sbx_jobio_step(io, p + n, false))
+                sbx_job_kill(job);
             if (sbx_job_step(job, p))
                 break;
         }
+        /* Every process of the job is gone: the pipes hold all there is. */
+        sbx_jobio_step(io, NULL, true);
         sbx_job_finish(job, res);
+        sbx_jobio_result(io, spec->capture, &res->msg);
         exec_status = sbx_result_exit_status(&res->msg);
     }
     if (opts && opts->forward_signals)

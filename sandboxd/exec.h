@@ -13,6 +13,7 @@
 
 #include "../common/err.h"
 #include "../policy/policy.h"
+#include "jobio.h"
 #include "uidpool.h"
 
 struct sbx_exec_opts {
@@ -62,13 +63,23 @@ void sbx_job_kill(struct sbx_job *job);
 /* Freezes or thaws every process of the job. */
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
 
+/* Resource use so far of a started job (for sandboxd's inspect): wall time
+ * since the start, CPU time and peak memory from the cgroup (0 without one). */
+struct sbx_job_usage {
+    uint64_t wall_time_ms, cpu_time_ms, memory_peak_bytes;
+};
+void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
+
 /* Collects the result of an ended job, tears everything down (cgroup, uid
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
 
-/* Start, wait, finish. Returns the status `sbx run` exits with. */
+/* Start, wait, finish, with the policy's stdin_data fed in and its output
+ * captured through io (storage from the caller: the result's stdout and
+ * stderr point into it, so release it with sbx_jobio_close after using the
+ * result). Returns the status `sbx run` exits with. */
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
-                struct sbx_result *res);
+                struct sbx_jobio *io, struct sbx_result *res);
 
 /* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else the one built with sbx. */
 const char *sbx_default_rootfs(void);

@@ -104,7 +104,8 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* After the credentials changed (which clears it): if PID 1 goes, go. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        sbx_child_fail(plan->sock, errno, "PR_SET_PDEATHSIG: %s", strerror(errno));
     if (chdir(s->cwd) < 0)
         sbx_child_fail(plan->sock, errno, "cwd %s: %s", s->cwd, strerror(errno));
 

@@ -229,7 +229,7 @@ static int builtin_default(struct sbx_sc_profile *p, struct sbx_err *err)
 static const char *const strict_allow[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close",
     "fstat", "stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2",
-    "readlink", "readlinkat", "getcwd", "fcntl", "fadvise64", "dup", "dup2", "dup3",
+    "readlink", "readlinkat", "getcwd", "fadvise64", "dup", "dup2", "dup3",
     "pipe", "pipe2",
     /* cat and friends copy in the kernel; no more than read plus write */
     "copy_file_range", "sendfile",
@@ -259,6 +259,15 @@ static int builtin_strict(struct sbx_sc_profile *p, struct sbx_err *err)
         r = add_cond(p, "openat", SCMP_ACT_ALLOW, 2, SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY, err);
     if (r == 0)
         r = add_cond(p, "open", SCMP_ACT_ALLOW, 1, SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY, err);
+    /* fcntl without its lock, lease and notify commands: an advisory lock
+     * on a file two concurrent jobs both see (a shared read-only bind) is
+     * a channel between them, read with F_GETLK. The kernel takes the
+     * command as an unsigned int: compare the low 32 bits. */
+    static const uint64_t fcntl_ok[] = {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL,
+                                        F_DUPFD_CLOEXEC, F_GETPIPE_SZ};
+    for (size_t i = 0; r == 0 && i < sizeof fcntl_ok / sizeof fcntl_ok[0]; i++)
+        r = add_cond(p, "fcntl", SCMP_ACT_ALLOW, 1, SCMP_CMP_MASKED_EQ, 0xffffffffULL, fcntl_ok[i],
+                     err);
     /* prlimit64 to read limits only: new_limit (arg 2) must be NULL. */
     if (r == 0)
         r = add_cond(p, "prlimit64", SCMP_ACT_ALLOW, 2, SCMP_CMP_EQ, 0, 0, err);

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""A small sandboxd client in Python: the wire protocol of
+policy/sandboxd.proto, with no code of its own for the messages.
+
+The message classes are generated from the project's .proto files (never
+committed), with Debian's protobuf-compiler and python3-protobuf:
+
+    protoc --python_out=GEN -I policy policy/sandbox.proto policy/sandboxd.proto
+    PYTHONPATH=GEN python3 client/python/sbx_client.py --socket S run -- /bin/echo hi
+
+As a library:
+
+    c = Client("/run/sbx/sandboxd.sock")
+    info = c.run(make_policy(["/bin/cat"], stdin=b"hi", capture=True))
+    info.result.stdout  # b"hi"
+"""
+import argparse
+import json
+import os
+import socket
+import struct
+import sys
+
+import sandbox_pb2  # noqa: F401  (sandboxd_pb2 needs it importable)
+import sandboxd_pb2 as pb
+from google.protobuf import json_format
+
+PROTOCOL_VERSION = 1
+MAX_RESPONSE = 1 << 30
+
+
+class SandboxdError(Exception):
+    """The daemon answered with an Error: code is its Error.Code name."""
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class Client:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self._next_id = 1
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- framing: 4-byte big-endian length, then the message --
+    def send(self, req, fds=()):
+        req.id = self._next_id
+        req.version = PROTOCOL_VERSION
+        self._next_id += 1
+        data = req.SerializeToString()
+        frame = struct.pack(">I", len(data)) + data
+        sent = 0
+        if fds:
+            # The fds ride on the frame's first byte.
+            sent = socket.send_fds(self.sock, [frame], list(fds))
+        if sent < len(frame):
+            self.sock.sendall(frame[sent:])
+        return req.id
+
+    def _read(self, n):
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("sandboxd closed the connection")
+            buf += chunk
+        return bytes(buf)
+
+    def recv(self):
+        (n,) = struct.unpack(">I", self._read(4))
+        if n > MAX_RESPONSE:
+            raise ConnectionError("sandboxd sent a frame of %d bytes" % n)
+        return pb.Response.FromString(self._read(n))
+
+    def call(self, req, fds=()):
+        rid = self.send(req, fds)
+        while True:
+            resp = self.recv()
+            if resp.id not in (rid, 0):
+                continue
+            if resp.HasField("error"):
+                raise SandboxdError(pb.Error.Code.Name(resp.error.code), resp.error.message)
+            return resp
+
+    # -- operations --
+    def _job_request(self, policy, detached=False, name=None, stdio=None):
+        jr = pb.JobRequest(policy=policy, detached=detached)
+        if name:
+            jr.name = name
+        fds = []
+        if stdio:
+            # stdio: {0: fd, 1: fd, 2: fd}, any subset
+            bits = 0
+            for i in (0, 1, 2):
+                if i in stdio:
+                    bits |= 1 << i
+                    fds.append(stdio[i])
+            jr.stdio_fds = bits
+        return jr, fds
+
+    def run(self, policy, stdio=None, name=None):
+        """Runs a job and returns its JobInfo (info.result, info.exit_status)."""
+        jr, fds = self._job_request(policy, False, name, stdio)
+        return self.call(pb.Request(run=jr), fds).job
+
+    def submit(self, policy, detached=False, stdio=None, name=None):
+        jr, fds = self._job_request(policy, detached, name, stdio)
+        return self.call(pb.Request(submit=jr), fds).job.job_id
+
+    def wait(self, job_id, remove=False):
+        return self.call(pb.Request(wait=pb.WaitRequest(job_id=job_id, remove=remove))).job
+
+    def list(self, all_users=False):
+        return list(self.call(pb.Request(list=pb.ListRequest(all_users=all_users))).jobs.jobs)
+
+    def inspect(self, job_id):
+        return self.call(pb.Request(inspect=pb.JobRef(job_id=job_id))).job
+
+    def kill(self, job_id, signal=9):
+        return self.call(pb.Request(kill=pb.KillRequest(job_id=job_id, signal=signal))).job
+
+    def pause(self, job_id):
+        return self.call(pb.Request(pause=pb.JobRef(job_id=job_id))).job
+
+    def resume(self, job_id):
+        return self.call(pb.Request(resume=pb.JobRef(job_id=job_id))).job
+
+    def remove(self, job_id):
+        return self.call(pb.Request(remove=pb.JobRef(job_id=job_id))).job
+
+    def health(self):
+        return self.call(pb.Request(health=pb.HealthRequest())).health
+
+
+def make_policy(argv, stdin=None, capture=False, **limits):
+    """A JobPolicy for argv; limits are Limits fields (memory="64M", ...)."""
+    p = sandbox_pb2.JobPolicy(command=argv[0], args=argv[1:])
+    if stdin is not None:
+        p.stdio.stdin_data = stdin
+    if capture:
+        p.stdio.capture = True
+    for k, v in limits.items():
+        setattr(p.limits, k, v)
+    return p
+
+
+def to_json(msg):
+    return json_format.MessageToJson(msg, preserving_proto_field_name=True, indent=None,
+                                     including_default_value_fields=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="sandboxd client (Python example)")
+    ap.add_argument("--socket", default=os.environ.get("SBX_SOCKET", "/run/sbx/sandboxd.sock"))
+    sub = ap.add_subparsers(dest="op", required=True)
+    r = sub.add_parser("run", help="run a job; print its result as JSON")
+    r.add_argument("--stdin-data", help="bytes for the job's stdin")
+    r.add_argument("--capture", action="store_true", help="capture stdout and stderr")
+    r.add_argument("--attach", action="store_true", help="hand the job this process's stdio")
+    r.add_argument("--memory")
+    r.add_argument("--wall-time")
+    r.add_argument("--output")
+    r.add_argument("argv", nargs=argparse.REMAINDER)
+    sub.add_parser("health", help="print the daemon's health as JSON")
+    sub.add_parser("ps", help="list jobs as JSON")
+    a = ap.parse_args()
+
+    with Client(a.socket) as c:
+        try:
+            if a.op == "health":
+                print(to_json(c.health()))
+                return 0
+            if a.op == "ps":
+                print(json.dumps([json.loads(to_json(j)) for j in c.list()]))
+                return 0
+            argv = a.argv[1:] if a.argv and a.argv[0] == "--" else a.argv
+            if not argv:
+                ap.error("run: COMMAND missing")
+            limits = {k: v for k, v in (("memory", a.memory), ("wall_time", a.wall_time),
+                                        ("output", a.output)) if v}
+            stdin = a.stdin_data.encode() if a.stdin_data is not None else None
+            pol = make_policy(argv, stdin=stdin, capture=a.capture, **limits)
+            info = c.run(pol, stdio={0: 0, 1: 1, 2: 2} if a.attach else None)
+            print(to_json(info.result))
+            return info.exit_status
+        except SandboxdError as e:
+            print("sbx_client: %s" % e, file=sys.stderr)
+            return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+/* sandboxd's internals: one event loop, the connections it serves and the
+ * jobs it runs. Single-threaded on purpose: the executor clones jobs with a
+ * raw clone3(), which needs a single-threaded launcher, and one thread makes
+ * every state change of a job or a connection happen in one place.
+ *
+ *   daemon_main.c    flags, socket (or systemd's), signals, the poll loop
+ *   daemon_conn.c    framing, per-connection buffers, fds, stall timeouts
+ *   daemon_ops.c     the operations: request in, response out
+ *   daemon_jobs.c    job table, queue, states, the executor, captured stdio
+ *   daemon_config.c  the configuration file
+ *   daemon_proto.c   request decoding and checks (shared with clients) */
+#ifndef SBX_SANDBOXD_DAEMON_H
+#define SBX_SANDBOXD_DAEMON_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon_config.h"
+#include "daemon_proto.h"
+#include "exec.h"
+#include "jobio.h"
+
+#define SBX_CONN_MAX_FDS 3 /* stdio fds a request may carry */
+#define SBX_CONN_MAX_PENDING_OUT (256u << 20)
+#define SBX_CONN_READ_CHUNK 65536
+/* A client with this much unread output is not read from until it catches
+ * up (and its stall clock stops meanwhile). */
+#define SBX_CONN_BACKPRESSURE (1u << 20)
+
+struct sbx_conn {
+    struct sbx_conn *next, *prev;
+    uint64_t id;
+    int fd;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    bool admin;
+    uint8_t *rbuf; /* bytes of frames not yet handled */
+    size_t rlen, rcap;
+    int64_t partial_since;     /* when an incomplete frame began; 0: none */
+    int fds[SBX_CONN_MAX_FDS]; /* received with SCM_RIGHTS, not yet claimed */
+    size_t nfds;
+    uint8_t *wbuf; /* responses not yet written */
+    size_t wlen, woff, wcap;
+    bool closing;           /* read no more; close once written */
+    int64_t close_deadline; /* give up flushing then */
+    int pfd;                /* index in the poll array, -1: none */
+};
+
+struct sbx_djob {
+    struct sbx_djob *next, *prev; /* every job, oldest first */
+    struct sbx_djob *qnext;       /* the queue of CREATED jobs */
+    uint64_t id;
+    Sbx__V1__JobState state;
+    uid_t uid;
+    gid_t gid;
+    bool detached;
+    char name[SBX_MAX_JOB_NAME + 1];
+    JobPolicy *policy; /* owned; spec borrows from it */
+    struct sbx_spec spec;
+    struct sbx_conn *owner;   /* killed when it closes (unless detached) */
+    bool remove_when_stopped; /* nobody will ask for the result */
+    struct sbx_job *exec;     /* RUNNING and PAUSED only */
+    int stdio[3];             /* handed to the job at start; then closed */
+    struct sbx_jobio io; /* stdin_data fed in, output captured */
+    int io_pfd;          /* first of the io's poll entries, -1: none */
+    int exec_pfd; /* first of SBX_JOB_MAX_POLLFDS entries */
+    uint64_t created_ms, started_ms, ended_ms;
+    struct sbx_result res; /* once STOPPED */
+    int exit_status;
+};
+
+struct sbx_waiter {
+    struct sbx_waiter *next;
+    struct sbx_conn *conn;
+    uint64_t req_id;
+    uint64_t job_id;
+    bool remove;
+};
+
+struct sbx_counters {
+    uint64_t submitted, finished, setup_failed, rejected, requests, protocol_errors,
+        connections_total;
+};
+
+struct sbx_daemon {
+    struct sbx_dconfig cfg;
+    const char *config_path;
+    int listen_fd;
+    bool unlink_socket; /* we made the socket file, so we remove it */
+    char socket_path[108];
+    char slot_dir[4096]; /* the pool's lockdir, fixed at start */
+    int sigfd;
+    int devnull;
+    struct sbx_conn *conns;
+    unsigned n_conns;
+    uint64_t next_conn_id;
+    struct sbx_djob *jobs, *jobs_tail;
+    struct sbx_djob *queue, *queue_tail;
+    unsigned n_created, n_running, n_stopped;
+    uint64_t next_job_id;
+    struct sbx_waiter *waiters;
+    struct sbx_counters counters;
+    bool draining;
+    int64_t drain_deadline; /* then kill what still runs */
+    bool quit;
+    int64_t start_ns;
+};
+
+int64_t sbx_now_ns(void);
+uint64_t sbx_unix_ms(void);
+void sbx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* daemon_conn.c */
+/* Takes one pending connection (serving or refusing it); false: none. */
+bool sbx_conn_accept(struct sbx_daemon *d);
+/* Both return true when they closed c. */
+bool sbx_conn_readable(struct sbx_daemon *d, struct sbx_conn *c);
+bool sbx_conn_writable(struct sbx_daemon *d, struct sbx_conn *c);
+void sbx_conn_send(struct sbx_daemon *d, struct sbx_conn *c, const Response *resp);
+void sbx_conn_send_error(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
+                         Sbx__V1__Error__Code code, const char *msg);
+/* Stops reading and closes once what is queued is written. */
+void sbx_conn_shutdown(struct sbx_daemon *d, struct sbx_conn *c);
+void sbx_conn_close(struct sbx_daemon *d, struct sbx_conn *c);
+/* Closes shut-down connections with nothing left to write. */
+void sbx_conn_sweep(struct sbx_daemon *d);
+/* Closes connections that stalled mid-frame or could not be flushed. */
+void sbx_conn_check_timeouts(struct sbx_daemon *d, int64_t now);
+int sbx_conn_timeout_ms(struct sbx_daemon *d, int64_t now);
+/* Takes the first n pending fds; -1 when fewer arrived. */
+int sbx_conn_take_fds(struct sbx_conn *c, unsigned n, int *out);
+void sbx_conn_drop_fds(struct sbx_conn *c);
+
+/* daemon_ops.c */
+void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf, size_t len);
+/* A job stopped: answer its waiters. */
+void sbx_ops_job_stopped(struct sbx_daemon *d, struct sbx_djob *j);
+/* A connection is going away: forget its waiters. */
+void sbx_ops_conn_gone(struct sbx_daemon *d, struct sbx_conn *c);
+
+/* daemon_jobs.c */
+/* Creates a CREATED job from a checked request (takes the policy and fds). */
+int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobRequest *jreq,
+                    struct sbx_job_req *jr, int stdio_fds[3], struct sbx_djob **out,
+                    Sbx__V1__Error__Code *code, struct sbx_err *err);
+struct sbx_djob *sbx_jobs_find(struct sbx_daemon *d, uint64_t id);
+unsigned sbx_jobs_active_of(struct sbx_daemon *d, uid_t uid);
+/* Starts queued jobs while there is room. */
+void sbx_jobs_schedule(struct sbx_daemon *d);
+/* Poll entries of running jobs, and what poll said about them. */
+void sbx_jobs_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n);
+void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds);
+int sbx_jobs_timeout_ms(struct sbx_daemon *d);
+size_t sbx_jobs_max_pollfds(struct sbx_daemon *d);
+int sbx_jobs_kill(struct sbx_daemon *d, struct sbx_djob *j, int sig, struct sbx_err *err);
+int sbx_jobs_freeze(struct sbx_daemon *d, struct sbx_djob *j, bool frozen, struct sbx_err *err);
+void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j);
+/* The connection that owns non-detached jobs is gone. */
+void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c);
+/* Draining: stop queued jobs; kill_running also kills the running ones. */
+void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running);
+/* Keeps at most keep_stopped stopped jobs. */
+void sbx_jobs_trim(struct sbx_daemon *d);
+
+#endif

@@ -1,0 +1,280 @@
+/* Loading and validating sandboxd's configuration. Every rule and default of
+ * DaemonConfig lives here, so the daemon never sees a half-checked value. */
+#include "daemon_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../policy/textformat.h"
+#include "../policy/units.h"
+
+#define CONFIG_MAX_BYTES (1u << 20)
+
+/* Absolute, and no "." or ".." component: a path an operator lists must
+ * mean one place, compared as a string. */
+static int check_path(const char *field, const char *p, struct sbx_err *err)
+{
+    if (p[0] != '/')
+        return sbx_err_set(err, EINVAL, "%s: \"%s\" must be an absolute path", field, p);
+    if (strlen(p) > 4095)
+        return sbx_err_set(err, ENAMETOOLONG, "%s: longer than 4095 bytes", field);
+    for (const char *c = p; *c;) {
+        while (*c == '/')
+            c++;
+        size_t n = strcspn(c, "/");
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field,
+                               p);
+        c += n;
+    }
+    return 0;
+}
+
+static int parse_size(const char *field, const char *s, uint64_t *out, struct sbx_err *err)
+{
+    if (sbx_parse_size(s, out) < 0)
+        return sbx_err_set(err, EINVAL, "%s: \"%s\" is not a size", field, s);
+    return 0;
+}
+
+static int parse_duration(const char *field, const char *s, int64_t *out, struct sbx_err *err)
+{
+    if (sbx_parse_duration_ns(s, false, out) < 0)
+        return sbx_err_set(err, EINVAL, "%s: \"%s\" is not a duration", field, s);
+    if (*out <= 0)
+        return sbx_err_set(err, EINVAL, "%s: must be more than zero", field);
+    return 0;
+}
+
+static int check_caps(const Sbx__V1__ClientCaps *c, struct sbx_caps *caps, struct sbx_err *err)
+{
+    memset(caps, 0, sizeof *caps);
+    if (!c)
+        return 0;
+    if (c->memory) {
+        if (parse_size("client_caps.memory", c->memory, &caps->memory, err) < 0)
+            return -EINVAL;
+        caps->memory_str = c->memory;
+    }
+    if (c->has_pids) {
+        if (c->pids == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.pids: must be more than zero");
+        caps->pids = c->pids;
+    }
+    if (c->has_cpus) {
+        if (!isfinite(c->cpus) || c->cpus <= 0 || c->cpus > 4096)
+            return sbx_err_set(err, EINVAL,
+                               "client_caps.cpus: must be more than 0 and at most 4096");
+        caps->cpus = c->cpus;
+    }
+    if (c->cpu_time) {
+        if (parse_duration("client_caps.cpu_time", c->cpu_time, &caps->cpu_time_ns, err) < 0)
+            return -EINVAL;
+        caps->cpu_time_str = c->cpu_time;
+    }
+    if (c->wall_time) {
+        if (parse_duration("client_caps.wall_time", c->wall_time, &caps->wall_time_ns, err) < 0)
+            return -EINVAL;
+        caps->wall_time_str = c->wall_time;
+    }
+    if (c->output) {
+        if (parse_size("client_caps.output", c->output, &caps->output, err) < 0)
+            return -EINVAL;
+        if (caps->output == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.output: must be more than zero");
+        caps->output_str = c->output;
+    }
+    if (c->has_max_jobs) {
+        if (c->max_jobs == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.max_jobs: must be more than zero");
+        caps->max_jobs = c->max_jobs;
+    }
+    return 0;
+}
+
+static int check_pool(const DaemonConfig *m, struct sbx_uidpool *pool, struct sbx_err *err)
+{
+    pool->first = SBX_UIDPOOL_DEFAULT_FIRST;
+    pool->range = SBX_UIDPOOL_DEFAULT_RANGE;
+    pool->slots = SBX_UIDPOOL_DEFAULT_SLOTS;
+    pool->lockdir = SBX_UIDPOOL_DEFAULT_LOCKDIR;
+    if (m->slot_dir) {
+        if (check_path("slot_dir", m->slot_dir, err) < 0)
+            return -EINVAL;
+        pool->lockdir = m->slot_dir;
+    }
+    const Sbx__V1__UidPool *u = m->uid_pool;
+    if (!u)
+        return 0;
+    if (u->has_first)
+        pool->first = u->first;
+    if (u->has_range)
+        pool->range = u->range;
+    if (u->has_slots)
+        pool->slots = u->slots;
+    if (pool->first == 0)
+        return sbx_err_set(err, EINVAL, "uid_pool.first: must not be 0 (root is never mapped)");
+    if (pool->range == 0)
+        return sbx_err_set(err, EINVAL, "uid_pool.range: must be more than zero");
+    if (pool->slots == 0)
+        return sbx_err_set(err, EINVAL, "uid_pool.slots: must be more than zero");
+    if ((uint64_t)pool->first + (uint64_t)pool->range * pool->slots > UINT32_MAX - 1)
+        return sbx_err_set(err, ERANGE,
+                           "uid_pool: first + range * slots goes past the largest uid");
+    return 0;
+}
+
+static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
+{
+    cfg->socket = m->socket ? m->socket : SBX_DAEMON_DEFAULT_SOCKET;
+    if (check_path("socket", cfg->socket, err) < 0)
+        return -EINVAL;
+    if (strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return sbx_err_set(err, ENAMETOOLONG, "socket: longer than %zu bytes",
+                           sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    if (check_pool(m, &cfg->pool, err) < 0)
+        return -EINVAL;
+    cfg->cgroup_parent = m->cgroup_parent;
+    if (m->cgroup_parent && check_path("cgroup_parent", m->cgroup_parent, err) < 0)
+        return -EINVAL;
+
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->max_concurrent =
+        m->has_max_concurrent ? m->max_concurrent : (uint32_t)(cpus > 0 ? cpus : 1);
+    if (cfg->max_concurrent == 0 || cfg->max_concurrent > cfg->pool.slots)
+        return sbx_err_set(err, EINVAL, "max_concurrent: must be between 1 and uid_pool.slots (%u)",
+                           cfg->pool.slots);
+    cfg->queue_length = m->has_queue_length ? m->queue_length : SBX_DAEMON_DEFAULT_QUEUE;
+    if (cfg->queue_length > 1000000)
+        return sbx_err_set(err, EINVAL, "queue_length: at most 1000000");
+    cfg->max_connections =
+        m->has_max_connections ? m->max_connections : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS;
+    if (cfg->max_connections == 0 || cfg->max_connections > 65536)
+        return sbx_err_set(err, EINVAL, "max_connections: must be between 1 and 65536");
+    cfg->keep_stopped = m->has_keep_stopped ? m->keep_stopped : SBX_DAEMON_DEFAULT_KEEP_STOPPED;
+    if (cfg->keep_stopped > 1000000)
+        return sbx_err_set(err, EINVAL, "keep_stopped: at most 1000000");
+
+    cfg->max_request = SBX_DAEMON_DEFAULT_MAX_REQUEST;
+    if (m->max_request_bytes) {
+        uint64_t v;
+        if (parse_size("max_request_bytes", m->max_request_bytes, &v, err) < 0)
+            return -EINVAL;
+        if (v < 1024 || v > (1u << 30))
+            return sbx_err_set(err, EINVAL, "max_request_bytes: must be between 1K and 1G");
+        cfg->max_request = (size_t)v;
+    }
+    cfg->grace_ns = SBX_DAEMON_DEFAULT_GRACE_NS;
+    if (m->grace_period && parse_duration("grace_period", m->grace_period, &cfg->grace_ns, err) < 0)
+        return -EINVAL;
+    cfg->stall_ns = SBX_DAEMON_DEFAULT_STALL_NS;
+    if (m->stall_timeout &&
+        parse_duration("stall_timeout", m->stall_timeout, &cfg->stall_ns, err) < 0)
+        return -EINVAL;
+    if (check_caps(m->client_caps, &cfg->caps, err) < 0)
+        return -EINVAL;
+
+    char field[64];
+    for (size_t i = 0; i < m->n_shared_paths; i++) {
+        snprintf(field, sizeof field, "shared_paths[%zu]", i);
+        if (check_path(field, m->shared_paths[i], err) < 0)
+            return -EINVAL;
+    }
+    cfg->default_rootfs = m->default_rootfs;
+    if (m->default_rootfs && check_path("default_rootfs", m->default_rootfs, err) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int sbx_dconfig_parse(const char *text, size_t len, struct sbx_dconfig *cfg, struct sbx_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    ProtobufCMessage *m = NULL;
+    int r = sbx_text_parse(&sbx__v1__daemon_config__descriptor, text, len, &m, err);
+    if (r < 0)
+        return r;
+    cfg->msg = (DaemonConfig *)m;
+    r = validate(cfg->msg, cfg, err);
+    if (r < 0) {
+        sbx_dconfig_free(cfg);
+        return r;
+    }
+    return 0;
+}
+
+int sbx_dconfig_load(const char *path, struct sbx_dconfig *cfg, struct sbx_err *err)
+{
+    if (!path)
+        return sbx_dconfig_parse("", 0, cfg, err);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return sbx_err_sys(err, errno, "%s: cannot open", path);
+    _cleanup_free_ char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    if (!buf)
+        return sbx_err_set(err, ENOMEM, "%s: out of memory", path);
+    size_t len = 0;
+    while (len <= CONFIG_MAX_BYTES) {
+        ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sbx_err_sys(err, errno, "%s: cannot read", path);
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > CONFIG_MAX_BYTES)
+        return sbx_err_set(err, EFBIG, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+    int r = sbx_dconfig_parse(buf, len, cfg, err);
+    if (r < 0)
+        return sbx_err_wrap(err, "%s", path);
+    return 0;
+}
+
+void sbx_dconfig_free(struct sbx_dconfig *cfg)
+{
+    if (cfg->msg)
+        protobuf_c_message_free_unpacked(&cfg->msg->base, NULL);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+bool sbx_dconfig_is_admin(const struct sbx_dconfig *cfg, uid_t uid)
+{
+    if (uid == 0 || uid == geteuid())
+        return true;
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_admin_uids; i++)
+        if (cfg->msg->admin_uids[i] == uid)
+            return true;
+    return false;
+}
+
+bool sbx_dconfig_allows(const struct sbx_dconfig *cfg, uid_t uid, gid_t gid)
+{
+    if (sbx_dconfig_is_admin(cfg, uid))
+        return true;
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_allowed_uids; i++)
+        if (cfg->msg->allowed_uids[i] == uid)
+            return true;
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_allowed_gids; i++)
+        if (cfg->msg->allowed_gids[i] == gid)
+            return true;
+    return false;
+}
+
+bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path)
+{
+    /* Exact matches only: a prefix rule would let a client walk through a
+     * symlink it planted below a shared directory. */
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_shared_paths; i++)
+        if (strcmp(cfg->msg->shared_paths[i], path) == 0)
+            return true;
+    return false;
+}

@@ -1,0 +1,72 @@
+/* sandboxd's configuration: the DaemonConfig message (policy/sandboxd.proto)
+ * read from a protobuf text file, validated once, with every default applied,
+ * into the plain struct the daemon consults. */
+#ifndef SBX_SANDBOXD_DAEMON_CONFIG_H
+#define SBX_SANDBOXD_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+#include "sandboxd.pb-c.h"
+#include "uidpool.h"
+
+typedef Sbx__V1__DaemonConfig DaemonConfig;
+
+#define SBX_DAEMON_DEFAULT_SOCKET "/run/sbx/sandboxd.sock"
+#define SBX_DAEMON_DEFAULT_QUEUE 64
+#define SBX_DAEMON_DEFAULT_MAX_CONNECTIONS 256
+#define SBX_DAEMON_DEFAULT_KEEP_STOPPED 1024
+#define SBX_DAEMON_DEFAULT_MAX_REQUEST (16u << 20)
+#define SBX_DAEMON_DEFAULT_GRACE_NS (10LL * 1000000000)
+#define SBX_DAEMON_DEFAULT_STALL_NS (10LL * 1000000000)
+
+/* Per-job caps for non-admin clients; zero means "no cap". The strings are
+ * the configured spellings, put into a policy that leaves the limit unset. */
+struct sbx_caps {
+    uint64_t memory;
+    const char *memory_str;
+    uint32_t pids;
+    double cpus;
+    int64_t cpu_time_ns;
+    const char *cpu_time_str;
+    int64_t wall_time_ns;
+    const char *wall_time_str;
+    uint64_t output;
+    const char *output_str;
+    uint32_t max_jobs;
+};
+
+struct sbx_dconfig {
+    DaemonConfig *msg; /* owns every string below */
+    const char *socket;
+    struct sbx_uidpool pool;
+    const char *cgroup_parent; /* NULL: below the daemon's own cgroup */
+    uint32_t max_concurrent;
+    uint32_t queue_length;
+    uint32_t max_connections;
+    uint32_t keep_stopped;
+    size_t max_request;
+    int64_t grace_ns;
+    int64_t stall_ns;
+    struct sbx_caps caps;
+    const char *default_rootfs;
+};
+
+/* Parses and validates the configuration text (len bytes). An empty text is
+ * every default. On error err names the line or field and the reason. */
+int sbx_dconfig_parse(const char *text, size_t len, struct sbx_dconfig *cfg, struct sbx_err *err);
+/* Loads path, or the defaults when path is NULL. */
+int sbx_dconfig_load(const char *path, struct sbx_dconfig *cfg, struct sbx_err *err);
+void sbx_dconfig_free(struct sbx_dconfig *cfg);
+
+/* root and the daemon's own uid are always administrators. */
+bool sbx_dconfig_is_admin(const struct sbx_dconfig *cfg, uid_t uid);
+/* Whether a peer with these credentials may connect at all. */
+bool sbx_dconfig_allows(const struct sbx_dconfig *cfg, uid_t uid, gid_t gid);
+/* Whether a non-admin may name this host path (bind source, rootfs layer). */
+bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path);
+
+#endif

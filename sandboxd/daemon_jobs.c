@@ -1,0 +1,393 @@
+/* The job table: jobs go CREATED (queued) -> RUNNING <-> PAUSED -> STOPPED
+ * -> removed. At most max_concurrent run at once; up to queue_length more
+ * wait in FIFO order; beyond that a submit is refused. The executor does the
+ * isolation; this file feeds it poll events and moves captured output and
+ * stdin bytes between the job's pipes and memory. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+
+#define E(c) SBX__V1__ERROR__CODE__##c
+#define ST(s) SBX__V1__JOB_STATE__##s
+#define RS(s) SBX__V1__JOB_RESULT__STATUS__##s
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static bool is_active(const struct sbx_djob *j)
+{
+    return j->state == ST(CREATED) || j->state == ST(RUNNING) || j->state == ST(PAUSED);
+}
+
+struct sbx_djob *sbx_jobs_find(struct sbx_daemon *d, uint64_t id)
+{
+    for (struct sbx_djob *j = d->jobs; j; j = j->next)
+        if (j->id == id)
+            return j;
+    return NULL;
+}
+
+unsigned sbx_jobs_active_of(struct sbx_daemon *d, uid_t uid)
+{
+    unsigned n = 0;
+    for (struct sbx_djob *j = d->jobs; j; j = j->next)
+        n += j->uid == uid && is_active(j);
+    return n;
+}
+
+/* The three fds the job gets: the client's own streams where attached, a
+ * pipe to the daemon for stdin_data and captured output, else /dev/null
+ * (never the daemon's own stdio). */
+static int setup_stdio(struct sbx_daemon *d, struct sbx_djob *j, int attached[3],
+                       struct sbx_err *err)
+{
+    int r = sbx_jobio_open(&j->io, j->policy, &j->spec, err);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < 3; i++) {
+        if (attached[i] >= 0) {
+            j->stdio[i] = attached[i];
+            attached[i] = -1;
+        } else if (j->io.job_fd[i] >= 0) {
+            j->stdio[i] = j->io.job_fd[i];
+            j->io.job_fd[i] = -1;
+        } else {
+            j->stdio[i] = fcntl(d->devnull, F_DUPFD_CLOEXEC, 3);
+            if (j->stdio[i] < 0)
+                return sbx_err_sys(err, errno, "stdio: dup /dev/null");
+        }
+    }
+    return 0;
+}
+
+static void free_job(struct sbx_djob *j)
+{
+    for (int i = 0; i < 3; i++)
+        close_fd(&j->stdio[i]);
+    sbx_jobio_close(&j->io);
+    sbx_spec_free(&j->spec);
+    sbx_policy_free(j->policy);
+    free(j);
+}
+
+int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobRequest *jreq,
+                    struct sbx_job_req *jr, int attached[3], struct sbx_djob **out,
+                    Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    *out = NULL;
+    if (d->draining) {
+        *code = E(UNAVAILABLE);
+        return sbx_err_set(err, ESHUTDOWN, "sandboxd is shutting down: no new jobs");
+    }
+    if (d->n_created + d->n_running >= d->cfg.max_concurrent + d->cfg.queue_length) {
+        *code = E(RESOURCE_EXHAUSTED);
+        return sbx_err_set(err, EAGAIN,
+                           "queue: full (%u running, %u queued; max_concurrent %u, "
+                           "queue_length %u)",
+                           d->n_running, d->n_created, d->cfg.max_concurrent, d->cfg.queue_length);
+    }
+    if (!c->admin && d->cfg.caps.max_jobs &&
+        sbx_jobs_active_of(d, c->uid) >= d->cfg.caps.max_jobs) {
+        *code = E(OVER_CAP);
+        return sbx_err_set(err, EPERM,
+                           "client_caps.max_jobs: uid %u already has %u jobs queued "
+                           "or running",
+                           c->uid, d->cfg.caps.max_jobs);
+    }
+    struct sbx_djob *j = calloc(1, sizeof *j);
+    if (!j) {
+        *code = E(INTERNAL);
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    }
+    j->stdio[0] = j->stdio[1] = j->stdio[2] = -1;
+    j->exec_pfd = j->io_pfd = -1;
+    j->policy = jreq->policy;
+    jreq->policy = NULL;
+    j->spec = jr->spec;
+    jr->have_spec = false;
+    int r = setup_stdio(d, j, attached, err);
+    if (r < 0) {
+        free_job(j);
+        *code = E(INTERNAL);
+        return r;
+    }
+    j->id = ++d->next_job_id;
+    j->state = ST(CREATED);
+    j->uid = c->uid;
+    j->gid = c->gid;
+    j->detached = jreq->detached;
+    j->owner = j->detached ? NULL : c;
+    snprintf(j->name, sizeof j->name, "%s", jreq->name ? jreq->name : "");
+    j->created_ms = sbx_unix_ms();
+    sbx_result_init(&j->res);
+
+    j->prev = d->jobs_tail;
+    if (d->jobs_tail)
+        d->jobs_tail->next = j;
+    else
+        d->jobs = j;
+    d->jobs_tail = j;
+    if (d->queue_tail)
+        d->queue_tail->qnext = j;
+    else
+        d->queue = j;
+    d->queue_tail = j;
+    d->n_created++;
+    d->counters.submitted++;
+    *out = j;
+    return 0;
+}
+
+static void queue_unlink(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    struct sbx_djob **pp = &d->queue, *prev = NULL;
+    while (*pp && *pp != j) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (!*pp)
+        return;
+    *pp = j->qnext;
+    if (d->queue_tail == j)
+        d->queue_tail = prev;
+    j->qnext = NULL;
+    d->n_created--;
+}
+
+void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    if (j->state == ST(CREATED))
+        queue_unlink(d, j);
+    else if (j->state == ST(STOPPED))
+        d->n_stopped--;
+    if (j->exec) {
+        sbx_job_finish(j->exec, NULL);
+        d->n_running--;
+    }
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        d->jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        d->jobs_tail = j->prev;
+    free_job(j);
+}
+
+static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    j->state = ST(STOPPED);
+    j->ended_ms = sbx_unix_ms();
+    d->n_stopped++;
+    d->counters.finished++;
+    for (int i = 0; i < 3; i++)
+        close_fd(&j->stdio[i]);
+    sbx_jobio_close_fds(&j->io);
+    sbx_ops_job_stopped(d, j);
+    if (j->remove_when_stopped)
+        sbx_jobs_remove(d, j);
+}
+
+/* A job that never ran still gets a result, so its waiters learn why. */
+static void stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why, int sig)
+{
+    queue_unlink(d, j);
+    struct sbx_err e = {0};
+    sbx_err_set(&e, ECANCELED, "%s", why);
+    sbx_result_setup_failed(&j->res, &e);
+    if (sig) {
+        /* As if it had been killed at once: the contract's error field is
+         * for SETUP_FAILED only. */
+        j->res.msg.status = RS(SIGNALED);
+        j->res.msg.has_signal = true;
+        j->res.msg.signal = sig;
+        j->res.error[0] = '\0';
+    }
+    j->exit_status = sbx_result_exit_status(&j->res.msg);
+    job_stopped(d, j);
+}
+
+static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    queue_unlink(d, j);
+    char name[64];
+    snprintf(name, sizeof name, "sandboxd-%" PRIu64, j->id);
+    struct sbx_exec_opts opts = {.pool = &d->cfg.pool, .job_name = name};
+    memcpy(opts.stdio, j->stdio, sizeof opts.stdio);
+    struct sbx_err err = {0};
+    int exec_status = 125;
+    int r = sbx_job_start(&j->spec, &opts, &j->exec, &j->res, &exec_status, &err);
+    /* The job has its own copies now (or failed): the daemon keeps none, so
+     * a client's pipe sees EOF when the job ends. */
+    for (int i = 0; i < 3; i++)
+        close_fd(&j->stdio[i]);
+    if (r < 0) {
+        j->exec = NULL;
+        j->exit_status = exec_status;
+        d->counters.setup_failed++;
+        sbx_log("job %" PRIu64 " (uid %u): setup failed: %s", j->id, j->uid, err.msg);
+        job_stopped(d, j);
+        return;
+    }
+    j->state = ST(RUNNING);
+    j->started_ms = sbx_unix_ms();
+    d->n_running++;
+}
+
+void sbx_jobs_schedule(struct sbx_daemon *d)
+{
+    while (d->queue && !d->draining && d->n_running < d->cfg.max_concurrent)
+        start_job(d, d->queue);
+}
+
+size_t sbx_jobs_max_pollfds(struct sbx_daemon *d)
+{
+    return (size_t)d->n_running * (SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS);
+}
+
+void sbx_jobs_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
+{
+    for (struct sbx_djob *j = d->jobs; j; j = j->next) {
+        j->exec_pfd = j->io_pfd = -1;
+        if (!j->exec)
+            continue;
+        j->exec_pfd = *n;
+        *n += sbx_job_pollfds(j->exec, fds + *n);
+        j->io_pfd = *n;
+        *n += sbx_jobio_pollfds(&j->io, fds + *n);
+    }
+}
+
+int sbx_jobs_timeout_ms(struct sbx_daemon *d)
+{
+    int best = -1;
+    for (struct sbx_djob *j = d->jobs; j; j = j->next) {
+        if (!j->exec)
+            continue;
+        int t = sbx_job_timeout_ms(j->exec);
+        if (t >= 0 && (best < 0 || t < best))
+            best = t;
+    }
+    return best;
+}
+
+static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    /* Every process of the job is gone once PID 1 is reaped, so the pipes
+     * hold all there will ever be. */
+    sbx_jobio_step(&j->io, NULL, true);
+    sbx_job_finish(j->exec, &j->res);
+    j->exec = NULL;
+    d->n_running--;
+    JobResult *r = &j->res.msg;
+    sbx_jobio_result(&j->io, j->spec.capture, r);
+    j->exit_status = sbx_result_exit_status(r);
+    job_stopped(d, j);
+}
+
+void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
+{
+    struct sbx_djob *next;
+    for (struct sbx_djob *j = d->jobs; j; j = next) {
+        next = j->next;
+        if (!j->exec || j->exec_pfd < 0)
+            continue;
+        /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
+        if (j->io_pfd >= 0 && sbx_jobio_step(&j->io, fds + j->io_pfd, false))
+            sbx_job_kill(j->exec);
+        if (sbx_job_step(j->exec, fds + j->exec_pfd))
+            finish_job(d, j); /* may free j, never another job */
+    }
+}
+
+int sbx_jobs_kill(struct sbx_daemon *d, struct sbx_djob *j, int sig, struct sbx_err *err)
+{
+    if (j->state == ST(CREATED)) {
+        stop_unstarted(d, j, "killed before it started", sig);
+        return 0;
+    }
+    if (!j->exec)
+        return sbx_err_set(err, ESRCH, "job %" PRIu64 " has already stopped", j->id);
+    if (sig == SIGKILL) {
+        sbx_job_kill(j->exec);
+        /* Frozen tasks die only once thawed on cgroup v1. */
+        if (j->state == ST(PAUSED)) {
+            struct sbx_err e = {0};
+            sbx_job_freeze(j->exec, false, &e);
+            j->state = ST(RUNNING);
+        }
+        return 0;
+    }
+    int r = sbx_job_signal(j->exec, sig);
+    if (r < 0)
+        return sbx_err_sys(err, -r, "job %" PRIu64 ": signal %d", j->id, sig);
+    return 0;
+}
+
+int sbx_jobs_freeze(struct sbx_daemon *d, struct sbx_djob *j, bool frozen, struct sbx_err *err)
+{
+    Sbx__V1__JobState want = frozen ? ST(RUNNING) : ST(PAUSED);
+    if (j->state != want || !j->exec)
+        return sbx_err_set(err, EBUSY, "job %" PRIu64 " is not %s", j->id,
+                           frozen ? "running" : "paused");
+    int r = sbx_job_freeze(j->exec, frozen, err);
+    if (r < 0)
+        return r;
+    j->state = frozen ? ST(PAUSED) : ST(RUNNING);
+    return 0;
+}
+
+void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c)
+{
+    struct sbx_djob *next;
+    for (struct sbx_djob *j = d->jobs; j; j = next) {
+        next = j->next;
+        if (j->owner != c)
+            continue;
+        j->owner = NULL;
+        if (j->state == ST(STOPPED))
+            continue;
+        /* Nobody can collect its result: kill it and forget it. */
+        j->remove_when_stopped = true;
+        sbx_log("job %" PRIu64 " (uid %u): its connection closed; killing it", j->id, j->uid);
+        struct sbx_err e = {0};
+        sbx_jobs_kill(d, j, SIGKILL, &e);
+    }
+}
+
+void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
+{
+    while (d->queue)
+        stop_unstarted(d, d->queue, "sandboxd shut down before the job started", 0);
+    if (!kill_running)
+        return;
+    for (struct sbx_djob *j = d->jobs; j; j = j->next)
+        if (j->exec) {
+            struct sbx_err e = {0};
+            sbx_jobs_kill(d, j, SIGKILL, &e);
+        }
+}
+
+void sbx_jobs_trim(struct sbx_daemon *d)
+{
+    struct sbx_djob *next;
+    for (struct sbx_djob *j = d->jobs; j && d->n_stopped > d->cfg.keep_stopped; j = next) {
+        next = j->next;
+        if (j->state == ST(STOPPED))
+            sbx_jobs_remove(d, j);
+    }
+}

@@ -1,0 +1,342 @@
+/* sandboxd: the job service. Listens on a UNIX socket (its own, or the one
+ * systemd passes through LISTEN_FDS), runs jobs with the same executor as
+ * `sbx run`, and serves every client from one poll() loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "cgroup.h"
+#include "daemon.h"
+
+#define SD_LISTEN_FDS_START 3
+
+static const char usage[] =
+    "usage: sandboxd [--socket PATH] [--config FILE]\n"
+    "\n"
+    "The sbx job service: runs sandboxed jobs for clients on a UNIX socket\n"
+    "(sbx --socket PATH run|submit|wait|ps|inspect|kill|pause|resume|stats).\n"
+    "\n"
+    "options:\n"
+    "  --socket PATH   listen on PATH (overrides the config's socket;\n"
+    "                  default " SBX_DAEMON_DEFAULT_SOCKET ")\n"
+    "  --config FILE   DaemonConfig in protobuf text format (policy/sandboxd.proto)\n"
+    "  --help          this text\n"
+    "\n"
+    "Socket activation: with LISTEN_PID and LISTEN_FDS set by systemd, the\n"
+    "first passed fd is the listening socket. SIGTERM drains (no new jobs;\n"
+    "running ones get grace_period, then are killed); SIGHUP reloads FILE.\n";
+
+/* systemd's socket activation: the listening socket is fd 3. */
+static int activated_socket(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) < 1)
+        return -1;
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    struct stat st;
+    if (fstat(SD_LISTEN_FDS_START, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return -1;
+    fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC);
+    int fl = fcntl(SD_LISTEN_FDS_START, F_GETFL);
+    fcntl(SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK);
+    return SD_LISTEN_FDS_START;
+}
+
+static int make_socket(struct sbx_daemon *d, struct sbx_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", d->socket_path);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return sbx_err_sys(err, errno, "socket");
+    /* A socket file left by a daemon that was killed is removed; one that a
+     * live daemon answers on is not ours to take. */
+    _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0)
+        return sbx_err_set(err, EADDRINUSE, "socket %s: another sandboxd is listening there",
+                           d->socket_path);
+    if (unlink(d->socket_path) < 0 && errno != ENOENT)
+        return sbx_err_sys(err, errno, "socket %s: removing the stale socket", d->socket_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return sbx_err_sys(err, errno, "socket %s: bind", d->socket_path);
+    /* Anyone may connect; SO_PEERCRED and the config decide who is served. */
+    if (chmod(d->socket_path, 0666) < 0 || listen(fd, 128) < 0) {
+        int e = errno;
+        unlink(d->socket_path);
+        return sbx_err_sys(err, e, "socket %s: listen", d->socket_path);
+    }
+    d->unlink_socket = true;
+    d->listen_fd = take_fd(fd);
+    return 0;
+}
+
+static void stop_listening(struct sbx_daemon *d)
+{
+    if (d->listen_fd < 0)
+        return;
+    close(d->listen_fd);
+    d->listen_fd = -1;
+    if (d->unlink_socket)
+        unlink(d->socket_path);
+}
+
+static void reload(struct sbx_daemon *d)
+{
+    struct sbx_dconfig cfg;
+    struct sbx_err err = {0};
+    if (!d->config_path) {
+        sbx_log("SIGHUP: no --config file to reload");
+        return;
+    }
+    if (sbx_dconfig_load(d->config_path, &cfg, &err) < 0) {
+        sbx_log("SIGHUP: keeping the current configuration: %s", err.msg);
+        return;
+    }
+    /* The socket, the uid pool and the cgroup parent hold live state. */
+    if (cfg.pool.first != d->cfg.pool.first || cfg.pool.range != d->cfg.pool.range ||
+        cfg.pool.slots != d->cfg.pool.slots || strcmp(cfg.pool.lockdir, d->slot_dir))
+        sbx_log("SIGHUP: uid_pool and slot_dir changes take effect on restart");
+    cfg.pool = d->cfg.pool;
+    cfg.pool.lockdir = d->slot_dir;
+    sbx_dconfig_free(&d->cfg);
+    d->cfg = cfg;
+    /* Who may connect applies to the connections already open, too. */
+    for (struct sbx_conn *c = d->conns; c; c = c->next) {
+        c->admin = sbx_dconfig_is_admin(&d->cfg, c->uid);
+        if (!sbx_dconfig_allows(&d->cfg, c->uid, c->gid)) {
+            sbx_log("SIGHUP: uid %u may no longer connect; closing its connection", c->uid);
+            sbx_conn_shutdown(d, c);
+        }
+    }
+    sbx_log("SIGHUP: configuration reloaded from %s", d->config_path);
+}
+
+static void start_drain(struct sbx_daemon *d, int sig)
+{
+    if (d->draining) {
+        sbx_log("%s again: killing every job now", strsignal(sig));
+        d->drain_deadline = sbx_now_ns();
+        return;
+    }
+    sbx_log("%s: draining (no new jobs; %u running get %lld ms)", strsignal(sig), d->n_running,
+            (long long)(d->cfg.grace_ns / 1000000));
+    d->draining = true;
+    d->drain_deadline = sbx_now_ns() + d->cfg.grace_ns;
+    stop_listening(d);
+    sbx_jobs_drain(d, false);
+}
+
+static void handle_signals(struct sbx_daemon *d)
+{
+    struct signalfd_siginfo si;
+    while (read(d->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+            start_drain(d, (int)si.ssi_signo);
+        else if (si.ssi_signo == SIGHUP)
+            reload(d);
+    }
+}
+
+static int min_timeout(int a, int b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+/* One turn of the loop: poll everything, then let each part act. */
+static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
+{
+    size_t need = 2 + d->n_conns + sbx_jobs_max_pollfds(d);
+    if (need > *cap) {
+        struct pollfd *p = realloc(*pfds, need * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        *pfds = p;
+        *cap = need;
+    }
+    struct pollfd *fds = *pfds;
+    int n = 0;
+    fds[n++] = (struct pollfd){.fd = d->sigfd, .events = POLLIN};
+    fds[n++] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+    for (struct sbx_conn *c = d->conns; c; c = c->next) {
+        short ev = 0;
+        /* Backpressure: a client that does not read its answers is not read. */
+        if (!c->closing && c->wlen - c->woff < SBX_CONN_BACKPRESSURE)
+            ev |= POLLIN;
+        if (c->woff < c->wlen)
+            ev |= POLLOUT;
+        c->pfd = n;
+        fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+    }
+    sbx_jobs_add_pollfds(d, fds, &n);
+
+    int64_t now = sbx_now_ns();
+    int timeout = min_timeout(sbx_jobs_timeout_ms(d), sbx_conn_timeout_ms(d, now));
+    if (d->draining) {
+        int64_t ms = (d->drain_deadline - now + 999999) / 1000000;
+        timeout = min_timeout(timeout, ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms);
+    }
+    if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
+        return -errno;
+
+    if (fds[0].revents & POLLIN)
+        handle_signals(d);
+    if (d->listen_fd >= 0 && (fds[1].revents & POLLIN))
+        for (int i = 0; i < 16 && sbx_conn_accept(d); i++)
+            ;
+    struct sbx_conn *next;
+    for (struct sbx_conn *c = d->conns; c; c = next) {
+        next = c->next;
+        if (c->pfd < 0)
+            continue; /* accepted in this turn */
+        short re = fds[c->pfd].revents;
+        if ((re & POLLOUT) && sbx_conn_writable(d, c))
+            continue;
+        if ((re & (POLLIN | POLLHUP | POLLERR)) && sbx_conn_readable(d, c))
+            continue;
+    }
+    for (struct sbx_conn *c = d->conns; c; c = c->next)
+        c->pfd = -1;
+    sbx_jobs_poll_done(d, fds);
+    sbx_jobs_schedule(d);
+
+    now = sbx_now_ns();
+    sbx_conn_check_timeouts(d, now);
+    /* Answers go out now rather than one poll later. */
+    for (struct sbx_conn *c = d->conns; c; c = next) {
+        next = c->next;
+        if (c->woff < c->wlen)
+            sbx_conn_writable(d, c);
+    }
+    sbx_conn_sweep(d);
+
+    if (d->draining) {
+        if (now >= d->drain_deadline && d->n_running) {
+            sbx_log("grace period over: killing %u jobs", d->n_running);
+            sbx_jobs_drain(d, true);
+            d->drain_deadline = now + 60LL * 1000000000;
+        }
+        bool flushed = true;
+        for (struct sbx_conn *c = d->conns; c; c = c->next)
+            flushed &= c->woff == c->wlen;
+        if (d->n_running == 0 && d->n_created == 0 && flushed)
+            d->quit = true;
+    }
+    return 0;
+}
+
+static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *err)
+{
+    int r = sbx_dconfig_load(d->config_path, &d->cfg, err);
+    if (r < 0)
+        return r;
+    const char *sock = socket_flag ? socket_flag : d->cfg.socket;
+    if (strlen(sock) >= sizeof d->socket_path)
+        return sbx_err_set(err, ENAMETOOLONG, "--socket: longer than %zu bytes",
+                           sizeof d->socket_path - 1);
+    snprintf(d->socket_path, sizeof d->socket_path, "%s", sock);
+    snprintf(d->slot_dir, sizeof d->slot_dir, "%s", d->cfg.pool.lockdir);
+    d->cfg.pool.lockdir = d->slot_dir;
+    if (d->cfg.cgroup_parent)
+        setenv("SBX_CGROUP_PARENT", d->cfg.cgroup_parent, 1);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Writes to a closed client or pipe fail with EPIPE instead. Blocked,
+     * not ignored: an ignored disposition would be inherited by jobs. */
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (d->sigfd < 0)
+        return sbx_err_sys(err, errno, "signalfd");
+    d->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (d->devnull < 0)
+        return sbx_err_sys(err, errno, "/dev/null");
+
+    /* What a previous daemon's jobs left if it was SIGKILLed: their
+     * processes died with it (PDEATHSIG); their cgroups go now, before any
+     * new job. Uid slots free themselves (flock). */
+    struct sbx_err cg = {0};
+    if (geteuid() == 0 && sbx_cgroup_cleanup_stale(&cg) < 0)
+        sbx_log("cleaning stale job cgroups: %s", cg.msg);
+
+    d->listen_fd = activated_socket();
+    if (d->listen_fd >= 0) {
+        sbx_log("listening on the socket systemd passed (fd %d)", d->listen_fd);
+    } else {
+        r = make_socket(d, err);
+        if (r < 0)
+            return r;
+        sbx_log("listening on %s", d->socket_path);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *socket_flag = NULL;
+    struct sbx_daemon d = {.listen_fd = -1, .sigfd = -1, .devnull = -1};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+            socket_flag = argv[++i];
+        } else if (!strncmp(argv[i], "--socket=", 9)) {
+            socket_flag = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            d.config_path = argv[++i];
+        } else if (!strncmp(argv[i], "--config=", 9)) {
+            d.config_path = argv[i] + 9;
+        } else {
+            fprintf(stderr, "sandboxd: unknown or incomplete option %s (see sandboxd --help)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    /* Nothing may ptrace the launcher or read its memory. */
+    prctl(PR_SET_DUMPABLE, 0);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    d.start_ns = sbx_now_ns();
+
+    struct sbx_err err = {0};
+    if (setup(&d, socket_flag, &err) < 0) {
+        fprintf(stderr, "sandboxd: %s\n", err.msg);
+        return 1;
+    }
+    struct pollfd *pfds = NULL;
+    size_t cap = 0;
+    int r = 0;
+    while (!d.quit && (r = loop_once(&d, &pfds, &cap)) == 0)
+        ;
+    if (r < 0)
+        sbx_log("event loop: %s", strerror(-r));
+    free(pfds);
+    stop_listening(&d);
+    while (d.conns)
+        sbx_conn_close(&d, d.conns);
+    sbx_jobs_drain(&d, true);
+    while (d.jobs)
+        sbx_jobs_remove(&d, d.jobs);
+    sbx_dconfig_free(&d.cfg);
+    sbx_log("stopped");
+    return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,292 @@
+/* Framing and request checks for the sandboxd protocol. Everything a client
+ * sends passes sbx_request_check before the daemon acts on it, and the job
+ * policy inside goes through sbx_policy_validate like a local run's. */
+#include "daemon_proto.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+
+#define E(c) SBX__V1__ERROR__CODE__##c
+
+void sbx_frame_header(uint8_t hdr[SBX_FRAME_HEADER], uint32_t len)
+{
+    hdr[0] = (uint8_t)(len >> 24);
+    hdr[1] = (uint8_t)(len >> 16);
+    hdr[2] = (uint8_t)(len >> 8);
+    hdr[3] = (uint8_t)len;
+}
+
+uint32_t sbx_frame_length(const uint8_t hdr[SBX_FRAME_HEADER])
+{
+    return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+}
+
+int sbx_request_decode(const uint8_t *buf, size_t len, Request **out, struct sbx_err *err)
+{
+    *out = sbx__v1__request__unpack(NULL, len, buf);
+    if (!*out)
+        return sbx_err_set(err, EPROTO, "request: not a valid sbx.v1.Request message");
+    return 0;
+}
+
+void sbx_request_free(Request *req)
+{
+    if (req)
+        sbx__v1__request__free_unpacked(req, NULL);
+}
+
+void sbx_job_req_free(struct sbx_job_req *jr)
+{
+    if (jr->have_spec)
+        sbx_spec_free(&jr->spec);
+    jr->have_spec = false;
+}
+
+const char *sbx_request_op_name(const Request *req)
+{
+    switch (req->op_case) {
+    case SBX__V1__REQUEST__OP_RUN:
+        return "run";
+    case SBX__V1__REQUEST__OP_SUBMIT:
+        return "submit";
+    case SBX__V1__REQUEST__OP_WAIT:
+        return "wait";
+    case SBX__V1__REQUEST__OP_LIST:
+        return "list";
+    case SBX__V1__REQUEST__OP_INSPECT:
+        return "inspect";
+    case SBX__V1__REQUEST__OP_KILL:
+        return "kill";
+    case SBX__V1__REQUEST__OP_PAUSE:
+        return "pause";
+    case SBX__V1__REQUEST__OP_RESUME:
+        return "resume";
+    case SBX__V1__REQUEST__OP_REMOVE:
+        return "remove";
+    case SBX__V1__REQUEST__OP_HEALTH:
+        return "health";
+    default:
+        return "unknown";
+    }
+}
+
+static int need_job_id(const char *op, bool has, uint64_t id, Sbx__V1__Error__Code *code,
+                       struct sbx_err *err)
+{
+    if (!has || id == 0) {
+        *code = E(INVALID_ARGUMENT);
+        return sbx_err_set(err, EINVAL, "%s.job_id: missing", op);
+    }
+    return 0;
+}
+
+/* Host paths are opened by the daemon, as root: a non-admin may name only
+ * those the operator shared, or it could read any file on the host. */
+static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
+                            Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    *code = E(PERMISSION_DENIED);
+    const Sbx__V1__Stdio *s = p->stdio;
+    if (s && (s->stdin_file || s->stdout_file || s->stderr_file))
+        return sbx_err_set(err, EPERM,
+                           "stdio.%s: sandboxd never opens host files for a job; "
+                           "attach a stream or use stdio.capture",
+                           s->stdin_file    ? "stdin_file"
+                           : s->stdout_file ? "stdout_file"
+                                            : "stderr_file");
+    if (ctx->admin)
+        return 0;
+    for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++)
+        if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i]))
+            return sbx_err_set(err, EPERM,
+                               "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
+                               "shared_paths",
+                               i, p->rootfs->layers[i]);
+    for (size_t i = 0; i < p->n_mounts; i++) {
+        const Sbx__V1__Mount *m = p->mounts[i];
+        if (m->src && !sbx_dconfig_path_shared(ctx->cfg, m->src))
+            return sbx_err_set(err, EPERM,
+                               "mounts[%zu].src: \"%s\" is not in the daemon's "
+                               "shared_paths",
+                               i, m->src);
+    }
+    if (p->seccomp && strcmp(p->seccomp, "default") && strcmp(p->seccomp, "strict") &&
+        strcmp(p->seccomp, "none") && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
+        return sbx_err_set(err, EPERM,
+                           "seccomp: profile file \"%s\" is not in the daemon's "
+                           "shared_paths",
+                           p->seccomp);
+    return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* A capped limit left unset gets the cap: asking for nothing is not asking
+ * for more than allowed, and the job still has a bound. */
+static int fill_caps(JobPolicy *p, const struct sbx_caps *c, struct sbx_err *err)
+{
+    if (!p->limits) {
+        p->limits = malloc(sizeof *p->limits);
+        if (!p->limits)
+            return sbx_err_set(err, ENOMEM, "out of memory");
+        sbx__v1__limits__init(p->limits);
+    }
+    Sbx__V1__Limits *l = p->limits;
+    if (c->memory_str && !l->memory && !(l->memory = dup_or_null(c->memory_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    if (c->cpu_time_str && !l->cpu_time && !(l->cpu_time = dup_or_null(c->cpu_time_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    if (c->wall_time_str && !l->wall_time && !(l->wall_time = dup_or_null(c->wall_time_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    if (c->output_str && !l->output && !(l->output = dup_or_null(c->output_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    if (c->pids && !l->has_pids)
+        l->has_pids = true, l->pids = c->pids;
+    if (c->cpus > 0 && !l->has_cpus)
+        l->has_cpus = true, l->cpus = c->cpus;
+    return 0;
+}
+
+/* Zero in a validated limit means "none", which is over any cap. */
+static int over_u64(const char *field, uint64_t v, uint64_t cap, const char *unit,
+                    struct sbx_err *err)
+{
+    if (cap && (v == 0 || v > cap)) {
+        if (v == 0)
+            return sbx_err_set(err, EPERM,
+                               "limits.%s: no limit is over this client's cap "
+                               "of %" PRIu64 "%s (client_caps.%s)",
+                               field, cap, unit, field);
+        return sbx_err_set(err, EPERM,
+                           "limits.%s: %" PRIu64 "%s is over this client's cap "
+                           "of %" PRIu64 "%s (client_caps.%s)",
+                           field, v, unit, cap, unit, field);
+    }
+    return 0;
+}
+
+static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct sbx_err *err)
+{
+    if (over_u64("memory", s->limits.memory, c->memory, " bytes", err) < 0 ||
+        over_u64("pids", s->limits.pids, c->pids, "", err) < 0 ||
+        over_u64("cpu_time", (uint64_t)s->limits.cpu_time_ns / 1000000,
+                 (uint64_t)c->cpu_time_ns / 1000000, " ms", err) < 0 ||
+        over_u64("wall_time", (uint64_t)s->limits.wall_time_ns / 1000000,
+                 (uint64_t)c->wall_time_ns / 1000000, " ms", err) < 0 ||
+        over_u64("output", s->limits.output, c->output, " bytes", err) < 0)
+        return -EPERM;
+    /* A sub-millisecond excess still counts. */
+    if ((c->cpu_time_ns && s->limits.cpu_time_ns > c->cpu_time_ns) ||
+        (c->wall_time_ns && s->limits.wall_time_ns > c->wall_time_ns))
+        return sbx_err_set(err, EPERM, "limits.%s: over this client's cap (client_caps.%s)",
+                           s->limits.cpu_time_ns > c->cpu_time_ns ? "cpu_time" : "wall_time",
+                           s->limits.cpu_time_ns > c->cpu_time_ns ? "cpu_time" : "wall_time");
+    if (c->cpus > 0 && (s->limits.cpus <= 0 || s->limits.cpus > c->cpus))
+        return sbx_err_set(err, EPERM,
+                           "limits.cpus: %g is over this client's cap of %g "
+                           "(client_caps.cpus)",
+                           s->limits.cpus, c->cpus);
+    return 0;
+}
+
+static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_req_ctx *ctx,
+                     struct sbx_job_req *jr, Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    *code = E(INVALID_ARGUMENT);
+    if (j->has_stdio_fds && j->stdio_fds > SBX_STDIO_ALL)
+        return sbx_err_set(err, EINVAL, "%s.stdio_fds: %u has bits other than 1, 2 and 4", op,
+                           j->stdio_fds);
+    jr->stdio_fds = j->has_stdio_fds ? j->stdio_fds : 0;
+    if (j->name) {
+        size_t n = strlen(j->name);
+        if (n > SBX_MAX_JOB_NAME)
+            return sbx_err_set(err, EINVAL, "%s.name: longer than %d bytes", op, SBX_MAX_JOB_NAME);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)j->name[i] < 0x20 || j->name[i] == 0x7f)
+                return sbx_err_set(err, EINVAL, "%s.name: control characters are not allowed", op);
+    }
+    if (!j->policy)
+        return sbx_err_set(err, EINVAL, "%s.policy: missing", op);
+    JobPolicy *p = j->policy;
+    const Sbx__V1__Stdio *s = p->stdio;
+    if (s && s->has_stdin_data && (jr->stdio_fds & 1))
+        return sbx_err_set(err, EINVAL, "stdio.stdin_data: stdin is attached too; choose one");
+    if (s && s->capture && (jr->stdio_fds & 6))
+        return sbx_err_set(err, EINVAL, "stdio.capture: %s is attached too; choose one",
+                           jr->stdio_fds & 2 ? "stdout" : "stderr");
+    int r = check_host_paths(p, ctx, code, err);
+    if (r < 0)
+        return r;
+    if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {
+        *code = E(INTERNAL);
+        return -ENOMEM;
+    }
+    *code = E(INVALID_ARGUMENT);
+    const char *rootfs = ctx->cfg->default_rootfs ? ctx->cfg->default_rootfs : sbx_default_rootfs();
+    r = sbx_policy_validate(p, rootfs, &jr->spec, err);
+    if (r < 0)
+        return r;
+    jr->have_spec = true;
+    if (!ctx->admin && check_caps(&jr->spec, &ctx->cfg->caps, err) < 0) {
+        *code = E(OVER_CAP);
+        sbx_job_req_free(jr);
+        return -EPERM;
+    }
+    return 0;
+}
+
+int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_job_req *jr,
+                      Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    memset(jr, 0, sizeof *jr);
+    *code = E(INVALID_ARGUMENT);
+    if (req->has_version && req->version != SBX_PROTOCOL_VERSION) {
+        *code = E(UNIMPLEMENTED);
+        return sbx_err_set(err, ENOTSUP, "version: %u is not supported (this daemon speaks %d)",
+                           req->version, SBX_PROTOCOL_VERSION);
+    }
+    switch (req->op_case) {
+    case SBX__V1__REQUEST__OP_RUN:
+        return check_job(req->run, "run", ctx, jr, code, err);
+    case SBX__V1__REQUEST__OP_SUBMIT:
+        return check_job(req->submit, "submit", ctx, jr, code, err);
+    case SBX__V1__REQUEST__OP_WAIT:
+        return need_job_id("wait", req->wait->has_job_id, req->wait->job_id, code, err);
+    case SBX__V1__REQUEST__OP_INSPECT:
+        return need_job_id("inspect", req->inspect->has_job_id, req->inspect->job_id, code, err);
+    case SBX__V1__REQUEST__OP_PAUSE:
+        return need_job_id("pause", req->pause->has_job_id, req->pause->job_id, code, err);
+    case SBX__V1__REQUEST__OP_RESUME:
+        return need_job_id("resume", req->resume->has_job_id, req->resume->job_id, code, err);
+    case SBX__V1__REQUEST__OP_REMOVE:
+        return need_job_id("remove", req->remove->has_job_id, req->remove->job_id, code, err);
+    case SBX__V1__REQUEST__OP_KILL:
+        if (need_job_id("kill", req->kill->has_job_id, req->kill->job_id, code, err) < 0)
+            return -EINVAL;
+        if (req->kill->has_signal && (req->kill->signal < 1 || req->kill->signal > 64))
+            return sbx_err_set(err, EINVAL, "kill.signal: %u is not a signal (1..64)",
+                               req->kill->signal);
+        return 0;
+    case SBX__V1__REQUEST__OP_LIST:
+        if (req->list->all_users && !ctx->admin) {
+            *code = E(PERMISSION_DENIED);
+            return sbx_err_set(err, EPERM,
+                               "list.all_users: only administrators see every "
+                               "user's jobs");
+        }
+        return 0;
+    case SBX__V1__REQUEST__OP_HEALTH:
+        return 0;
+    default:
+        *code = E(UNIMPLEMENTED);
+        return sbx_err_set(err, ENOTSUP, "request: unknown or missing operation");
+    }
+}

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Covert channels between two jobs running at the same time: job A plants a
+# token through one channel and waits; job B, started while A runs, looks
+# for it. The lock channels use one host file bound read-only into both.
+#
+# Known channel: advisory locks (flock, POSIX and OFD fcntl locks) on a file
+# both jobs can open are shared, because both jobs open the same inode; a
+# read-only bind does not change that. The strict profile closes it (no
+# flock, no lock commands of fcntl); the default profile leaves it open and
+# SECURITY.md says so. The same holds for inotify: a job watching a shared
+# file sees another job open it (strict has no inotify). This test asserts exactly that, so a change either
+# way shows up.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/shared"; echo shared > "$T/shared/file"; chmod 0644 "$T/shared/file"
+SHARED=(--bind "$T/shared:/shared")
+
+# covert PROFILE CHANNEL : sets GOT to LEAK or BLOCKED (job B's verdict).
+covert() {
+    local prof=$1 ch=$2 a
+    "$SBX" run --seccomp "$prof" --wall-time-limit 20 "${SEC[@]}" "${SHARED[@]}" -- /sec/covert send "$ch" >"$T/a.out" 2>&1 &
+    a=$!
+    for _ in $(seq 100); do grep -q READY "$T/a.out" && break; kill -0 $a 2>/dev/null || break; sleep 0.05; done
+    sbx_run --seccomp "$prof" --wall-time-limit 20 "${SEC[@]}" "${SHARED[@]}" -- /sec/covert recv "$ch"
+    kill -TERM $a 2>/dev/null; wait $a 2>/dev/null
+    echo "    A: $(grep SENT "$T/a.out") | B: $OUT $(field status) $(field syscall)"
+    if grep -q '^LEAK' <<<"$OUT"; then GOT=LEAK; else GOT=BLOCKED; fi
+}
+
+for ch in keyring vsock io_uring shm tmp abstract sysv; do
+    for prof in default none; do
+        covert $prof $ch
+        check "$ch: no channel between concurrent jobs (--seccomp $prof)" "$GOT" BLOCKED
+    done
+done
+# Advisory locks on a shared read-only file: a real channel under default.
+for ch in flock posix ofd inotify; do
+    covert default $ch
+    check "$ch on a shared read-only bind: a known channel under default (see SECURITY.md)" "$GOT" LEAK
+    covert strict $ch
+    check "$ch: closed under --seccomp strict" "$GOT" BLOCKED
+done
+host_unchanged "covert channels"
+finish
