@@ -229,6 +229,11 @@ static int wait_started(struct sbx_job *job, int *exec_status, struct sbx_err *e
         size_t nfds = 1;
         int fd = -1;
         int r = sbx_msg_recv(job->sock, &m, &fd, &nfds);
+        /* A child that failed with SBX_MSG_CGROUP_READY still unread in its
+         * queue leaves ECONNRESET on our socket, reported once before the
+         * messages it sent: read on for its reason. */
+        if (r == -ECONNRESET)
+            continue;
         if (r == -EPIPE)
             return sbx_err_set(err, ECHILD, "setup: the job's init died during setup");
         if (r < 0)
