@@ -194,7 +194,7 @@ static void handle_frames(struct sbx_daemon *d, struct sbx_conn *c)
         c->rlen -= off;
     }
     /* Give back a big request's buffer: idle connections stay small. */
-    if (c->rlen == 0 && c->rcap > 4 * SBX_CONN_READ_CHUNK) {
+    if (c->rlen == 0 && c->rcap > 4 * (size_t)SBX_CONN_READ_CHUNK) {
         free(c->rbuf);
         c->rbuf = NULL;
         c->rcap = 0;
@@ -272,7 +272,7 @@ bool sbx_conn_writable(struct sbx_daemon *d, struct sbx_conn *c)
         c->woff += (size_t)n;
     }
     c->woff = c->wlen = 0;
-    if (c->wcap > 4 * SBX_CONN_READ_CHUNK) {
+    if (c->wcap > 4 * (size_t)SBX_CONN_READ_CHUNK) {
         free(c->wbuf);
         c->wbuf = NULL;
         c->wcap = 0;

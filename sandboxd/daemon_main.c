@@ -106,7 +106,7 @@ static void reload(struct sbx_daemon *d)
     }
     /* The socket, the uid pool and the cgroup parent hold live state. */
     if (cfg.pool.first != d->cfg.pool.first || cfg.pool.range != d->cfg.pool.range ||
-        cfg.pool.slots != d->cfg.pool.slots || strcmp(cfg.pool.lockdir, d->slot_dir))
+        cfg.pool.slots != d->cfg.pool.slots || strcmp(cfg.pool.lockdir, d->slot_dir) != 0)
         sbx_log("SIGHUP: uid_pool and slot_dir changes take effect on restart");
     cfg.pool = d->cfg.pool;
     cfg.pool.lockdir = d->slot_dir;

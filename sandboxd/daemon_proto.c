@@ -115,8 +115,8 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
                                "shared_paths",
                                i, m->src);
     }
-    if (p->seccomp && strcmp(p->seccomp, "default") && strcmp(p->seccomp, "strict") &&
-        strcmp(p->seccomp, "none") && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
+    if (p->seccomp && strcmp(p->seccomp, "default") != 0 && strcmp(p->seccomp, "strict") != 0 &&
+        strcmp(p->seccomp, "none") != 0 && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
         return sbx_err_set(err, EPERM,
                            "seccomp: profile file \"%s\" is not in the daemon's "
                            "shared_paths",

@@ -683,7 +683,7 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
             int n = sbx_job_pollfds(job, p);
             int nio = sbx_jobio_pollfds(io, p + n);
             p[n + nio] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-            if (poll(p, (nfds_t)(n + nio + 1), sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
+            if (poll(p, (nfds_t)n + (nfds_t)nio + 1, sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
                 break;
             if (sigfd >= 0 && (p[n + nio].revents & POLLIN)) {
                 struct signalfd_siginfo si;
