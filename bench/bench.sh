@@ -23,8 +23,12 @@
 # of the launcher and everything it reaped, hyperfine's mean) and launcher
 # peak RSS (/usr/bin/time %M, median of 5).
 #
+# The host is shared: its load drifts over minutes. So the rows take turns:
+# ROUNDS rounds, each giving every row RUNS/ROUNDS timed runs and
+# TP_SECS/ROUNDS seconds of throughput, and the table pools the rounds.
+#
 # env: BUILD (build dir, default ./build)  RUNS (300)  WARMUP (20)  TP_SECS (10)
-#      TP_LOOPS (2)  ONLY ("sbx bwrap ..." rows)  NSJAIL (path)  OUT (results dir)
+#      ROUNDS (5)  TP_LOOPS (2)  ONLY ("sbx bwrap ..." rows)  NSJAIL (path)  OUT
 # Must run as root. Cgroups: only below the calling shell's own cgroup, and
 # only what this script (or crun for it) created is removed.
 set -u
@@ -35,6 +39,7 @@ RUNS=${RUNS:-300}
 WARMUP=${WARMUP:-20}
 TP_SECS=${TP_SECS:-10}
 TP_LOOPS=${TP_LOOPS:-2}
+ROUNDS=${ROUNDS:-5}
 NSJAIL=${NSJAIL:-$(command -v nsjail 2>/dev/null || true)}
 WORK=${WORK:-/tmp/sbx-bench}
 OUT=${OUT:-$WORK/results/$(date -u +%Y%m%dT%H%M%S)}
@@ -209,24 +214,25 @@ throughput() {
     for i in $(seq 0 $((TP_LOOPS - 1))); do tp_loop "$n" "$i" > "$OUT/tp.$n.$i" & pids+=($!); done
     wait "${pids[@]}"   # not sandboxd, also a child of this shell
     for i in $(seq 0 $((TP_LOOPS - 1))); do tot=$((tot + $(cat "$OUT/tp.$n.$i"))); done
-    python3 -c "print('%.0f' % ($tot / $TP_SECS))"
+    echo "$tot"
 }
 peak_rss() {
     local k
     for k in 1 2 3 4 5; do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 3p
 }
-run_row() {  # NAME (possibly inside the crun wrapper)
-    local n=$1 pl
+run_row() {  # NAME ROUND (possibly inside the crun wrapper)
+    local n=$1 r=$2 pl
     prefix "$n" 0; pl=$(payload "$n")
     # one job first: a row that cannot run /bin/true is reported, not timed
     if ! "${P[@]}" $pl >"$OUT/$n.check" 2>&1; then
         echo "bench.sh: $n fails: $(head -3 "$OUT/$n.check")" >&2
         return 1
     fi
-    hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/$n.hyperfine.json" \
+    hyperfine -N --style none --warmup "$WARMUP" --runs $((RUNS / ROUNDS)) \
+        --export-json "$OUT/$n.hyperfine.$r.json" \
         -n "$n" -- "$(printf '%q ' "${P[@]}" $pl)" >/dev/null 2>"$OUT/$n.hyperfine.err"
-    peak_rss "${P[@]}" $pl > "$OUT/$n.peakrss"
-    throughput "$n" > "$OUT/$n.tp"
+    [ "$r" = 1 ] && peak_rss "${P[@]}" $pl > "$OUT/$n.peakrss"
+    TP_SECS=$((TP_SECS / ROUNDS > 0 ? TP_SECS / ROUNDS : 1)) throughput "$n" > "$OUT/$n.tp.$r"
 }
 
 list() {
@@ -252,17 +258,26 @@ labels = {
  "unshare": "util-linux `unshare`, namespaces only",
  "plain": "plain fork+exec (the floor)",
 }
+import glob
+tp_secs = float(os.environ.get("TP_SECS_ROUND", "1"))
 res = {}
 for r in rows:
-    f = os.path.join(out, r + ".hyperfine.json")
-    if not os.path.exists(f):
+    fs = sorted(glob.glob(os.path.join(out, r + ".hyperfine.*.json")))
+    if not fs:
         continue
-    h = json.load(open(f))["results"][0]
-    t = sorted(h["times"])
+    t, cpu, jobs, secs = [], [], 0, 0
+    for f in fs:
+        h = json.load(open(f))["results"][0]
+        t += h["times"]
+        cpu.append(h["user"] + h["system"])
+        tpf = f.replace(".hyperfine.", ".tp.").replace(".json", "")
+        if os.path.exists(tpf) and open(tpf).read().strip():
+            jobs += int(open(tpf).read().strip()); secs += tp_secs
+    t.sort()
     p99 = t[min(len(t) - 1, int(0.99 * len(t) + 0.5) - 1)]
     rd = lambda p: open(os.path.join(out, r + p)).read().strip() if os.path.exists(os.path.join(out, r + p)) else ""
-    res[r] = dict(med=statistics.median(t) * 1e3, p99=p99 * 1e3, cpu=(h["user"] + h["system"]) * 1e3,
-                  tp=float(rd(".tp") or 0), rss=int(rd(".peakrss") or 0), n=len(t))
+    res[r] = dict(med=statistics.median(t) * 1e3, p99=p99 * 1e3, cpu=statistics.mean(cpu) * 1e3,
+                  tp=jobs / secs if secs else 0, rss=int(rd(".peakrss") or 0), n=len(t))
 print("| row | median ms | p99 ms | jobs/s (2 clients) | CPU ms/job | launcher peak RSS KiB |")
 print("|---|---|---|---|---|---|")
 for r, v in res.items():
@@ -293,31 +308,38 @@ run() {
     setup
     { echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"; echo "kernel: $(uname -r)"; echo "cpus: $(nproc)";
       echo "os: $(. /etc/os-release; echo "$PRETTY_NAME")"; echo "sbx: $(git -C "$SRC" describe --always --dirty 2>/dev/null)"; 
-      echo "runs: $RUNS, warmup $WARMUP, throughput $TP_LOOPS loops x $TP_SECS s"; list; } > "$OUT/env.txt"
+      echo "runs: $RUNS in $ROUNDS interleaved rounds, warmup $WARMUP, throughput $TP_LOOPS loops x $TP_SECS s";
+      list; } > "$OUT/env.txt"
     trap 'stop_sbxd; cleanup' EXIT
-    local n
+    local n r rows=()
     for n in ${ONLY:-$ROWS}; do
         if ! prefix "$n" 0; then
             case $n in
-              sbxd) echo "skip sbxd: no sandboxd in $BUILD (the daemon is not merged yet)" ;;
+              sbxd) echo "skip sbxd: no sandboxd in $BUILD" ;;
               nsjail-cg) echo "skip nsjail-cg: nsjail not installed (not in Debian 12; set NSJAIL=)" ;;
               *) echo "skip $n: missing" ;;
             esac >&2
             continue
         fi
-        echo "== $n" >&2
-        if [ "$n" = sbxd ]; then start_sbxd || continue; fi
-        if is_crun "$n"; then
-            crun_wrap env BUILD="$BUILD" WORK="$WORK" OUT="$OUT" RUNS="$RUNS" WARMUP="$WARMUP" \
-                TP_SECS="$TP_SECS" TP_LOOPS="$TP_LOOPS" NSJAIL="$NSJAIL" "$HERE/bench.sh" _row "$n"
-        else
-            run_row "$n"
-        fi
-        [ "$n" = sbxd ] && stop_sbxd
+        rows+=("$n")
     done
+    for n in "${rows[@]}"; do [ "$n" = sbxd ] && { start_sbxd || rows=("${rows[@]/sbxd}"); }; done
+    for r in $(seq "$ROUNDS"); do
+        for n in ${rows[@]}; do
+            echo "== round $r: $n" >&2
+            if is_crun "$n"; then
+                crun_wrap env BUILD="$BUILD" WORK="$WORK" OUT="$OUT" RUNS="$RUNS" WARMUP="$WARMUP" \
+                    TP_SECS="$TP_SECS" TP_LOOPS="$TP_LOOPS" ROUNDS="$ROUNDS" NSJAIL="$NSJAIL" \
+                    "$HERE/bench.sh" _row "$n" "$r"
+            else
+                run_row "$n" "$r"
+            fi
+        done
+    done
+    stop_sbxd
     cat "$OUT/env.txt" | sed -n 1,6p
     echo
-    summarize
+    TP_SECS_ROUND=$((TP_SECS / ROUNDS > 0 ? TP_SECS / ROUNDS : 1)) summarize
     echo
     echo "(results in $OUT)"
 }
@@ -327,6 +349,6 @@ case ${1:-run} in
     list) prepare >/dev/null; setup; list ;;
     cleanup) cleanup ;;
     _row) shift; run_row "$@" ;;
-    summarize) OUT=$2 summarize ;;
+    summarize) OUT=$2 TP_SECS_ROUND=$((TP_SECS / ROUNDS > 0 ? TP_SECS / ROUNDS : 1)) summarize ;;
     *) sed -n '2,30p' "$0"; exit 2 ;;
 esac

@@ -3,13 +3,15 @@
 #
 #  1. latency (median, p99, max) and jobs/s of `/bin/true` jobs as the number
 #     of concurrent clients grows 1 -> 32 (bench/loadgen, a C driver);
-#  2. HELD (1,000) jobs sleeping at once: each started only once the previous
+#  2. through sandboxd: its RSS as RSS_JOBS (10,000) jobs pass through it;
+#  3. HELD (1,000) jobs sleeping at once: each started only once the previous
 #     one runs, the start latency of each (as the count of held jobs grows),
 #     and the memory per held job (MemAvailable before/after, so kernel memory
 #     of namespaces, mounts and cgroups counts too), then their teardown.
 #
 # Through sandboxd when the build has it (sbx --socket S run), else sbx run.
 # env: BUILD (./build)  SECS (5 per step)  CLIENTS ("1 2 4 8 16 32")  HELD (1000)
+#      RSS_JOBS (10000; 0 skips)
 #      MODE (auto|sbx|sbxd)  SANDBOXD_ARGS (extra daemon flags)  OUT (results dir)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,7 @@ BUILD=${BUILD:-$SRC/build}
 SECS=${SECS:-5}
 CLIENTS=${CLIENTS:-1 2 4 8 16 32}
 HELD=${HELD:-1000}
+RSS_JOBS=${RSS_JOBS:-10000}
 MODE=${MODE:-auto}
 WORK=${WORK:-/tmp/sbx-bench}
 OUT=${OUT:-$WORK/scaling/$(date -u +%Y%m%dT%H%M%S)}
@@ -37,7 +40,16 @@ fi
 DPID=
 if [ "$MODE" = sbxd ]; then
     rm -f "$SOCK"
-    "$SANDBOXD" --socket "$SOCK" ${SANDBOXD_ARGS:-} >"$OUT/sandboxd.log" 2>&1 &
+    # room for every held job: uid slots, running jobs, connections, fds
+    cat > "$OUT/sandboxd.conf" <<CONF
+uid_pool { first: 1879048192 range: 65536 slots: $((HELD + 64)) }
+max_concurrent: $((HELD + 32))
+queue_length: 1024
+max_connections: $((HELD + 64))
+keep_stopped: 16
+CONF
+    prlimit --nofile="$(ulimit -Hn)" "$SANDBOXD" --socket "$SOCK" --config "$OUT/sandboxd.conf" \
+        ${SANDBOXD_ARGS:-} >"$OUT/sandboxd.log" 2>&1 &
     DPID=$!
     for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
     CMD=("$SBX" --socket "$SOCK" run --memory 256M --pids 64 --cpus 1 --)
@@ -54,7 +66,20 @@ for c in $CLIENTS; do
     read -r _ n f tp med p99 mx < <("$WORK/loadgen" "$c" "$SECS" "${CMD[@]}" /bin/true)
     echo "| $c | $tp | $med | $p99 | $mx | $f |"
 done | tee "$OUT/clients.md"
-[ -n "$DPID" ] && grep -E '^(VmHWM|VmRSS)' /proc/$DPID/status | tr '\n\t' '  ' && echo
+
+if [ -n "$DPID" ] && [ "$RSS_JOBS" -gt 0 ]; then
+    echo
+    echo "sandboxd RSS while $RSS_JOBS jobs pass through it (2 clients):"
+    echo
+    echo "| jobs done | VmRSS KiB | VmHWM KiB | fds open |"
+    echo "|---|---|---|---|"
+    done_jobs=0
+    while [ "$done_jobs" -lt "$RSS_JOBS" ]; do
+        read -r _ n _ < <("$WORK/loadgen" 2 5 "${CMD[@]}" /bin/true)
+        done_jobs=$((done_jobs + n))
+        echo "| $done_jobs | $(awk '/^VmRSS/ {print $2}' /proc/$DPID/status) | $(awk '/^VmHWM/ {print $2}' /proc/$DPID/status) | $(ls /proc/$DPID/fd | wc -l) |"
+    done | tee "$OUT/daemon-rss.md"
+fi
 
 echo
 python3 - "$HELD" "$OUT" "$DPID" "${CMD[@]}" <<'EOF'
