@@ -18,6 +18,8 @@
 #   nsjail-cg  nsjail with v1 memory+pids cgroups (only if $NSJAIL is an nsjail binary)
 #   unshare    util-linux unshare, namespaces only, no mounts
 #   plain      fork+exec of the static /bin/true, no sandbox (the floor)
+#   sbx-before the `sbx run` row with another sbx binary, e.g. an older build
+#              for a before/after in the same run (only if $SBX_BEFORE is set)
 # Metrics: median and p99 latency (hyperfine -N), jobs/s with 2 parallel
 # client loops (bash loops, as ../shared/bench/peers.sh), CPU per job (user+sys
 # of the launcher and everything it reaped, hyperfine's mean) and launcher
@@ -50,7 +52,8 @@ MAPUID=100000
 MAPCNT=65536
 SOCK=$WORK/sandboxd.sock
 SBX_FLAGS=(run --memory 256M --pids 64 --cpus 1 --seccomp default --)
-ROWS="sbx sbxd bwrap crun crun-cg nsjail-cg unshare plain"
+ROWS="sbx sbx-before sbxd bwrap crun crun-cg nsjail-cg unshare plain"
+SBX_BEFORE=${SBX_BEFORE:-}
 
 have() { command -v "$1" >/dev/null 2>&1; }
 own_cg() { awk -F: -v c="$1" '$2==c {print $3}' /proc/self/cgroup; }
@@ -89,6 +92,8 @@ prefix() {
     P=()
     case $1 in
     sbx)     P=("$SBX" "${SBX_FLAGS[@]}") ;;
+    sbx-before) [ -n "$SBX_BEFORE" ] && [ -x "$SBX_BEFORE" ] || return 1
+             P=("$SBX_BEFORE" "${SBX_FLAGS[@]}") ;;
     sbxd)    have_sbxd || return 1
              P=("$SBX" --socket "$SOCK" "${SBX_FLAGS[@]}") ;;
     plain)   P=() ;;
@@ -251,6 +256,7 @@ out, rows = sys.argv[1], sys.argv[2:]
 labels = {
  "sbx": "`sbx run`, everything on (8 ns, 65,536 ids, overlay, /proc, /dev, v1 mem+pids+cpu cgroups, seccomp)",
  "sbxd": "`sbx --socket run` through sandboxd, same job",
+ "sbx-before": "`sbx run` as before this work (%s), same job" % os.environ.get("SBX_BEFORE_LABEL", "SBX_BEFORE"),
  "bwrap": "bubblewrap (1 uid, no time ns, no cgroups, no seccomp)",
  "crun": "crun, no cgroups",
  "crun-cg": "crun with v1 memory+pids cgroups",
@@ -317,6 +323,7 @@ run() {
             case $n in
               sbxd) echo "skip sbxd: no sandboxd in $BUILD" ;;
               nsjail-cg) echo "skip nsjail-cg: nsjail not installed (not in Debian 12; set NSJAIL=)" ;;
+              sbx-before) continue ;;
               *) echo "skip $n: missing" ;;
             esac >&2
             continue
