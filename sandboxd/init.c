@@ -55,7 +55,7 @@ static int job_main(void *arg)
 }
 
 /* The job's process runs on this stack, in our memory, until its execve. */
-#define JOB_STACK (256 * 1024)
+#define JOB_STACK ((size_t)256 * 1024)
 
 static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listener)
 {
