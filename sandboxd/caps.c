@@ -1,7 +1,12 @@
-/* Raw capset/capget and PR_CAPBSET_*: libcap-ng read /proc/<tid>/status six
- * times per job (three opens in the job's process, three in PID 1) to learn
- * what two system calls say. */
+/* The capability sets go through libcap-ng (capng_clear/capng_update then
+ * capng_apply(CAPNG_SELECT_CAPS): one capset). The bounding set is dropped
+ * with PR_CAPBSET_DROP directly: capng_apply(CAPNG_SELECT_BOUNDS) first
+ * re-reads /proc/<tid>/status, which cost 0.4 ms of CPU per job (three reads
+ * in the job's process, three in PID 1) for what the kernel tells us anyway.
+ * The outcome is read back with capget and PR_CAPBSET_READ. */
 #include "caps.h"
+
+#include <cap-ng.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -27,15 +32,11 @@ static int drop_bounding(void)
     return 0;
 }
 
-static int capset_raw(uint64_t eff, uint64_t perm, uint64_t inh)
+/* libcap-ng remembers the thread it first saw; the job's process shares
+ * PID 1's memory until it execs (CLONE_VM), so each says who it is. */
+static int this_thread(void)
 {
-    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct d[2] = {
-        {.effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh},
-        {.effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32),
-         .inheritable = (uint32_t)(inh >> 32)},
-    };
-    return (int)syscall(SYS_capset, &h, d);
+    return (int)syscall(SYS_gettid);
 }
 
 static int capget_raw(uint64_t *eff, uint64_t *perm, uint64_t *inh)
@@ -66,8 +67,10 @@ int sbx_caps_drop_all(uid_t uid, gid_t gid, struct sbx_err *err)
         if (setresuid(uid, uid, uid) < 0)
             return sbx_err_sys(err, errno, "switching to uid %u", (unsigned)uid);
     }
-    if (capset_raw(0, 0, 0) < 0)
-        return sbx_err_sys(err, errno, "capabilities: clearing the capability sets");
+    capng_clear(CAPNG_SELECT_CAPS);
+    capng_setpid(this_thread());
+    if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+        return sbx_err_set(err, EPERM, "capabilities: clearing the capability sets");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sbx_err_sys(err, errno, "setting no_new_privs");
 
@@ -96,8 +99,10 @@ int sbx_caps_drop_all(uid_t uid, gid_t gid, struct sbx_err *err)
 
 int sbx_caps_init_only_kill(struct sbx_err *err)
 {
-    uint64_t kill = 1ULL << CAP_KILL;
-    if (drop_bounding() < 0 || capset_raw(kill, kill, 0) < 0)
+    capng_clear(CAPNG_SELECT_CAPS);
+    capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_KILL);
+    capng_setpid(this_thread());
+    if (drop_bounding() < 0 || capng_apply(CAPNG_SELECT_CAPS) < 0)
         return sbx_err_set(err, EPERM, "init: dropping capabilities");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sbx_err_sys(err, errno, "init: setting no_new_privs");
