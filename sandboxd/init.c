@@ -82,26 +82,33 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listen
      * and what it changes (credentials, rlimits, seccomp, Landlock, signal
      * mask) belongs to its own task. CLONE_FILES: see find_listener. */
     struct job_arg arg = {.plan = plan, .exec_pipe = p[1], .listener = -1};
+    pid_t pid = -1;
+    *listener = -1;
 #if JOB_CLONE_VM
     void *stack = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         sbx_child_fail(plan->sock, errno, "init: job stack: %s", strerror(errno));
-    pid_t pid = clone(job_main, (char *)stack + JOB_STACK,
-                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &arg);
-    if (pid < 0)
-        sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
+    pid = clone(job_main, (char *)stack + JOB_STACK, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD,
+                &arg);
+    int e_vm = errno;
     munmap(stack, JOB_STACK);
-    *listener = arg.listener;   /* the job's process wrote it in our memory */
-#else
-    struct clone_args ca = {.flags = CLONE_VFORK | CLONE_FILES, .exit_signal = SIGCHLD};
-    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid < 0)
-        sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
-    if (pid == 0)
-        job_main(&arg);
-    *listener = -1;             /* its copy of arg is gone: find_listener */
+    /* Kernels before 6.x refuse CLONE_VM into a new time namespace (the
+     * two would share a vvar page): start it the plain vfork way there. */
+    if (pid < 0 && e_vm != EINVAL)
+        sbx_child_fail(plan->sock, e_vm, "init: starting the job: %s", strerror(e_vm));
+    if (pid >= 0)
+        *listener = arg.listener; /* the job's process wrote it in our memory */
 #endif
+    if (pid < 0) {
+        struct clone_args ca = {.flags = CLONE_VFORK | CLONE_FILES, .exit_signal = SIGCHLD};
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0)
+            sbx_child_fail(plan->sock, errno, "init: starting the job: %s", strerror(errno));
+        if (pid == 0)
+            job_main(&arg);
+        /* its copy of arg is gone: find_listener */
+    }
     close(p[1]);
     int e = 0;
     ssize_t n = read(p[0], &e, sizeof e);
