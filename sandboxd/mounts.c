@@ -310,6 +310,28 @@ static int setup_proc(int rootfd, struct sbx_err *err)
     return 0;
 }
 
+/* A read-only directory bind reaches the job through a read-only overlay of
+ * its own: the files the job opens are then this overlay's inodes, not the
+ * host's, so advisory locks (flock, POSIX, OFD) and inotify on a file that
+ * several jobs see cannot carry bits from one job to another, as they would
+ * on the shared inode. (overlayfs without an upper layer needs two lower
+ * layers: the second is an empty directory.) */
+static int private_ro_view(int src, size_t i, struct sbx_err *err)
+{
+    char low[48], opts[112];
+    snprintf(low, sizeof low, STAGE "/bind%zu", i);
+    if ((mkdir(STAGE "/empty", 0555) < 0 && errno != EEXIST) || mkdir(low, 0755) < 0)
+        return sbx_err_sys(err, errno, "mounts[%zu]: staging", i);
+    if (move_mount(src, "", AT_FDCWD, low, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return sbx_err_sys(err, errno, "mounts[%zu]: staging the bind", i);
+    snprintf(opts, sizeof opts, "%s:" STAGE "/empty", low);
+    const char *ovl[] = {"lowerdir", opts, NULL};
+    int ov = new_fs("overlay", ovl, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    if (ov < 0)
+        return sbx_err_sys(err, -ov, "mounts[%zu]: a private read-only view", i);
+    return ov;
+}
+
 static int setup_policy_mounts(const struct sbx_spec *spec, int rootfd, int *bind_fds,
                                struct sbx_err *err)
 {
@@ -328,7 +350,14 @@ static int setup_policy_mounts(const struct sbx_spec *spec, int rootfd, int *bin
             _cleanup_close_ int t = make_mountpoint(rootfd, m->dst, S_ISDIR(st.st_mode));
             if (t == -ELOOP || t == -EXDEV)
                 return sbx_err_set(err, ELOOP, "mounts[%zu].dst: %s goes through a symlink", i, m->dst);
-            r = t < 0 ? t : attach(src, t);
+            if (t >= 0 && !m->rw && S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int view = private_ro_view(src, i, err);
+                if (view < 0)
+                    return view;
+                r = attach(view, t);
+            } else {
+                r = t < 0 ? t : attach(src, t);
+            }
         }
         if (r < 0)
             return sbx_err_sys(err, -r, "mounts[%zu]: mounting %s", i, m->dst);

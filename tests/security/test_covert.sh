@@ -3,12 +3,13 @@
 # token through one channel and waits; job B, started while A runs, looks
 # for it. The lock channels use one host file bound read-only into both.
 #
-# Known channel: advisory locks (flock, POSIX and OFD fcntl locks) on a file
-# both jobs can open are shared, because both jobs open the same inode; a
-# read-only bind does not change that. The strict profile closes it (no
-# flock, no lock commands of fcntl); the default profile leaves it open and
-# SECURITY.md says so. The same holds for inotify: a job watching a shared
-# file sees another job open it (strict has no inotify). This test asserts exactly that, so a change either
+# Advisory locks (flock, POSIX and OFD fcntl locks) and inotify on a file
+# that both jobs can open would be shared on the file's inode. A read-only
+# directory bind reaches each job through a read-only overlay of its own
+# (sandboxd/mounts.c), so each job opens its own inode and these channels
+# close, under every profile. A read-write bind is shared by the operator's
+# choice: there the channel stays, and the strict profile still closes the
+# lock and inotify calls. This test asserts exactly that, so a change either
 # way shows up.
 . "$(dirname "$0")/lib.sh"
 
@@ -33,12 +34,22 @@ for ch in keyring vsock io_uring shm tmp abstract sysv; do
         check "$ch: no channel between concurrent jobs (--seccomp $prof)" "$GOT" BLOCKED
     done
 done
-# Advisory locks on a shared read-only file: a real channel under default.
+# Locks and inotify on a shared read-only bind: closed by the private views.
+for ch in flock posix ofd inotify; do
+    for prof in default none; do
+        covert $prof $ch
+        check "$ch on a shared read-only bind: no channel (--seccomp $prof)" "$GOT" BLOCKED
+    done
+done
+# On a shared read-write bind the operator shares the inode on purpose: the
+# channel is there under default, and strict closes it.
+chmod 0777 "$T/shared"; chmod 0666 "$T/shared/file"
+SHARED=(--bind-rw "$T/shared:/shared")
 for ch in flock posix ofd inotify; do
     covert default $ch
-    check "$ch on a shared read-only bind: a known channel under default (see SECURITY.md)" "$GOT" LEAK
+    check "$ch on a shared read-write bind: a known channel under default (see SECURITY.md)" "$GOT" LEAK
     covert strict $ch
-    check "$ch: closed under --seccomp strict" "$GOT" BLOCKED
+    check "$ch on a shared read-write bind: closed under --seccomp strict" "$GOT" BLOCKED
 done
 host_unchanged "covert channels"
 finish
