@@ -45,11 +45,14 @@ printf 'command: "/bin/true"\nlimits { memory: "banana" }\n' > "$T/invalid.pbtxt
 same_as_local "invalid policy" --policy "$T/invalid.pbtxt"
 same_as_local "output limit" --output-limit 64K -- /bin/sh -c 'dd if=/dev/zero of=/tmp/f bs=64k count=4 2>/dev/null'
 # SIGTERM to sbx reaches the job's first process, as locally.
+# (The job says when its trap is set, so a slow start under load cannot
+# race the signal.)
 for mode in local remote; do
-    if [ $mode = local ]; then "$SBX" run -- /bin/sh -c 'trap "exit 9" TERM; sleep 5 & wait' &
-    else "$SBX" --socket "$SOCK" run -- /bin/sh -c 'trap "exit 9" TERM; sleep 5 & wait' & fi
+    rm -f "$T/trap.$mode"
+    if [ $mode = local ]; then "$SBX" run -- /bin/sh -c 'trap "exit 9" TERM; echo set; sleep 5 & wait' >"$T/trap.$mode" &
+    else "$SBX" --socket "$SOCK" run -- /bin/sh -c 'trap "exit 9" TERM; echo set; sleep 5 & wait' >"$T/trap.$mode" & fi
     p=$!
-    sleep 0.5
+    wait_until 10 grep -q set "$T/trap.$mode"
     kill -TERM "$p"
     wait "$p"
     check "SIGTERM forwarded to the job ($mode)" "$?" 9
