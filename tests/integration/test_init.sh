@@ -20,13 +20,14 @@ left=$(ps -eo uid= | awk -v u="$uid" '$1==u' | wc -l)
 check "no process of the job's uid remains" "$left" 0
 
 # SIGTERM to sbx reaches the job (which may trap it).
-"$SBX" run --result-json "$T/r.json" -- /bin/sh -c 'trap "echo got-term; exit 3" TERM; sleep 10 & wait' >"$T/out" 2>&1 &
+"$SBX" run --result-json "$T/r.json" -- /bin/sh -c 'trap "echo got-term; exit 3" TERM; echo set; sleep 10 & wait' >"$T/out" 2>&1 &
 p=$!
-sleep 0.5
+# Signal once the job says its trap is set (a slow start must not race it).
+for _ in $(seq 200); do grep -q set "$T/out" && break; sleep 0.05; done
 kill -TERM $p
 wait $p
 rc=$?
-check "SIGTERM is forwarded to the job" "$(cat "$T/out")" got-term
+check "SIGTERM is forwarded to the job" "$(echo $(cat "$T/out"))" "set got-term"
 check "exit status is the job's" "$rc" 3
 
 # SIGKILL of the launcher takes the job with it.
