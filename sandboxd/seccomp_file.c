@@ -268,6 +268,16 @@ static int parse_rule(struct parser *ps, char **tok, int ntok)
     }
     if (r.ncond > 0 && nnames != 1)
         return FAIL(ps, EINVAL, "a rule with conditions names exactly one system call");
+    /* libseccomp 2.5 spins (minutes, found by the fuzzer) compiling two
+     * rules for one call that each combine an ordering comparison with
+     * another condition; an ordering comparison stands alone instead. */
+    for (unsigned j = 0; r.ncond > 1 && j < r.ncond; j++) {
+        enum scmp_compare op = r.cond[j].op;
+        if (op == SCMP_CMP_LT || op == SCMP_CMP_LE || op == SCMP_CMP_GT || op == SCMP_CMP_GE)
+            return FAIL(ps, EINVAL, "a <, <=, > or >= comparison must be the rule's only "
+                                    "condition (libseccomp cannot compile it combined in "
+                                    "reasonable time)");
+    }
 
     for (int i = 0; i < nnames; i++) {
         int e = resolve(ps, tok[i], &r.nr);

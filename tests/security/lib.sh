@@ -5,6 +5,18 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 : "${SBX_SECURITY:?run through ctest}"
 
+# Each security test takes its jobs' host uids from a pool range of its own
+# (below sbx's default pool), so that "no process left with the job's host
+# uid" can never see a job of another test that ran at the same time and
+# got the slot this job had just freed.
+case $TEST_NAME in
+    test_covert) slot=0 ;; test_exhaustion) slot=1 ;; test_filesystem) slot=2 ;;
+    test_host_reach) slot=3 ;; test_kernel_surface) slot=4 ;; test_launcher) slot=5 ;;
+    test_seccomp_table) slot=6 ;; *) slot=7 ;;
+esac
+export SBX_UID_POOL="$((0x60000000 + slot * 16 * 65536)):65536:16"
+export SBX_SLOT_DIR="/run/sbx/test-slots-$slot"
+cleanup_hooks+=("rm -rf '$SBX_SLOT_DIR'")
 SEC=(--bind "$SBX_SECURITY:/sec")
 # Every attack job is bounded in time: a hung attack fails its check instead
 # of the whole test timing out.

@@ -592,6 +592,8 @@ static void test_file_errors(void **state)
         {"default allow\nerrno EPERM ioctl read arg1 == 1\n",
          "line 2: a rule with conditions names exactly one system call"},
         {"default allow\nerrno EPERM ioctl arg1 == 1 junk\n", "line 2: \"junk\": expected a condition"},
+        {"include strict\nallow socket arg4 == 1 arg1 <= 5\n",
+         "line 2: a <, <=, > or >= comparison must be the rule's only condition"},
         {"default allow\ninclude default\n", "line 2: include must come first"},
         {"include nosuch\n", "line 1: cannot include \"nosuch\""},
         {"include\n", "line 1: include takes one built-in profile"},
