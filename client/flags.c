@@ -411,26 +411,27 @@ static int f_cpus(struct state *st, const char *flag, const char *v)
     return 0;
 }
 
-static int f_uid(struct state *st, const char *flag, const char *v)
+/* --uid and --gid: the same number, into a different field. */
+static int set_id(struct state *st, const char *flag, const char *v, protobuf_c_boolean *has,
+                  uint32_t *field)
 {
     uint32_t n;
     int r = parse_u32(st, flag, v, &n);
     if (r < 0)
         return r;
-    st->opts->policy->has_uid = true;
-    st->opts->policy->uid = n;
+    *has = true;
+    *field = n;
     return 0;
+}
+
+static int f_uid(struct state *st, const char *flag, const char *v)
+{
+    return set_id(st, flag, v, &st->opts->policy->has_uid, &st->opts->policy->uid);
 }
 
 static int f_gid(struct state *st, const char *flag, const char *v)
 {
-    uint32_t n;
-    int r = parse_u32(st, flag, v, &n);
-    if (r < 0)
-        return r;
-    st->opts->policy->has_gid = true;
-    st->opts->policy->gid = n;
-    return 0;
+    return set_id(st, flag, v, &st->opts->policy->has_gid, &st->opts->policy->gid);
 }
 
 static int f_time_offset(struct state *st, const char *flag, const char *v)

@@ -24,21 +24,26 @@ static char default_path_env[] = "PATH=" SBX_DEFAULT_PATH;
 
 /* Quotes a policy value for an error line: bounded, and no control
  * character can break the one-line message. */
-static const char *q(char *buf, size_t size, const char *s)
+static const char *q(char *buf, size_t size, const char *s, size_t len, bool quotes)
 {
     size_t o = 0, max = size - 6;
-    buf[o++] = '"';
-    for (; *s && o < max; s++)
+    const char *end = s + strnlen(s, len);
+    if (quotes)
+        buf[o++] = '"';
+    for (; s < end && o < max; s++)
         buf[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-    if (*s) {
+    if (s < end) {
         memcpy(buf + o, "...", 3);
         o += 3;
     }
-    buf[o++] = '"';
+    if (quotes)
+        buf[o++] = '"';
     buf[o] = '\0';
     return buf;
 }
-#define Q(s) q((char[100]){0}, 100, (s))
+#define Q(s) q((char[100]){0}, 100, (s), SIZE_MAX, true)
+/* The first n bytes, unquoted (a name such as an env KEY), made printable. */
+#define NAME(s, n) q((char[100]){0}, 100, (s), (n), false)
 
 static int own(struct sbx_spec *spec, char *s, struct sbx_err *err)
 {
@@ -164,8 +169,8 @@ static int check_env(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *err
             return sbx_err_set(err, EINVAL, "env[%zu]: %s has an empty KEY", i, Q(e));
         for (size_t k = 0; k < i; k++)
             if (strncmp(p->env[k], e, klen + 1) == 0)
-                return sbx_err_set(err, EINVAL, "env[%zu]: %.*s is already set by env[%zu]", i,
-                                   (int)(klen > 64 ? 64 : klen), e, k);
+                return sbx_err_set(err, EINVAL, "env[%zu]: %s is already set by env[%zu]", i,
+                                   NAME(e, klen), k);
         if (klen == 4 && strncmp(e, "PATH", 4) == 0)
             has_path = true;
     }

@@ -455,7 +455,10 @@ static void check_limits(struct sbx_job *job)
         /* The job cannot cross its limit sooner than (left / CPUs) from now;
          * check then, but at least every 100 ms and at most every 5 ms, so
          * a crossing is caught within a few ms without busy polling. */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        /* sysconf reads /sys each time: once per process is enough. */
+        static long cpus;
+        if (!cpus)
+            cpus = sysconf(_SC_NPROCESSORS_ONLN);
         int64_t left = used < 0 ? 0 : job->cpu_limit_ns - used;
         int64_t wait = left / (cpus > 0 ? cpus : 1);
         if (wait > 100000000)
