@@ -41,7 +41,9 @@ check "control: the launcher had it" "$(SBX_HOST_SECRET=x env | grep -c SBX_HOST
 tty_run() { # COMMAND... : prints what `read` found after COMMAND, under a pty
     local cmd
     cmd=$(printf '%q ' "$@")
-    sleep 3 | script -qfec "$cmd; read -t 1 line; echo \"AFTER[\$line]\"" /dev/null 2>&1 | tr -d '\r'
+    # script(1) runs the line with $SHELL, which is dash (no `read -t`) where
+    # the environment names no shell: pin bash so the check can fail for real.
+    sleep 3 | SHELL=/bin/bash script -qfec "$cmd; read -t 1 line; echo \"AFTER[\$line]\"" /dev/null 2>&1 | tr -d '\r'
 }
 if command -v script >/dev/null; then
     for prof in default none; do
