@@ -241,6 +241,36 @@ int sbx_cgroup_enter(struct sbx_cgroup *cg, pid_t pid, struct sbx_err *err)
     return 0;
 }
 
+int sbx_cgroup_open_procs(const struct sbx_cgroup *cg, int *fds, struct sbx_err *err)
+{
+    _Static_assert(CG_MAX_HIER <= SBX_CG_MAX_DIRS, "room for every hierarchy");
+    for (int i = 0; i < cg->ndirs; i++) {
+        fds[i] = openat(cg->dirs[i].fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            int r = sbx_err_sys(err, errno, "cgroup: %s/cgroup.procs: cannot open",
+                                cg->dirs[i].path);
+            while (i-- > 0)
+                close(fds[i]);
+            return r;
+        }
+    }
+    return cg->ndirs;
+}
+
+int sbx_cgroup_enter_fds(int *fds, int n, const char *pid, struct sbx_err *err)
+{
+    int r = 0;
+    size_t len = strlen(pid);
+    for (int i = 0; i < n; i++) {
+        if (r == 0 && write(fds[i], pid, len) != (ssize_t)len)
+            r = sbx_err_sys(err, errno, "cgroup: entering the job's cgroup (hierarchy %d of %d)",
+                            i + 1, n);
+        close(fds[i]);
+        fds[i] = -1;
+    }
+    return r;
+}
+
 static const struct cg_dir *ctrl_dir(const struct sbx_cgroup *cg, int c)
 {
     return cg->by_ctrl[c] < 0 ? NULL : &cg->dirs[cg->by_ctrl[c]];

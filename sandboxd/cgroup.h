@@ -72,6 +72,19 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
  * controller is on v2, else -1 (then use sbx_cgroup_enter). */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
 
+/* For the child to move itself in (sbx_cgroup_enter_self): opens the
+ * cgroup.procs file of each job cgroup directory for writing, into fds (room
+ * for SBX_CG_MAX_DIRS). The kernel checks a migration against the
+ * credentials the file was opened with, so the child, which has no rights on
+ * the host, can use these. Returns how many, or a negative errno (none left
+ * open). The caller closes them. */
+#define SBX_CG_MAX_DIRS 8
+int sbx_cgroup_open_procs(const struct sbx_cgroup *cg, int *fds, struct sbx_err *err);
+/* In the child: moves the process pid (as the writer's PID namespace numbers
+ * it; "0" is the writer itself) into each cgroup.procs given, then closes
+ * the fds. */
+int sbx_cgroup_enter_fds(int *fds, int n, const char *pid, struct sbx_err *err);
+
 /* Moves pid into the job cgroup(s) (what clone3 did not already do; writing
  * a pid already there is harmless, so call it after clone3 too on hybrid
  * hosts). The caller keeps the child blocked (e.g. on a pipe) until this

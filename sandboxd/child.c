@@ -1,9 +1,13 @@
 /* The child side of a job, in the order the steps happen:
  *
+ *   0. unshare the network namespace; on v1 under sandboxd, move into the
+ *      job's cgroups (both while the launcher works on step 1)
  *   1. wait for the launcher to write the id maps (and pass mount sources)
- *   2. become root of the new user namespace, enter a new cgroup namespace
+ *   2. become root of the new user namespace
  *   3. build the root filesystem and pivot into it (mounts.c)
- *   4. hostname, loopback, time namespace offsets
+ *   4. hostname, loopback; under sbx run on v1, wait until the launcher
+ *      has moved us into the job's cgroups; new cgroup namespace, time
+ *      namespace offsets
  *   5. fork the job's process with CLONE_VFORK: it drops everything
  *      (rlimits, ids, capabilities, no_new_privs, seccomp) and execs
  *   6. stay behind as PID 1 (init.c): reap, forward signals, report.
@@ -61,16 +65,6 @@ static void receive_sources(const struct sbx_plan *plan, int *fds)
                        plan->n_sources, got);
 }
 
-static void wait_cgroup(const struct sbx_plan *plan)
-{
-    struct sbx_msg m;
-    size_t n = 0;
-    if (sbx_msg_recv(plan->sock, &m, NULL, &n) < 0)
-        _exit(125); /* the launcher is gone: nothing to report to */
-    if (m.type != SBX_MSG_CGROUP_READY || n)
-        sbx_child_fail(plan->sock, EPROTO, "setup: unexpected message from the launcher");
-}
-
 static void write_time_offsets(const struct sbx_plan *plan)
 {
     const struct sbx_spec *s = plan->spec;
@@ -100,6 +94,16 @@ static void write_time_offsets(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "time namespace: writing offsets: %s", strerror(errno));
 }
 
+static void wait_cgroup(const struct sbx_plan *plan)
+{
+    struct sbx_msg m;
+    size_t n = 0;
+    if (sbx_msg_recv(plan->sock, &m, NULL, &n) < 0)
+        _exit(125); /* the launcher is gone: nothing to report to */
+    if (m.type != SBX_MSG_CGROUP_READY || n)
+        sbx_child_fail(plan->sock, EPROTO, "setup: unexpected message from the launcher");
+}
+
 static int cmp_int(const void *a, const void *b)
 {
     return *(const int *)a - *(const int *)b;
@@ -111,11 +115,14 @@ static int cmp_int(const void *a, const void *b)
  * for, for as long as this job runs. Keep only what the job needs. */
 static void close_launcher_fds(const struct sbx_plan *plan)
 {
-    int keep[8] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1], plan->stdio[2],
-                   plan->lock_fd};
-    qsort(keep, 8, sizeof keep[0], cmp_int);
+    int keep[8 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
+                                     plan->stdio[2], plan->lock_fd};
+    int n = 8;
+    for (int i = 0; i < plan->n_cg_procs; i++)
+        keep[n++] = plan->cg_procs[i];
+    qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
     unsigned next = 0;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < n; i++) {
         if (keep[i] < 0 || (unsigned)keep[i] < next)
             continue;
         if ((unsigned)keep[i] > next)
@@ -130,6 +137,22 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     struct sbx_err err = {0};
     close_launcher_fds(plan);
     const struct sbx_spec *spec = plan->spec;
+
+    /* The two costliest namespace steps are ours, not the launcher's, so
+     * that they run while it writes our id maps and opens the mount sources
+     * (and, in sandboxd, starts the next job). A network namespace made here
+     * belongs to our user namespace, exactly as one made by clone3 would. */
+    if (unshare(CLONE_NEWNET) < 0)
+        sbx_child_fail(plan->sock, errno, "network namespace: unshare: %s", strerror(errno));
+    /* Into the job's cgroups where clone3 could not put us (v1), when the
+     * launcher is a service that must not wait: through cgroup.procs files
+     * it opened (the kernel checks a migration against the opener's rights,
+     * not the writer's). A v1 migration may wait for an RCU grace period
+     * (cgroup_threadgroup_rwsem); this way that wait is this job's alone. */
+    int cg_fds[SBX_CG_MAX_DIRS];
+    memcpy(cg_fds, plan->cg_procs, sizeof cg_fds);
+    if (plan->n_cg_procs && sbx_cgroup_enter_fds(cg_fds, plan->n_cg_procs, "0", &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
 
 
     /* Rootless, the launcher cannot open the sources (open_tree needs
@@ -167,11 +190,11 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
     if (spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
-    /* The launcher moves us into the job's cgroups while we build the root
-     * (or clone3 put us there); nothing of the job runs before it says so.
-     * The job sees that cgroup as its root. */
+    /* Or a launcher with nothing else to do (sbx run) moves us while we
+     * build the root; nothing of the job runs before it says so. */
     if (plan->cgroup_later)
         wait_cgroup(plan);
+    /* The job sees its cgroup as the root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
     write_time_offsets(plan);

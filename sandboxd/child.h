@@ -7,13 +7,19 @@
 #include <stdbool.h>
 
 #include "../policy/policy.h"
+#include "cgroup.h"
 #include "seccomp.h"
 #include "userns.h"
 
 struct sbx_plan {
     const struct sbx_spec *spec;
     struct sbx_idmap idmap;
-    bool cgroup_later;                  /* wait for SBX_MSG_CGROUP_READY before the job */
+    /* Where clone3 could not place us (v1): either we move ourselves in
+     * through these cgroup.procs fds, or (cgroup_later) the launcher moves
+     * us and says so with SBX_MSG_CGROUP_READY. */
+    int cg_procs[SBX_CG_MAX_DIRS];
+    int n_cg_procs;
+    bool cgroup_later;
     const struct sbx_seccomp *seccomp;  /* NULL: no filter (policy said "none") */
     int sock;                           /* the child's end of the sync socket */
     int stdio[3];                       /* dup'ed onto 0, 1, 2 in the job; -1 keeps */

@@ -230,7 +230,9 @@ static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
     memcpy(opts.stdio, j->stdio, sizeof opts.stdio);
     struct sbx_err err = {0};
     int exec_status = 125;
-    int r = sbx_job_start(&j->spec, &opts, &j->exec, &j->res, &exec_status, &err);
+    /* Not waiting for the child's setup: the loop goes on serving (and
+     * starting the next job) while it builds its root on another core. */
+    int r = sbx_job_spawn(&j->spec, &opts, &j->exec, &j->res, &exec_status, &err);
     /* The job has its own copies now (or failed): the daemon keeps none, so
      * a client's pipe sees EOF when the job ends. */
     for (int i = 0; i < 3; i++)
@@ -243,8 +245,7 @@ static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
         job_stopped(d, j);
         return;
     }
-    j->state = ST(RUNNING);
-    j->started_ms = sbx_unix_ms();
+    j->state = ST(RUNNING); /* started_ms stays 0 until its command runs */
     d->n_running++;
 }
 
@@ -290,11 +291,28 @@ static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
     /* Every process of the job is gone once PID 1 is reaped, so the pipes
      * hold all there will ever be. */
     sbx_jobio_step(&j->io, NULL, true);
-    sbx_job_finish(j->exec, &j->res);
+    sbx_job_collect(j->exec, &j->res);
+    if (d->n_ended == d->cap_ended) {
+        size_t cap = d->cap_ended ? 2 * d->cap_ended : 16;
+        struct sbx_job **p = realloc(d->ended, cap * sizeof *p);
+        if (p) {
+            d->ended = p;
+            d->cap_ended = cap;
+        }
+    }
+    if (d->n_ended < d->cap_ended)
+        d->ended[d->n_ended++] = j->exec;
+    else
+        sbx_job_release(j->exec);
     j->exec = NULL;
     d->n_running--;
     JobResult *r = &j->res.msg;
-    sbx_jobio_result(&j->io, j->spec.capture, r);
+    if (r->status == RS(SETUP_FAILED)) {
+        d->counters.setup_failed++;
+        sbx_log("job %" PRIu64 " (uid %u): setup failed: %s", j->id, j->uid, j->res.error);
+    } else {
+        sbx_jobio_result(&j->io, j->spec.capture, r);
+    }
     j->exit_status = sbx_result_exit_status(r);
     job_stopped(d, j);
 }
@@ -311,6 +329,8 @@ void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             sbx_job_kill(j->exec);
         if (sbx_job_step(j->exec, fds + j->exec_pfd))
             finish_job(d, j); /* may free j, never another job */
+        else if (!j->started_ms && sbx_job_started(j->exec))
+            j->started_ms = sbx_unix_ms();
     }
 }
 
@@ -380,6 +400,13 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
             struct sbx_err e = {0};
             sbx_jobs_kill(d, j, SIGKILL, &e);
         }
+}
+
+void sbx_jobs_release_ended(struct sbx_daemon *d)
+{
+    for (size_t i = 0; i < d->n_ended; i++)
+        sbx_job_release(d->ended[i]);
+    d->n_ended = 0;
 }
 
 void sbx_jobs_trim(struct sbx_daemon *d)

@@ -224,6 +224,7 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
             sbx_conn_writable(d, c);
     }
     sbx_conn_sweep(d);
+    sbx_jobs_release_ended(d);
 
     if (d->draining) {
         if (now >= d->drain_deadline && d->n_running) {
@@ -336,6 +337,8 @@ int main(int argc, char **argv)
     sbx_jobs_drain(&d, true);
     while (d.jobs)
         sbx_jobs_remove(&d, d.jobs);
+    sbx_jobs_release_ended(&d);
+    free(d.ended);
     sbx_dconfig_free(&d.cfg);
     sbx_log("stopped");
     return r < 0 ? 1 : 0;

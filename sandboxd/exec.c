@@ -39,6 +39,13 @@
 enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_SECCOMP, KILL_REQUESTED };
 
 struct sbx_job {
+    /* Set up (SETUP) until the child reports that the command runs
+     * (RUNNING); a failed setup ends the job at once (setup_failed). */
+    bool started, setup_failed;
+    struct sbx_err setup_err;       /* why, when setup_failed */
+    int exec_status;                /* 125, or 126/127: the command could not run */
+    int64_t setup_deadline;         /* 0 while frozen */
+    uint64_t pending_sigs;          /* signals asked for during setup */
     pid_t pid;
     int pidfd;
     int sock;
@@ -186,9 +193,10 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
                        struct sbx_err *err)
 {
     int cgfd = job->cg ? sbx_cgroup_clone_fd(job->cg) : -1;
+    /* No CLONE_NEWNET: the child makes its network namespace itself. */
     struct clone_args ca = {
-        .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS |
-                 CLONE_NEWIPC | CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+        .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                 CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
         .pidfd = (uint64_t)(uintptr_t)&job->pidfd,
         .exit_signal = SIGCHLD,
         .cgroup = (uint64_t)(cgfd >= 0 ? cgfd : 0),
@@ -206,57 +214,95 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
     return 0;
 }
 
-/* Waits for the child to report that the job's command runs. */
-static int wait_started(struct sbx_job *job, int *exec_status, struct sbx_err *err)
+/* Reads one setup message from the child: 1 once the command runs, 0 when
+ * there is nothing more to read yet, or a negative errno with err saying why
+ * the setup failed (exec_status: 126/127 when the command could not run). */
+static int read_setup_msg(struct sbx_job *job, int *exec_status, struct sbx_err *err)
 {
-    int64_t deadline = now_ns() + (int64_t)SETUP_TIMEOUT_MS * 1000000;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = job->sock, .events = POLLIN}, {.fd = job->pidfd, .events = POLLIN}};
-        int left = (int)((deadline - now_ns()) / 1000000);
-        if (left <= 0)
-            return sbx_err_set(err, ETIMEDOUT, "setup: the job did not start within %d s",
-                               SETUP_TIMEOUT_MS / 1000);
-        int n = poll(p, 2, left);
-        if (n < 0 && errno != EINTR)
-            return sbx_err_sys(err, errno, "setup: poll");
-        if (n <= 0)
-            continue;
-        if (!(p[0].revents & (POLLIN | POLLHUP)) && (p[1].revents & POLLIN)) {
-            /* The child died without a word: it was killed from outside. */
-            return sbx_err_set(err, ECHILD, "setup: the job's init died during setup");
-        }
-        struct sbx_msg m;
-        size_t nfds = 1;
-        int fd = -1;
-        int r = sbx_msg_recv(job->sock, &m, &fd, &nfds);
-        /* A child that failed with SBX_MSG_CGROUP_READY still unread in its
-         * queue leaves ECONNRESET on our socket, reported once before the
-         * messages it sent: read on for its reason. */
-        if (r == -ECONNRESET)
-            continue;
-        if (r == -EPIPE)
-            return sbx_err_set(err, ECHILD, "setup: the job's init died during setup");
-        if (r < 0)
-            return sbx_err_sys(err, -r, "setup: reading from the job");
-        switch (m.type) {
-        case SBX_MSG_STARTED:
-            job->listener = nfds ? fd : -1;
-            return 0;
-        case SBX_MSG_SETUP_FAILED:
-            if (nfds)
-                close(fd);
-            return sbx_err_set(err, m.code ? m.code : EIO, "%s", m.text);
-        case SBX_MSG_EXEC_FAILED:
-            if (nfds)
-                close(fd);
-            *exec_status = m.code == ENOENT ? 127 : 126;
-            return sbx_err_set(err, m.code ? m.code : EIO, "command %s", m.text);
-        default:
-            if (nfds)
-                close(fd);
-            return sbx_err_set(err, EPROTO, "setup: unexpected message %u from the job", m.type);
-        }
+    struct sbx_msg m;
+    size_t nfds = 1;
+    int fd = -1;
+    int r = sbx_msg_recv(job->sock, &m, &fd, &nfds);
+    /* A child that failed with a message of ours still unread in its
+     * queue leaves ECONNRESET on our socket, reported once before the
+     * messages it sent: the next poll finds its reason. */
+    if (r == -ECONNRESET)
+        return 0;
+    if (r == -EPIPE)
+        return sbx_err_set(err, ECHILD, "setup: the job's init died during setup");
+    if (r < 0)
+        return sbx_err_sys(err, -r, "setup: reading from the job");
+    if (m.type == SBX_MSG_STARTED) {
+        job->listener = nfds ? fd : -1;
+        return 1;
     }
+    if (nfds)
+        close(fd);
+    switch (m.type) {
+    case SBX_MSG_SETUP_FAILED:
+        return sbx_err_set(err, m.code ? m.code : EIO, "%s", m.text);
+    case SBX_MSG_EXEC_FAILED:
+        *exec_status = m.code == ENOENT ? 127 : 126;
+        return sbx_err_set(err, m.code ? m.code : EIO, "command %s", m.text);
+    default:
+        return sbx_err_set(err, EPROTO, "setup: unexpected message %u from the job", m.type);
+    }
+}
+
+static void deliver_pending_signals(struct sbx_job *job)
+{
+    for (int sig = 1; sig < 64 && job->pending_sigs; sig++)
+        if (job->pending_sigs & (UINT64_C(1) << sig)) {
+            job->pending_sigs &= ~(UINT64_C(1) << sig);
+            syscall(SYS_pidfd_send_signal, job->pidfd, sig, NULL, 0);
+        }
+}
+
+/* The child's PID 1 is gone or must go: reap it (it was sent SIGKILL, so
+ * this does not wait on the job's own work). */
+static void reap_now(struct sbx_job *job)
+{
+    if (job->reaped)
+        return;
+    syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
+    int st;
+    if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid && !job->have_status)
+        job->status = st;
+    job->reaped = true;
+    job->t_end = now_ns();
+}
+
+/* The setup phase of sbx_job_step: returns 1 when the job ended during it
+ * (a failed setup, or killed on request), else 0. */
+static int setup_step(struct sbx_job *job, const struct pollfd *fds)
+{
+    struct sbx_err err = {0};
+    int r = 0;
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+        r = read_setup_msg(job, &job->exec_status, &err);
+    else if (fds[1].revents & POLLIN)
+        /* The child died without a word: it was killed from outside. */
+        r = sbx_err_set(&err, ECHILD, "setup: the job's init died during setup");
+    else if (job->setup_deadline && now_ns() >= job->setup_deadline)
+        r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
+                        SETUP_TIMEOUT_MS / 1000);
+    if (r == 0)
+        return 0;
+    if (r > 0) {
+        job->started = true;
+        job->t_start = now_ns();
+        job->next_cpu_check = job->t_start;
+        deliver_pending_signals(job);
+        return 0;
+    }
+    /* Killed on request while it set up: that is how it ended, not a
+     * setup failure of ours. */
+    if (job->killed != KILL_REQUESTED) {
+        job->setup_failed = true;
+        job->setup_err = err;
+    }
+    reap_now(job);
+    return 1;
 }
 
 static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
@@ -278,9 +324,12 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
     return sbx_cgroup_create(name, &l, &job->cg, err);
 }
 
-int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
-                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
-                  struct sbx_err *err)
+/* waiting: the caller will wait for the setup (sbx_job_start), so it may as
+ * well do the v1 cgroup migration itself, in parallel with the child's
+ * setup; a service (sbx_job_spawn) leaves it to the child. */
+static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, bool waiting,
+                 struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                 struct sbx_err *err)
 {
     *exec_status = 125;
     *out = NULL;
@@ -290,6 +339,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         goto failed;
     }
     job->pidfd = job->sock = job->listener = -1;
+    job->exec_status = 125;
     job->slot.lock_fd = -1;
     job->output_fds[0] = job->output_fds[1] = job->output_fds[2] = -1;
     job->wall_limit_ns = spec->limits.wall_time_ns;
@@ -345,15 +395,24 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     if (!job->rootless && make_cgroup(job, spec, opts, err) < 0)
         goto failed;
 
-    plan.cgroup_later = job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         sbx_err_sys(err, errno, "socketpair");
         goto failed;
     }
     job->sock = sv[0];
+    plan.cgroup_later = waiting && job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
+    if (!waiting && job->cg && sbx_cgroup_clone_fd(job->cg) < 0) {
+        plan.n_cg_procs = sbx_cgroup_open_procs(job->cg, plan.cg_procs, err);
+        if (plan.n_cg_procs < 0) {
+            close(sv[1]);
+            goto failed;
+        }
+    }
     int r = clone_child(job, &plan, sv[1], err);
     close(sv[1]);
+    for (int i = 0; i < plan.n_cg_procs; i++)
+        close(plan.cg_procs[i]);
     if (r < 0)
         goto failed;
 
@@ -361,24 +420,19 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         goto failed;
     if (send_sources(job, spec, plan.n_sources, err) < 0)
         goto failed;
-    /* The child builds its root meanwhile (on the other core): moving it
-     * into v1 cgroups waits for an RCU grace period whenever no migration
-     * happened lately (cgroup_threadgroup_rwsem), 10-20 ms on this kind of
-     * host. It starts the job only once told that it is in them. */
+    /* The child builds its root meanwhile (on the other core). */
     if (plan.cgroup_later) {
         if (sbx_cgroup_enter(job->cg, job->pid, err) < 0)
             goto failed;
         struct sbx_msg m = {.type = SBX_MSG_CGROUP_READY};
-        /* A child that failed meanwhile has sent why: wait_started reads it. */
+        /* A child that failed meanwhile has sent why: setup_step reads it. */
         (void)sbx_msg_send(job->sock, &m, NULL, 0);
     }
-    if (wait_started(job, exec_status, err) < 0)
-        goto failed;
     if (job->cg)
         sbx_cgroup_cleanup_stale_once();
 
     job->t_start = now_ns();
-    job->next_cpu_check = job->t_start;
+    job->setup_deadline = job->t_start + (int64_t)SETUP_TIMEOUT_MS * 1000000;
     *out = take_ptr(job);
     return 0;
 
@@ -394,6 +448,48 @@ failed:
         waitpid(job->pid, NULL, __WALL);
     }
     return -(err->code ? err->code : EIO);
+}
+
+int sbx_job_spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err)
+{
+    return spawn(spec, opts, false, out, res, exec_status, err);
+}
+
+int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err)
+{
+    struct sbx_job *job;
+    int r = spawn(spec, opts, true, &job, res, exec_status, err);
+    if (r < 0)
+        return r;
+    while (!job->started) {
+        struct pollfd p[SBX_JOB_MAX_POLLFDS];
+        int n = sbx_job_pollfds(job, p);
+        if (poll(p, (nfds_t)n, sbx_job_timeout_ms(job)) < 0 && errno != EINTR) {
+            sbx_err_sys(&job->setup_err, errno, "setup: poll");
+            job->setup_failed = true;
+            reap_now(job);
+            break;
+        }
+        if (sbx_job_step(job, p))
+            break;
+    }
+    if (job->started) {
+        *out = job;
+        return 0;
+    }
+    *err = job->setup_err;
+    *exec_status = job->exec_status;
+    sbx_job_finish(job, res);
+    return -(err->code ? err->code : EIO);
+}
+
+bool sbx_job_started(const struct sbx_job *job)
+{
+    return job->started;
 }
 
 int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds)
@@ -418,9 +514,11 @@ int sbx_job_timeout_ms(struct sbx_job *job)
     if (job->reaped)
         return 0;
     int64_t now = now_ns(), next = -1;
-    if (job->wall_limit_ns > 0 && !job->killed)
+    if (!job->started)
+        next = job->setup_deadline ? job->setup_deadline : -1;
+    else if (job->wall_limit_ns > 0 && !job->killed)
         next = job->t_start + job->wall_limit_ns;
-    if (job->cpu_limit_ns > 0 && job->cg && !job->killed)
+    if (job->started && job->cpu_limit_ns > 0 && job->cg && !job->killed)
         if (next < 0 || job->next_cpu_check < next)
             next = job->next_cpu_check;
     if (next < 0)
@@ -471,6 +569,10 @@ static void check_limits(struct sbx_job *job)
 
 int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
 {
+    if (job->reaped)
+        return 1;
+    if (!job->started)
+        return setup_step(job, fds);
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
         struct sbx_msg m;
         size_t nfds = 0;
@@ -516,6 +618,12 @@ int sbx_job_signal(struct sbx_job *job, int sig)
 {
     if (job->reaped)
         return -ESRCH;
+    if (!job->started && sig != SIGKILL) {
+        /* PID 1 forwards signals only once the command runs: keep it. */
+        if (sig > 0 && sig < 64)
+            job->pending_sigs |= UINT64_C(1) << sig;
+        return 0;
+    }
     if (syscall(SYS_pidfd_send_signal, job->pidfd, sig, NULL, 0) < 0)
         return -errno;
     return 0;
@@ -530,7 +638,12 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
 {
     if (!job->cg)
         return sbx_err_set(err, ENOTSUP, "pause: the job has no cgroup (rootless mode)");
-    return sbx_cgroup_freeze(job->cg, frozen, err);
+    int r = sbx_cgroup_freeze(job->cg, frozen, err);
+    /* A job frozen while it sets up cannot finish in time: its setup
+     * clock stops meanwhile and starts afresh when it is thawed. */
+    if (r == 0 && !job->started)
+        job->setup_deadline = frozen ? 0 : now_ns() + (int64_t)SETUP_TIMEOUT_MS * 1000000;
+    return r;
 }
 
 void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u)
@@ -553,6 +666,14 @@ static uint64_t tv_ms(struct timeval tv)
 static void fill_result(struct sbx_job *job, struct sbx_result *res)
 {
     JobResult *r = &res->msg;
+    if (job->setup_failed) {
+        sbx_result_setup_failed(res, &job->setup_err);
+        if (job->exec_status != 125) {
+            r->has_exit_code = true;
+            r->exit_code = job->exec_status;
+        }
+        return;
+    }
     struct sbx_cg_stats st = {0};
     bool have_cg = job->cg && sbx_cgroup_stats(job->cg, &st) == 0;
 
@@ -639,19 +760,26 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     }
 }
 
-void sbx_job_finish(struct sbx_job *job, struct sbx_result *res)
+void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
 {
     if (!job->reaped) {
-        kill_job(job, job->killed ? job->killed : KILL_REQUESTED);
-        int st;
-        if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid && !job->have_status)
-            job->status = st;
-        job->reaped = true;
-        job->t_end = now_ns();
+        if (!job->killed)
+            job->killed = KILL_REQUESTED;
+        reap_now(job);
     }
     if (res)
         fill_result(job, res);
+}
+
+void sbx_job_release(struct sbx_job *job)
+{
     job_free(job);
+}
+
+void sbx_job_finish(struct sbx_job *job, struct sbx_result *res)
+{
+    sbx_job_collect(job, res);
+    sbx_job_release(job);
 }
 
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,

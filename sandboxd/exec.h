@@ -46,6 +46,20 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                   struct sbx_job **out, struct sbx_result *res, int *exec_status,
                   struct sbx_err *err);
 
+/* The same without waiting for the child's setup (what sandboxd uses, so
+ * that one job's setup overlaps the next one's start): returns once the
+ * child is on its way. The job then reports through sbx_job_step like a
+ * running one; a setup that fails later ends it, and sbx_job_finish gives
+ * the SETUP_FAILED result (with exit_code 126/127 when the command could
+ * not run). Signals other than SIGKILL asked for meanwhile are delivered
+ * once the command runs. On cgroup v1 the child moves itself into the job's
+ * cgroups, so the caller never waits for a migration. */
+int sbx_job_spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err);
+/* Whether the job's command runs (its setup is over and succeeded). */
+bool sbx_job_started(const struct sbx_job *job);
+
 /* The fds to poll for this job (at most SBX_JOB_MAX_POLLFDS) and how long
  * until its next deadline (ms, -1: none). */
 #define SBX_JOB_MAX_POLLFDS 3
@@ -73,6 +87,11 @@ void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
 /* Collects the result of an ended job, tears everything down (cgroup, uid
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
+/* sbx_job_finish in two steps, so that a service answers before it tears
+ * down: collect the result (reaping the job, killing it first if need be),
+ * then, soon after, release its cgroup, uid slot and fds and free it. */
+void sbx_job_collect(struct sbx_job *job, struct sbx_result *res);
+void sbx_job_release(struct sbx_job *job);
 
 /* Start, wait, finish, with the policy's stdin_data fed in and its output
  * captured through io (storage from the caller: the result's stdout and

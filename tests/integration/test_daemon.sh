@@ -110,6 +110,55 @@ PY
 check "python: the whole lifecycle" "$("$PY" "$T/lifecycle.py" "$SOCK" "$SBX_SRC/client/python")" \
     "RUNNING PAUSED RUNNING ['py'] STOPPED 143 REMOVED NOT_FOUND"
 
+# Limits hold through sandboxd, where on v1 the child moves itself into its
+# cgroups (sbx run's launcher does it for the child): a fork bomb and a
+# memory bomb, with the result saying so.
+out=$(S run --result-json "$T/r.json" --pids 16 --wall-time-limit 10 --bind "$SBX_PROBES:/probes" \
+    -- /probes/hog fork 1000 2>&1)
+forked=$(echo "$out" | awk '{print $2}')
+check_cmp "through sandboxd: fork bomb contained (forked $forked)" "${forked:-999}" -le 15
+S run --result-json "$T/r.json" --memory 64M --bind "$SBX_PROBES:/probes" -- /probes/hog mem 200
+check "through sandboxd: memory bomb exits 137" "$?" 137
+check_match "through sandboxd: memory bomb is OOM_KILLED" "$(cat "$T/r.json")" '"status": *"OOM_KILLED"'
+
+# Operations on a job whose sandbox is still being set up (sandboxd does not
+# wait for a setup; 200 tmpfs mounts make it long enough to be caught):
+# a signal is held until the command runs, SIGKILL ends it as a kill (not a
+# setup failure), and a pause holds it until resumed.
+cat > "$T/setup.py" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from sbx_client import Client, make_policy, sandbox_pb2
+import sandboxd_pb2 as pb
+def slow(argv):
+    p = make_policy(argv)
+    for i in range(200):
+        p.mounts.add(type=sandbox_pb2.Mount.TMPFS, dst="/tmp/m%d" % i, size="1M")
+    return p
+out = []
+with Client(sys.argv[1]) as c:
+    caught = 0
+    for sig, want in ((15, 143), (9, 137)):
+        jid = c.submit(slow(["/bin/sleep", "30"]), detached=True)
+        caught += c.inspect(jid).started_unix_ms == 0
+        c.kill(jid, signal=sig)
+        info = c.wait(jid, remove=True)
+        out.append("%d:%d:%s" % (sig, info.exit_status, info.result.error or "-"))
+    jid = c.submit(slow(["/bin/sh", "-c", "exit 7"]), detached=True)
+    caught += c.inspect(jid).started_unix_ms == 0
+    c.pause(jid)
+    time.sleep(0.5)
+    out.append(pb.JobState.Name(c.inspect(jid).state))
+    c.resume(jid)
+    info = c.wait(jid, remove=True)
+    out.append("%d started:%s" % (info.exit_status, info.started_unix_ms > 0))
+    out.append("caught in setup %d of 3" % caught)
+print(" ".join(out))
+PY
+out=$("$PY" "$T/setup.py" "$SOCK" "$SBX_SRC/client/python" 2>&1)
+check_match "during setup: a signal waits for the command, SIGKILL kills, pause holds" "$out" \
+    '^15:143:- 9:137:- PAUSED 7 started:True caught in setup [1-3] of 3$'
+
 # --- 200 jobs from 8 clients at once, at most 4 running ---
 mkdir -p "$T/many"
 clients=()
