@@ -113,8 +113,8 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err);
 int sbx_cgroup_cleanup_stale(struct sbx_err *err);
 
 /* sbx_cgroup_cleanup_stale, the first time it is called in a process only.
- * sbx_job_start calls it once the job runs: the scan of every parent is
- * then done while the job runs, not before it starts. */
+ * The executor calls it right after the clone: the scan of every parent is
+ * then done while the child sets up, not before it exists. */
 void sbx_cgroup_cleanup_stale_once(void);
 
 /* The job's cgroup directory serving controller ("memory", "pids", "cpu",

@@ -142,6 +142,10 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
      * that they run while it writes our id maps and opens the mount sources
      * (and, in sandboxd, starts the next job). A network namespace made here
      * belongs to our user namespace, exactly as one made by clone3 would. */
+    /* Before the cgroups: the namespace's kernel memory is charged where
+     * clone3 charged it, the launcher's cgroup, the same in both ways of
+     * entering them, so that a job's memory figures do not depend on which
+     * way was taken. */
     if (unshare(CLONE_NEWNET) < 0)
         sbx_child_fail(plan->sock, errno, "network namespace: unshare: %s", strerror(errno));
     /* Into the job's cgroups where clone3 could not put us (v1), when the

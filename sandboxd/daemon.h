@@ -101,7 +101,7 @@ struct sbx_daemon {
     struct sbx_djob *queue, *queue_tail;
     unsigned n_created, n_running, n_stopped;
     uint64_t next_job_id;
-    struct sbx_job **ended; /* collected, torn down once answers are out */
+    struct sbx_job **ended; /* collected, torn down after the answers' write */
     size_t n_ended, cap_ended;
     struct sbx_waiter *waiters;
     struct sbx_counters counters;
@@ -166,8 +166,9 @@ void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c);
 void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running);
 /* Keeps at most keep_stopped stopped jobs. */
 void sbx_jobs_trim(struct sbx_daemon *d);
-/* Tears down the jobs that ended (cgroups, uid slots): called once their
- * answers are written, so that the teardown is not on their latency. */
+/* Tears down the jobs that ended (their cgroups; their uid slots went when
+ * they were collected): called after the loop has written what it could of
+ * their answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
 
 #endif

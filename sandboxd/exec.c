@@ -39,9 +39,11 @@
 enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_SECCOMP, KILL_REQUESTED };
 
 struct sbx_job {
-    /* Set up (SETUP) until the child reports that the command runs
-     * (RUNNING); a failed setup ends the job at once (setup_failed). */
-    bool started, setup_failed;
+    /* Set up until the child reports that the command runs (started). A
+     * setup that fails or is killed is over (setup_over): the child is sent
+     * SIGKILL and the job ends once the pidfd says it is gone, so that no
+     * caller's loop waits on a child stuck in the kernel. */
+    bool started, setup_failed, setup_over;
     struct sbx_err setup_err;       /* why, when setup_failed */
     int exec_status;                /* 125, or 126/127: the command could not run */
     int64_t setup_deadline;         /* 0 while frozen */
@@ -216,9 +218,11 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
 
 /* Reads one setup message from the child: 1 once the command runs, 0 when
  * there is nothing more to read yet, or a negative errno with err saying why
- * the setup failed (exec_status: 126/127 when the command could not run). */
-static int read_setup_msg(struct sbx_job *job, int *exec_status, struct sbx_err *err)
+ * the setup failed (exec_status: 126/127 when the command could not run;
+ * *said: the child reported it, rather than died without a word). */
+static int read_setup_msg(struct sbx_job *job, int *exec_status, bool *said, struct sbx_err *err)
 {
+    *said = false;
     struct sbx_msg m;
     size_t nfds = 1;
     int fd = -1;
@@ -238,6 +242,7 @@ static int read_setup_msg(struct sbx_job *job, int *exec_status, struct sbx_err 
     }
     if (nfds)
         close(fd);
+    *said = m.type == SBX_MSG_SETUP_FAILED || m.type == SBX_MSG_EXEC_FAILED;
     switch (m.type) {
     case SBX_MSG_SETUP_FAILED:
         return sbx_err_set(err, m.code ? m.code : EIO, "%s", m.text);
@@ -251,9 +256,9 @@ static int read_setup_msg(struct sbx_job *job, int *exec_status, struct sbx_err 
 
 static void deliver_pending_signals(struct sbx_job *job)
 {
-    for (int sig = 1; sig < 64 && job->pending_sigs; sig++)
-        if (job->pending_sigs & (UINT64_C(1) << sig)) {
-            job->pending_sigs &= ~(UINT64_C(1) << sig);
+    for (int sig = 1; sig <= 64 && job->pending_sigs; sig++)
+        if (job->pending_sigs & (UINT64_C(1) << (sig - 1))) {
+            job->pending_sigs &= ~(UINT64_C(1) << (sig - 1));
             syscall(SYS_pidfd_send_signal, job->pidfd, sig, NULL, 0);
         }
 }
@@ -272,37 +277,84 @@ static void reap_now(struct sbx_job *job)
     job->t_end = now_ns();
 }
 
+/* The setup is over without the command running: why, then SIGKILL (a
+ * child that reported a failure exits by itself; one that hangs must not). */
+static void end_setup(struct sbx_job *job, bool failed, const struct sbx_err *err)
+{
+    job->setup_over = true;
+    if (failed) {
+        job->setup_failed = true;
+        job->setup_err = *err;
+    } else {
+        /* Killed on request: report it as such, whatever the child's own
+         * exit status (it may have been on its way out for another reason). */
+        job->have_status = true;
+        job->status = SIGKILL;
+    }
+    syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
+}
+
 /* The setup phase of sbx_job_step: returns 1 when the job ended during it
  * (a failed setup, or killed on request), else 0. */
 static int setup_step(struct sbx_job *job, const struct pollfd *fds)
 {
-    struct sbx_err err = {0};
-    int r = 0;
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-        r = read_setup_msg(job, &job->exec_status, &err);
-    else if (fds[1].revents & POLLIN)
-        /* The child died without a word: it was killed from outside. */
-        r = sbx_err_set(&err, ECHILD, "setup: the job's init died during setup");
-    else if (job->setup_deadline && now_ns() >= job->setup_deadline)
-        r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
-                        SETUP_TIMEOUT_MS / 1000);
-    if (r == 0)
-        return 0;
-    if (r > 0) {
-        job->started = true;
-        job->t_start = now_ns();
-        job->next_cpu_check = job->t_start;
-        deliver_pending_signals(job);
-        return 0;
+    if (!job->setup_over) {
+        struct sbx_err err = {0};
+        bool said = false;
+        int r = 0;
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+            r = read_setup_msg(job, &job->exec_status, &said, &err);
+        else if (fds[1].revents & POLLIN)
+            /* The child died without a word: it was killed from outside. */
+            r = sbx_err_set(&err, ECHILD, "setup: the job's init died during setup");
+        else if (job->setup_deadline && now_ns() >= job->setup_deadline)
+            r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
+                            SETUP_TIMEOUT_MS / 1000);
+        if (r > 0) {
+            job->started = true;
+            job->t_start = now_ns();
+            job->next_cpu_check = job->t_start;
+            deliver_pending_signals(job);
+            return 0;
+        }
+        if (r == 0)
+            return 0;
+        /* A child killed on request dies without a word; one that said why
+         * it failed did fail, kill or not. */
+        end_setup(job, said || job->killed != KILL_REQUESTED, &err);
     }
-    /* Killed on request while it set up: that is how it ended, not a
-     * setup failure of ours. */
-    if (job->killed != KILL_REQUESTED) {
-        job->setup_failed = true;
-        job->setup_err = err;
-    }
-    reap_now(job);
+    if (!(fds[1].revents & POLLIN))
+        return 0;
+    int st;
+    if (wait4(job->pid, &st, __WALL | WNOHANG, &job->ru) != job->pid)
+        return 0;
+    if (!job->have_status)
+        job->status = st;
+    job->reaped = true;
+    job->t_end = now_ns();
     return 1;
+}
+
+/* A setup step of the launcher failed after the clone: a child that failed
+ * first (then closed its socket, which is what the launcher tripped on) has
+ * said why, and that is the reason to report. */
+static void prefer_child_reason(struct sbx_job *job, int *exec_status, struct sbx_err *err)
+{
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = job->sock, .events = POLLIN};
+        if (poll(&p, 1, 0) != 1)
+            return;
+        struct sbx_err e = {0};
+        bool said = false;
+        int code = *exec_status;
+        if (read_setup_msg(job, &code, &said, &e) != 0 && !said)
+            return;
+        if (said) {
+            *err = e;
+            *exec_status = code;
+            return;
+        }
+    }
 }
 
 static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
@@ -437,6 +489,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     return 0;
 
 failed:
+    if (job && job->sock >= 0 && job->pidfd >= 0)
+        prefer_child_reason(job, exec_status, err);
     if (res)
         sbx_result_setup_failed(res, err);
     if (res && *exec_status != 125) {
@@ -469,8 +523,9 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         struct pollfd p[SBX_JOB_MAX_POLLFDS];
         int n = sbx_job_pollfds(job, p);
         if (poll(p, (nfds_t)n, sbx_job_timeout_ms(job)) < 0 && errno != EINTR) {
-            sbx_err_sys(&job->setup_err, errno, "setup: poll");
-            job->setup_failed = true;
+            struct sbx_err e = {0};
+            sbx_err_sys(&e, errno, "setup: poll");
+            end_setup(job, true, &e);
             reap_now(job);
             break;
         }
@@ -495,7 +550,8 @@ bool sbx_job_started(const struct sbx_job *job)
 int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds)
 {
     int n = 0;
-    fds[n++] = (struct pollfd){.fd = job->sock, .events = POLLIN};
+    /* A setup that is over waits for the pidfd only (the socket may hang up). */
+    fds[n++] = (struct pollfd){.fd = job->setup_over ? -1 : job->sock, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = job->pidfd, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = job->listener, .events = POLLIN};
     return n;
@@ -515,7 +571,7 @@ int sbx_job_timeout_ms(struct sbx_job *job)
         return 0;
     int64_t now = now_ns(), next = -1;
     if (!job->started)
-        next = job->setup_deadline ? job->setup_deadline : -1;
+        next = job->setup_deadline && !job->setup_over ? job->setup_deadline : -1;
     else if (job->wall_limit_ns > 0 && !job->killed)
         next = job->t_start + job->wall_limit_ns;
     if (job->started && job->cpu_limit_ns > 0 && job->cg && !job->killed)
@@ -620,8 +676,9 @@ int sbx_job_signal(struct sbx_job *job, int sig)
         return -ESRCH;
     if (!job->started && sig != SIGKILL) {
         /* PID 1 forwards signals only once the command runs: keep it. */
-        if (sig > 0 && sig < 64)
-            job->pending_sigs |= UINT64_C(1) << sig;
+        if (sig < 1 || sig > 64)
+            return -EINVAL;
+        job->pending_sigs |= UINT64_C(1) << (sig - 1);
         return 0;
     }
     if (syscall(SYS_pidfd_send_signal, job->pidfd, sig, NULL, 0) < 0)
@@ -769,6 +826,9 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
     }
     if (res)
         fill_result(job, res);
+    /* Every process of the job is gone with its PID 1: the next job may
+     * have the uid slot now, before the cgroups are removed. */
+    sbx_uid_slot_release(&job->slot);
 }
 
 void sbx_job_release(struct sbx_job *job)

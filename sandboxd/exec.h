@@ -77,8 +77,9 @@ void sbx_job_kill(struct sbx_job *job);
 /* Freezes or thaws every process of the job. */
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
 
-/* Resource use so far of a started job (for sandboxd's inspect): wall time
- * since the start, CPU time and peak memory from the cgroup (0 without one). */
+/* Resource use so far of a job (for sandboxd's inspect): wall time since
+ * the command started (since the spawn while it sets up), CPU time and peak
+ * memory from the cgroup (0 without one). */
 struct sbx_job_usage {
     uint64_t wall_time_ms, cpu_time_ms, memory_peak_bytes;
 };
@@ -88,8 +89,9 @@ void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
 /* sbx_job_finish in two steps, so that a service answers before it tears
- * down: collect the result (reaping the job, killing it first if need be),
- * then, soon after, release its cgroup, uid slot and fds and free it. */
+ * down: collect the result (reaping the job, killing it first if need be,
+ * and freeing its uid slot), then, soon after, remove its cgroups, close
+ * its fds and free it. */
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res);
 void sbx_job_release(struct sbx_job *job);
 
