@@ -166,9 +166,9 @@ void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c);
 void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running);
 /* Keeps at most keep_stopped stopped jobs. */
 void sbx_jobs_trim(struct sbx_daemon *d);
-/* Tears down the jobs that ended (their cgroups; their uid slots went when
- * they were collected): called after the loop has written what it could of
- * their answers, so that the teardown is not on their latency. */
+/* Tears down the jobs that ended (their cgroups; their uid slots went with
+ * their PID 1): called after the loop has written what it could of their
+ * answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
 
 #endif

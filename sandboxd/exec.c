@@ -467,6 +467,12 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         close(plan.cg_procs[i]);
     if (r < 0)
         goto failed;
+    /* From here the job's PID 1 holds the uid slot's lock, so the slot
+     * frees exactly when the job is gone. The launcher's copy goes now:
+     * every child cloned later (sandboxd starts many) would inherit it and
+     * hold it until it closed what it inherited, so a finished job's slot
+     * would still look taken. */
+    sbx_uid_slot_release(&job->slot);
 
     if (sbx_userns_write_maps(job->pid, &plan.idmap, err) < 0)
         goto failed;
@@ -826,9 +832,6 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
     }
     if (res)
         fill_result(job, res);
-    /* Every process of the job is gone with its PID 1: the next job may
-     * have the uid slot now, before the cgroups are removed. */
-    sbx_uid_slot_release(&job->slot);
 }
 
 void sbx_job_release(struct sbx_job *job)

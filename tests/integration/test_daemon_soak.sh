@@ -11,9 +11,14 @@ JOBS=${SBX_SOAK_JOBS:-2000}
 ASAN=0
 grep -q '^SBX_SANITIZE:STRING=.*address' "$SBX_BUILD/CMakeCache.txt" 2>/dev/null && ASAN=1
 [ "$ASAN" = 1 ] && JOBS=${SBX_SOAK_JOBS:-400}
+# Exactly as many uid slots as jobs may run (a range of its own, so that no
+# other test holds one): a job's slot must be free again by the time the
+# next queued job starts, even though its cgroups go only after its answer.
 cat > "$T/sandboxd.conf" <<CONF
 max_concurrent: 4
 queue_length: 64
+uid_pool { first: $((0x61000000)) range: 65536 slots: 4 }
+slot_dir: "$T/slots"
 CONF
 start_daemon || exit 1
 
