@@ -68,6 +68,7 @@ struct sbx_djob {
     int io_pfd;          /* first of the io's poll entries, -1: none */
     int exec_pfd; /* first of SBX_JOB_MAX_POLLFDS entries */
     uint64_t created_ms, started_ms, ended_ms;
+    int64_t slot_wait_since; /* first found every uid slot taken; 0: never */
     struct sbx_result res; /* once STOPPED */
     int exit_status;
 };
@@ -102,6 +103,7 @@ struct sbx_daemon {
     unsigned n_created, n_running, n_stopped;
     uint64_t next_job_id;
     struct sbx_job **ended; /* collected, torn down after the answers' write */
+    int64_t slot_retry_at;  /* no job starts before then (uid slots looked taken) */
     size_t n_ended, cap_ended;
     struct sbx_waiter *waiters;
     struct sbx_counters counters;
@@ -166,9 +168,9 @@ void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c);
 void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running);
 /* Keeps at most keep_stopped stopped jobs. */
 void sbx_jobs_trim(struct sbx_daemon *d);
-/* Tears down the jobs that ended (their cgroups; their uid slots went with
- * their PID 1): called after the loop has written what it could of their
- * answers, so that the teardown is not on their latency. */
+/* Tears down the jobs that ended (their cgroups; their uid slots went when
+ * they were collected): called after the loop has written what it could of
+ * their answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
 
 #endif

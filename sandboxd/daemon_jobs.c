@@ -221,9 +221,32 @@ static void stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char 
     job_stopped(d, j);
 }
 
-static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
+/* How long a queued job waits for a uid slot that looks taken although the
+ * daemon's own jobs do not hold them all, and how often it looks again. */
+#define SLOT_WAIT_NS (2LL * 1000000000)
+#define SLOT_RETRY_NS (2LL * 1000000)
+
+/* Every uid slot looked taken, yet the daemon's running jobs hold fewer: a
+ * slot of a job that just ended can be held a moment longer by a child
+ * cloned while that job ran, until the child closes what it inherited (its
+ * first step), or by another launcher sharing the pool. Rather than fail
+ * the job, keep it first in the queue and look again shortly. */
+static bool wait_for_slot(struct sbx_daemon *d, struct sbx_djob *j)
 {
-    queue_unlink(d, j);
+    if (d->n_running >= d->cfg.pool.slots)
+        return false;
+    int64_t now = sbx_now_ns();
+    if (!j->slot_wait_since)
+        j->slot_wait_since = now;
+    if (now - j->slot_wait_since > SLOT_WAIT_NS)
+        return false;
+    d->slot_retry_at = now + SLOT_RETRY_NS;
+    return true;
+}
+
+/* Returns false when the job could not start yet and stays queued. */
+static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
+{
     char name[64];
     snprintf(name, sizeof name, "sandboxd-%" PRIu64, j->id);
     struct sbx_exec_opts opts = {.pool = &d->cfg.pool, .job_name = name};
@@ -233,6 +256,12 @@ static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
     /* Not waiting for the child's setup: the loop goes on serving (and
      * starting the next job) while it builds its root on another core. */
     int r = sbx_job_spawn(&j->spec, &opts, &j->exec, &j->res, &exec_status, &err);
+    if (r == -EAGAIN && wait_for_slot(d, j)) {
+        j->exec = NULL;
+        sbx_result_init(&j->res);
+        return false;
+    }
+    queue_unlink(d, j);
     /* The job has its own copies now (or failed): the daemon keeps none, so
      * a client's pipe sees EOF when the job ends. */
     for (int i = 0; i < 3; i++)
@@ -243,16 +272,21 @@ static void start_job(struct sbx_daemon *d, struct sbx_djob *j)
         d->counters.setup_failed++;
         sbx_log("job %" PRIu64 " (uid %u): setup failed: %s", j->id, j->uid, err.msg);
         job_stopped(d, j);
-        return;
+        return true;
     }
     j->state = ST(RUNNING); /* started_ms stays 0 until its command runs */
     d->n_running++;
+    return true;
 }
 
 void sbx_jobs_schedule(struct sbx_daemon *d)
 {
+    if (d->slot_retry_at && sbx_now_ns() < d->slot_retry_at)
+        return;
+    d->slot_retry_at = 0;
     while (d->queue && !d->draining && d->n_running < d->cfg.max_concurrent)
-        start_job(d, d->queue);
+        if (!start_job(d, d->queue))
+            break;
 }
 
 size_t sbx_jobs_max_pollfds(struct sbx_daemon *d)
@@ -276,6 +310,10 @@ void sbx_jobs_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
 int sbx_jobs_timeout_ms(struct sbx_daemon *d)
 {
     int best = -1;
+    if (d->slot_retry_at && d->queue) {
+        int64_t ms = (d->slot_retry_at - sbx_now_ns() + 999999) / 1000000;
+        best = ms < 0 ? 0 : (int)ms;
+    }
     for (struct sbx_djob *j = d->jobs; j; j = j->next) {
         if (!j->exec)
             continue;

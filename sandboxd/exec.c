@@ -467,12 +467,6 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         close(plan.cg_procs[i]);
     if (r < 0)
         goto failed;
-    /* From here the job's PID 1 holds the uid slot's lock, so the slot
-     * frees exactly when the job is gone. The launcher's copy goes now:
-     * every child cloned later (sandboxd starts many) would inherit it and
-     * hold it until it closed what it inherited, so a finished job's slot
-     * would still look taken. */
-    sbx_uid_slot_release(&job->slot);
 
     if (sbx_userns_write_maps(job->pid, &plan.idmap, err) < 0)
         goto failed;
@@ -531,7 +525,8 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
         if (poll(p, (nfds_t)n, sbx_job_timeout_ms(job)) < 0 && errno != EINTR) {
             struct sbx_err e = {0};
             sbx_err_sys(&e, errno, "setup: poll");
-            end_setup(job, true, &e);
+            if (!job->setup_over)
+                end_setup(job, true, &e);
             reap_now(job);
             break;
         }
@@ -682,7 +677,9 @@ int sbx_job_signal(struct sbx_job *job, int sig)
         return -ESRCH;
     if (!job->started && sig != SIGKILL) {
         /* PID 1 forwards signals only once the command runs: keep it. */
-        if (sig < 1 || sig > 64)
+        if (sig == 0)
+            return 0;
+        if (sig < 0 || sig > 64)
             return -EINVAL;
         job->pending_sigs |= UINT64_C(1) << (sig - 1);
         return 0;
@@ -832,6 +829,12 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
     }
     if (res)
         fill_result(job, res);
+    /* PID 1 is reaped, and it went only after every other process of its
+     * PID namespace: the job is gone, its uid slot may go to the next one
+     * now, before the cgroups are removed. (PID 1's own copy of the lock
+     * closes before it waits for the others, so it cannot be the one that
+     * says the job is gone.) */
+    sbx_uid_slot_release(&job->slot);
 }
 
 void sbx_job_release(struct sbx_job *job)

@@ -89,9 +89,9 @@ void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
 /* sbx_job_finish in two steps, so that a service answers before it tears
- * down: collect the result (reaping the job, killing it first if need be;
- * its uid slot frees with its PID 1), then, soon after, remove its cgroups,
- * close its fds and free it. */
+ * down: collect the result (reaping the job, killing it first if need be,
+ * and freeing its uid slot), then, soon after, remove its cgroups, close
+ * its fds and free it. */
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res);
 void sbx_job_release(struct sbx_job *job);
 

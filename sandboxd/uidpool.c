@@ -118,7 +118,8 @@ int sbx_uid_slot_acquire(const struct sbx_uidpool *pool, struct sbx_uid_slot *sl
         if (e != EWOULDBLOCK)
             return sbx_err_sys(err, e, "uid pool: locking %s/%s", pool->lockdir, name);
     }
-    return sbx_err_set(err, EBUSY, "uid pool: all %" PRIu32 " slots are in use by running jobs",
+    /* EAGAIN: a slot frees when a job ends; sandboxd waits a little. */
+    return sbx_err_set(err, EAGAIN, "uid pool: all %" PRIu32 " slots are in use by running jobs",
                        pool->slots);
 }
 
