@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "../common/stdfds.h"
 #include "../policy/json.h"
 #include "../policy/policy.h"
 #include "../sandboxd/exec.h"
@@ -112,6 +113,8 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (sbx_ensure_std_fds() < 0)
+        return 125;
     /* Nothing may ptrace the launcher or read its memory. Rootless, the
      * launcher is the caller's own process, and it must stay dumpable for
      * /proc/<child>/uid_map to be writable by it. */

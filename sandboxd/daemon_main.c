@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/stdfds.h"
 #include "cgroup.h"
 #include "daemon.h"
 
@@ -293,6 +294,8 @@ static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *
 
 int main(int argc, char **argv)
 {
+    if (sbx_ensure_std_fds() < 0)
+        return 1;
     const char *socket_flag = NULL;
     struct sbx_daemon d = {.listen_fd = -1, .sigfd = -1, .devnull = -1};
     for (int i = 1; i < argc; i++) {

@@ -27,6 +27,15 @@ done
 (cd "$T/hostdir" && exec 7<"$T/hostdir" && "$SBX_SECURITY/fd_leak" "$T/marker" >"$T/out" 2>&1)
 check_match "control: on the host, fd_leak does find the leaked fd" "$(cat "$T/out")" 'ESCAPED inherited fd'
 
+# A launcher started with its stdio closed must not hand the next file it
+# opens (a uid slot's lock, the rootfs) to the job as fd 0: /dev/null takes
+# the closed numbers before anything else is opened.
+out=$("$SBX" run --result-json "$T/r.json" -- /bin/sh -c \
+    'echo "fd0=$(readlink /proc/self/fd/0) $(stat -L -c %F /proc/self/fd/0)" >&2' <&- 2>&1)
+check "stdin closed: the job's fd 0 is /dev/null, no host fd" "$out" "fd0=/dev/null character special file"
+"$SBX" run --result-json "$T/r.json" -- /bin/sh -c 'exit 3' <&- >&- 2>&-
+check "stdio all closed: the job still runs and its status comes back" "$?" 3
+
 # The environment is built from the policy, never inherited.
 SBX_HOST_SECRET=host-secret-$$ sbx_run --env A=b -- /bin/sh -c 'env | sort'
 echo "$OUT" | sed 's/^/    | /'
