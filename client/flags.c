@@ -212,14 +212,6 @@ static int f_rootfs(struct state *st, const char *flag, const char *v)
     return append_str(st, &rf->layers, &rf->n_layers, path);
 }
 
-static int f_rootfs_size(struct state *st, const char *flag, const char *v)
-{
-    Sbx__V1__RootFs *rf = rootfs(st);
-    int r = check_size_flag(st, flag, v);
-    if (r < 0)
-        return r;
-    return rf ? set_str(st, &rf->size, v) : oom(st);
-}
 
 /* Adds a mount, replacing one with the same destination: a flag overrides
  * the policy's mount at that path. */
@@ -324,62 +316,71 @@ static int f_env(struct state *st, const char *flag, const char *v)
     return append_str(st, &p->env, &p->n_env, v);
 }
 
-static int f_memory(struct state *st, const char *flag, const char *v)
+/* A limit flag's value, checked as the policy would check it, into *field. */
+static int set_size(struct state *st, const char *flag, const char *v, char **field)
 {
     int r = check_size_flag(st, flag, v);
+    return r < 0 ? r : set_str(st, field, v);
+}
+
+static int f_rootfs_size(struct state *st, const char *flag, const char *v)
+{
+    Sbx__V1__RootFs *rf = rootfs(st);
+    return rf ? set_size(st, flag, v, &rf->size) : oom(st);
+}
+
+static int set_duration(struct state *st, const char *flag, const char *v, char **field)
+{
+    int r = check_duration_flag(st, flag, v, false);
+    return r < 0 ? r : set_str(st, field, v);
+}
+
+static int set_u32(struct state *st, const char *flag, const char *v, protobuf_c_boolean *has,
+                   uint32_t *field)
+{
+    uint32_t n;
+    int r = parse_u32(st, flag, v, &n);
     if (r < 0)
         return r;
-    return limits(st) ? set_str(st, &limits(st)->memory, v) : oom(st);
+    *has = true;
+    *field = n;
+    return 0;
+}
+
+static int f_memory(struct state *st, const char *flag, const char *v)
+{
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_size(st, flag, v, &l->memory) : oom(st);
 }
 
 static int f_output(struct state *st, const char *flag, const char *v)
 {
-    int r = check_size_flag(st, flag, v);
-    if (r < 0)
-        return r;
-    return limits(st) ? set_str(st, &limits(st)->output, v) : oom(st);
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_size(st, flag, v, &l->output) : oom(st);
 }
 
 static int f_time_limit(struct state *st, const char *flag, const char *v)
 {
-    int r = check_duration_flag(st, flag, v, false);
-    if (r < 0)
-        return r;
-    return limits(st) ? set_str(st, &limits(st)->cpu_time, v) : oom(st);
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_duration(st, flag, v, &l->cpu_time) : oom(st);
 }
 
 static int f_wall_time_limit(struct state *st, const char *flag, const char *v)
 {
-    int r = check_duration_flag(st, flag, v, false);
-    if (r < 0)
-        return r;
-    return limits(st) ? set_str(st, &limits(st)->wall_time, v) : oom(st);
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_duration(st, flag, v, &l->wall_time) : oom(st);
 }
 
 static int f_pids(struct state *st, const char *flag, const char *v)
 {
-    uint32_t n;
-    int r = parse_u32(st, flag, v, &n);
-    if (r < 0)
-        return r;
-    if (!limits(st))
-        return oom(st);
-    limits(st)->has_pids = true;
-    limits(st)->pids = n;
-    return 0;
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_u32(st, flag, v, &l->has_pids, &l->pids) : oom(st);
 }
 
 static int f_cpu_weight(struct state *st, const char *flag, const char *v)
 {
-    uint32_t n;
-    int r = parse_u32(st, flag, v, &n);
-    if (r < 0)
-        return r;
-    if (!limits(st))
-        return oom(st);
-    limits(st)->has_cpu_weight = true;
-    limits(st)->cpu_weight = n;
-    return 0;
+    Sbx__V1__Limits *l = limits(st);
+    return l ? set_u32(st, flag, v, &l->has_cpu_weight, &l->cpu_weight) : oom(st);
 }
 
 static int f_cpuset(struct state *st, const char *flag, const char *v)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/fdpass.h"
 
 const char *sbx_client_socket_path(const char *flag)
 {
@@ -73,16 +74,8 @@ int sbx_client_send(struct sbx_client *cl, Request *req, const int *fds, size_t 
             char buf[CMSG_SPACE(sizeof(int) * 3)];
             struct cmsghdr align;
         } ctl;
-        if (off == 0 && nfds) {
-            memset(&ctl, 0, sizeof ctl);
-            mh.msg_control = ctl.buf;
-            mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-            memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-        }
+        if (off == 0)
+            sbx_cmsg_put_fds(&mh, ctl.buf, fds, nfds);
         ssize_t n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;

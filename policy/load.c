@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/readfile.h"
 #include "../common/utf8.h"
 #include "policy.h"
 #include "textformat.h"
@@ -47,34 +48,12 @@ int sbx_policy_load_text(const char *text, size_t len, JobPolicy **out, struct s
 int sbx_policy_load_file(const char *path, JobPolicy **out, struct sbx_err *err)
 {
     *out = NULL;
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return sbx_err_sys(err, errno, "%s: cannot open", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return sbx_err_sys(err, errno, "%s: cannot stat", path);
-    if (S_ISDIR(st.st_mode))
-        return sbx_err_set(err, EISDIR, "%s: is a directory", path);
-    /* Read to EOF rather than trusting st_size, so pipes and /dev/fd work;
-     * one byte past the bound is enough to know it is too big. */
-    _cleanup_free_ char *buf = malloc(POLICY_MAX_BYTES + 1);
-    if (!buf)
-        return sbx_err_set(err, ENOMEM, "%s: out of memory", path);
-    size_t len = 0;
-    while (len <= POLICY_MAX_BYTES) {
-        ssize_t n = read(fd, buf + len, POLICY_MAX_BYTES + 1 - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return sbx_err_sys(err, errno, "%s: cannot read", path);
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len > POLICY_MAX_BYTES)
-        return sbx_err_set(err, EFBIG, "%s: larger than %u bytes", path, POLICY_MAX_BYTES);
-    int r = sbx_policy_load_text(buf, len, out, err);
+    _cleanup_free_ char *buf = NULL;
+    size_t len;
+    int r = sbx_read_file(path, POLICY_MAX_BYTES, &buf, &len, err);
+    if (r < 0)
+        return r;
+    r = sbx_policy_load_text(buf, len, out, err);
     if (r < 0)
         return sbx_err_wrap(err, "%s", path);
     return 0;

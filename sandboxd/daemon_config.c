@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/cleanup.h"
+#include "../common/readfile.h"
 #include "../policy/textformat.h"
 #include "../policy/units.h"
 
@@ -214,26 +215,12 @@ int sbx_dconfig_load(const char *path, struct sbx_dconfig *cfg, struct sbx_err *
 {
     if (!path)
         return sbx_dconfig_parse("", 0, cfg, err);
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return sbx_err_sys(err, errno, "%s: cannot open", path);
-    _cleanup_free_ char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    if (!buf)
-        return sbx_err_set(err, ENOMEM, "%s: out of memory", path);
-    size_t len = 0;
-    while (len <= CONFIG_MAX_BYTES) {
-        ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return sbx_err_sys(err, errno, "%s: cannot read", path);
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len > CONFIG_MAX_BYTES)
-        return sbx_err_set(err, EFBIG, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
-    int r = sbx_dconfig_parse(buf, len, cfg, err);
+    _cleanup_free_ char *buf = NULL;
+    size_t len;
+    int r = sbx_read_file(path, CONFIG_MAX_BYTES, &buf, &len, err);
+    if (r < 0)
+        return r;
+    r = sbx_dconfig_parse(buf, len, cfg, err);
     if (r < 0)
         return sbx_err_wrap(err, "%s", path);
     return 0;

@@ -453,8 +453,11 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         goto failed;
     }
     job->sock = sv[0];
-    plan.cgroup_later = waiting && job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
-    if (!waiting && job->cg && sbx_cgroup_clone_fd(job->cg) < 0) {
+    /* Where clone3 cannot place the child (v1), it is moved after the clone:
+     * by this launcher when it waits anyway, else by the child itself. */
+    bool migrate = job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
+    plan.cgroup_later = migrate && waiting;
+    if (migrate && !waiting) {
         plan.n_cg_procs = sbx_cgroup_open_procs(job->cg, plan.cg_procs, err);
         if (plan.n_cg_procs < 0) {
             close(sv[1]);

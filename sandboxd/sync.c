@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/fdpass.h"
+
 int sbx_msg_send(int sock, const struct sbx_msg *m, const int *fds, size_t nfds)
 {
     if (nfds > SBX_MSG_MAX_FDS)
@@ -17,16 +19,7 @@ int sbx_msg_send(int sock, const struct sbx_msg *m, const int *fds, size_t nfds)
         struct cmsghdr align;
     } u;
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds) {
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-    }
+    sbx_cmsg_put_fds(&mh, u.buf, fds, nfds);
     ssize_t n;
     do
         n = sendmsg(sock, &mh, MSG_NOSIGNAL);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,21 @@ __attribute__((unused)) static const char *res(long r)
     else
         snprintf(b, 64, "succeeded (%ld)", r);
     return b;
+}
+
+/* Opening PATH for writing and writing VAL to it, as one attempt. */
+__attribute__((unused)) static void attempt_write(const char *path, const char *val)
+{
+    char what[256];
+    snprintf(what, sizeof what, "write %s", path);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        attempt(0, what, "open: %s", res(fd));
+        return;
+    }
+    ssize_t n = write(fd, val, strlen(val));
+    attempt(n > 0, what, "%s", res(n));
+    close(fd);
 }
 
 __attribute__((unused)) static int done(void)

@@ -9,20 +9,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-static void try_write(const char *path, const char *val)
-{
-    char what[256];
-    snprintf(what, sizeof what, "write %s", path);
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) {
-        attempt(0, what, "open: %s", res(fd));
-        return;
-    }
-    ssize_t n = write(fd, val, strlen(val));
-    attempt(n > 0, what, "%s", res(n));
-    close(fd);
-}
-
 int main(void)
 {
     char buf[1024] = {0};
@@ -41,9 +27,9 @@ int main(void)
     attempt(outside, "see a path outside our cgroup", "%s", outside ? "a host path shows" : "only /");
     char pid[32];
     snprintf(pid, sizeof pid, "%d\n", getpid());
-    try_write("/sys/fs/cgroup/cgroup.procs", pid);
-    try_write("/sys/fs/cgroup/unified/cgroup.procs", pid);
-    try_write("/sys/fs/cgroup/memory/cgroup.procs", pid);
+    attempt_write("/sys/fs/cgroup/cgroup.procs", pid);
+    attempt_write("/sys/fs/cgroup/unified/cgroup.procs", pid);
+    attempt_write("/sys/fs/cgroup/memory/cgroup.procs", pid);
     const char *types[][2] = {{"cgroup2", NULL}, {"cgroup", "memory"}, {"cgroup", "pids"},
                               {"cgroup", "none,name=sbx"}};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
@@ -53,9 +39,9 @@ int main(void)
         snprintf(what, sizeof what, "mount %s %s", types[i][0], types[i][1] ? types[i][1] : "");
         attempt(r == 0, what, "%s", res(r));
         if (r == 0) {
-            try_write("/tmp/cg/cgroup.procs", pid);
-            try_write("/tmp/cg/../cgroup.procs", pid);
-            try_write("/tmp/cg/release_agent", "/tmp/pwn");
+            attempt_write("/tmp/cg/cgroup.procs", pid);
+            attempt_write("/tmp/cg/../cgroup.procs", pid);
+            attempt_write("/tmp/cg/release_agent", "/tmp/pwn");
             umount2("/tmp/cg", MNT_DETACH);
         }
     }

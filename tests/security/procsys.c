@@ -8,20 +8,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-static void try_write(const char *path, const char *val)
-{
-    char what[256];
-    snprintf(what, sizeof what, "write %s", path);
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) {
-        attempt(0, what, "open: %s", res(fd));
-        return;
-    }
-    ssize_t n = write(fd, val, strlen(val));
-    attempt(n > 0, what, "%s", res(n));
-    close(fd);
-}
-
 static void try_read_secret(const char *path)
 {
     char what[256], buf[4096];
@@ -45,16 +31,16 @@ static void try_read_secret(const char *path)
 
 int main(void)
 {
-    try_write("/proc/sysrq-trigger", "h");
-    try_write("/proc/sys/kernel/core_pattern", "|/tmp/pwn");
-    try_write("/proc/sys/kernel/sched_child_runs_first", "1");
-    try_write("/proc/sys/kernel/sched_rr_timeslice_ms", "1");
-    try_write("/proc/sys/vm/drop_caches", "3");
-    try_write("/proc/sys/kernel/hostname", "pwned");
-    try_write("/proc/sys/kernel/modprobe", "/tmp/pwn");
-    try_write("/proc/sys/fs/binfmt_misc/register", ":pwn:M::PWN::/tmp/pwn:");
-    try_write("/sys/kernel/uevent_helper", "/tmp/pwn");
-    try_write("/sys/fs/cgroup/release_agent", "/tmp/pwn");
+    attempt_write("/proc/sysrq-trigger", "h");
+    attempt_write("/proc/sys/kernel/core_pattern", "|/tmp/pwn");
+    attempt_write("/proc/sys/kernel/sched_child_runs_first", "1");
+    attempt_write("/proc/sys/kernel/sched_rr_timeslice_ms", "1");
+    attempt_write("/proc/sys/vm/drop_caches", "3");
+    attempt_write("/proc/sys/kernel/hostname", "pwned");
+    attempt_write("/proc/sys/kernel/modprobe", "/tmp/pwn");
+    attempt_write("/proc/sys/fs/binfmt_misc/register", ":pwn:M::PWN::/tmp/pwn:");
+    attempt_write("/sys/kernel/uevent_helper", "/tmp/pwn");
+    attempt_write("/sys/fs/cgroup/release_agent", "/tmp/pwn");
     try_read_secret("/proc/kcore");
     try_read_secret("/proc/kallsyms");
     try_read_secret("/proc/kmsg");

@@ -298,14 +298,20 @@ static void body_default(long arg)
     CHECK_ERR(syscall(SYS_ioctl, fd, (1UL << 40) | TIOCLINUX, &c), EPERM);
 }
 
+/* Runs body under the default profile and expects it to report success. */
+static void run_default_ok(void (*body)(long))
+{
+    struct sbx_seccomp *s = compile_ok("default");
+    struct outcome o;
+    run_child(s, body, 0, &o);
+    expect_success(&o);
+    sbx_seccomp_free(s);
+}
+
 static void test_default_denies(void **state)
 {
     (void)state;
-    struct sbx_seccomp *s = compile_ok("default");
-    struct outcome o;
-    run_child(s, body_default, 0, &o);
-    expect_success(&o);
-    sbx_seccomp_free(s);
+    run_default_ok(body_default);
 }
 
 /* personality: exactly Docker's allowed values pass. */
@@ -338,11 +344,7 @@ static void body_personality(long arg)
 static void test_default_personality(void **state)
 {
     (void)state;
-    struct sbx_seccomp *s = compile_ok("default");
-    struct outcome o;
-    run_child(s, body_personality, 0, &o);
-    expect_success(&o);
-    sbx_seccomp_free(s);
+    run_default_ok(body_personality);
 }
 
 static void body_i386(long arg)
