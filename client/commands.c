@@ -11,8 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../common/cleanup.h"
-#include "../policy/json.h"
+#include "common/cleanup.h"
+#include "policy/json.h"
 #include "commands_internal.h"
 
 const char sbx_remote_usage[] =

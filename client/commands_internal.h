@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../common/cleanup.h"
+#include "common/cleanup.h"
+#include "policy/policy.h"
 #include "proto_client.h"
 
 struct remote {

@@ -13,8 +13,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../policy/json.h"
-#include "../sandboxd/exec.h"
+#include "policy/json.h"
+#include "executor/launcher/exec.h"
 #include "commands_internal.h"
 #include "flags.h"
 

@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../common/err.h"
-#include "../sandboxd/cgroup.h"
+#include "common/cleanup.h"
+#include "common/err.h"
+#include "executor/cgroup/cgroup.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

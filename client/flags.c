@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../policy/units.h"
+#include "common/cleanup.h"
+#include "policy/units.h"
 
 const char sbx_run_usage[] =
     "usage: sbx run [OPTIONS] [--] COMMAND [ARG...]\n"

@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 
-#include "../common/err.h"
-#include "../policy/policy.h"
+#include "common/err.h"
+#include "policy/policy.h"
 
 struct sbx_run_opts {
     JobPolicy *policy;        /* --policy (or empty) with every flag applied; owned */

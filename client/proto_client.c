@@ -9,8 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../common/fdpass.h"
+#include "common/cleanup.h"
+#include "common/fdpass.h"
 
 const char *sbx_client_socket_path(const char *flag)
 {

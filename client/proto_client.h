@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
-#include "../sandboxd/daemon_proto.h"
+#include "common/err.h"
+#include "policy/protocol.h"
 
 struct sbx_client {
     int fd;

@@ -8,10 +8,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "../common/stdfds.h"
-#include "../policy/json.h"
-#include "../policy/policy.h"
-#include "../sandboxd/exec.h"
+#include "common/stdfds.h"
+#include "policy/json.h"
+#include "policy/policy.h"
+#include "executor/launcher/exec.h"
 #include "commands.h"
 #include "doctor.h"
 #include "flags.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandboxd/seccomp.h"
-#include "sandboxd/seccomp_internal.h"
+#include "executor/seccomp/seccomp.h"
+#include "executor/seccomp/seccomp_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

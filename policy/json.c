@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
+#include "common/cleanup.h"
 
 /* A growing buffer; after the first allocation failure every append is a
  * no-op, and the caller checks once at the end. */

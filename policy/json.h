@@ -9,7 +9,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 
-#include "../common/err.h"
+#include "common/err.h"
 
 /* Returns a malloc'd NUL-terminated JSON object (one line, no trailing
  * newline), or NULL on allocation failure. */

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../common/readfile.h"
-#include "../common/utf8.h"
+#include "common/cleanup.h"
+#include "common/readfile.h"
+#include "common/utf8.h"
 #include "policy.h"
 #include "textformat.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
+#include "common/err.h"
 #include "sandbox.pb-c.h"
 
 typedef Sbx__V1__JobPolicy JobPolicy;

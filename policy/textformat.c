@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/cleanup.h"
-#include "../common/utf8.h"
+#include "common/cleanup.h"
+#include "common/utf8.h"
 
 #define TEXT_MAX_INPUT (4u << 20)
 #define TEXT_MAX_DEPTH 32

@@ -8,7 +8,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
-#include "../common/err.h"
+#include "common/err.h"
 
 /* Parses text of len bytes (need not be NUL-terminated). On error, returns a
  * negative errno and err names the line, the field path and the reason:

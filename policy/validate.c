@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/cleanup.h"
+#include "common/cleanup.h"
 #include "policy.h"
 #include "units.h"
 

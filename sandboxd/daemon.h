@@ -19,8 +19,8 @@
 
 #include "daemon_config.h"
 #include "daemon_proto.h"
-#include "exec.h"
-#include "jobio.h"
+#include "executor/launcher/exec.h"
+#include "executor/launcher/jobio.h"
 
 #define SBX_CONN_MAX_FDS 3 /* stdio fds a request may carry */
 #define SBX_CONN_MAX_PENDING_OUT (256u << 20)

@@ -12,10 +12,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../common/readfile.h"
-#include "../policy/textformat.h"
-#include "../policy/units.h"
+#include "common/cleanup.h"
+#include "common/readfile.h"
+#include "policy/textformat.h"
+#include "policy/units.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 

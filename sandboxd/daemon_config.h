@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../common/err.h"
+#include "common/err.h"
+#include "executor/uidpool.h"
+#include "policy/protocol.h"
 #include "sandboxd.pb-c.h"
-#include "uidpool.h"
 
 typedef Sbx__V1__DaemonConfig DaemonConfig;
 
-#define SBX_DAEMON_DEFAULT_SOCKET "/run/sbx/sandboxd.sock"
 #define SBX_DAEMON_DEFAULT_QUEUE 64
 #define SBX_DAEMON_DEFAULT_MAX_CONNECTIONS 256
 #define SBX_DAEMON_DEFAULT_KEEP_STOPPED 1024

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
+#include "common/cleanup.h"
 
 int64_t sbx_now_ns(void)
 {

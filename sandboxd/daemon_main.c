@@ -14,9 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
-#include "../common/stdfds.h"
-#include "cgroup.h"
+#include "common/cleanup.h"
+#include "common/stdfds.h"
+#include "executor/cgroup/cgroup.h"
 #include "daemon.h"
 
 #define SD_LISTEN_FDS_START 3

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
+#include "common/cleanup.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 #define ST(s) SBX__V1__JOB_STATE__##s

@@ -1,6 +1,6 @@
-/* Framing and request checks for the sandboxd protocol. Everything a client
- * sends passes sbx_request_check before the daemon acts on it, and the job
- * policy inside goes through sbx_policy_validate like a local run's. */
+/* Request checks for the sandboxd protocol. Everything a client sends passes
+ * sbx_request_check before the daemon acts on it, and the job policy inside
+ * goes through sbx_policy_validate like a local run's. */
 #include "daemon_proto.h"
 
 #include <errno.h>
@@ -9,70 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec.h"
+#include "executor/launcher/exec.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
-
-void sbx_frame_header(uint8_t hdr[SBX_FRAME_HEADER], uint32_t len)
-{
-    hdr[0] = (uint8_t)(len >> 24);
-    hdr[1] = (uint8_t)(len >> 16);
-    hdr[2] = (uint8_t)(len >> 8);
-    hdr[3] = (uint8_t)len;
-}
-
-uint32_t sbx_frame_length(const uint8_t hdr[SBX_FRAME_HEADER])
-{
-    return (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-}
-
-int sbx_request_decode(const uint8_t *buf, size_t len, Request **out, struct sbx_err *err)
-{
-    *out = sbx__v1__request__unpack(NULL, len, buf);
-    if (!*out)
-        return sbx_err_set(err, EPROTO, "request: not a valid sbx.v1.Request message");
-    return 0;
-}
-
-void sbx_request_free(Request *req)
-{
-    if (req)
-        sbx__v1__request__free_unpacked(req, NULL);
-}
 
 void sbx_job_req_free(struct sbx_job_req *jr)
 {
     if (jr->have_spec)
         sbx_spec_free(&jr->spec);
     jr->have_spec = false;
-}
-
-const char *sbx_request_op_name(const Request *req)
-{
-    switch (req->op_case) {
-    case SBX__V1__REQUEST__OP_RUN:
-        return "run";
-    case SBX__V1__REQUEST__OP_SUBMIT:
-        return "submit";
-    case SBX__V1__REQUEST__OP_WAIT:
-        return "wait";
-    case SBX__V1__REQUEST__OP_LIST:
-        return "list";
-    case SBX__V1__REQUEST__OP_INSPECT:
-        return "inspect";
-    case SBX__V1__REQUEST__OP_KILL:
-        return "kill";
-    case SBX__V1__REQUEST__OP_PAUSE:
-        return "pause";
-    case SBX__V1__REQUEST__OP_RESUME:
-        return "resume";
-    case SBX__V1__REQUEST__OP_REMOVE:
-        return "remove";
-    case SBX__V1__REQUEST__OP_HEALTH:
-        return "health";
-    default:
-        return "unknown";
-    }
 }
 
 static int need_job_id(const char *op, bool has, uint64_t id, Sbx__V1__Error__Code *code,

@@ -1,39 +1,15 @@
-/* The sandboxd wire protocol (policy/sandboxd.proto): framing, and the one
- * place where every field of a request is checked before the daemon acts on
- * it. Shared by the daemon, the sbx client and the fuzz target. */
+/* The sandboxd daemon's side of the protocol: the one place where every
+ * field of a request is checked before the daemon acts on it. Shared by the
+ * daemon and the fuzz target; clients need only policy/protocol.h. */
 #ifndef SBX_SANDBOXD_DAEMON_PROTO_H
 #define SBX_SANDBOXD_DAEMON_PROTO_H
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
-#include "../common/err.h"
-#include "../policy/policy.h"
+#include "common/err.h"
 #include "daemon_config.h"
-#include "sandboxd.pb-c.h"
-
-typedef Sbx__V1__Request Request;
-typedef Sbx__V1__Response Response;
-typedef Sbx__V1__JobInfo JobInfo;
-
-#define SBX_PROTOCOL_VERSION 1
-#define SBX_FRAME_HEADER 4
-/* Responses carry captured output, so a client accepts more than the
- * daemon's request cap. */
-#define SBX_MAX_RESPONSE_BYTES (1u << 30)
-#define SBX_MAX_JOB_NAME 64
-#define SBX_STDIO_ALL 7u
-
-/* Writes the 4-byte big-endian header of a frame of len bytes. */
-void sbx_frame_header(uint8_t hdr[SBX_FRAME_HEADER], uint32_t len);
-/* Reads the length from a header. */
-uint32_t sbx_frame_length(const uint8_t hdr[SBX_FRAME_HEADER]);
-
-/* Unpacks one request body. -EPROTO with err set when the bytes are not a
- * Request. Free with sbx_request_free. */
-int sbx_request_decode(const uint8_t *buf, size_t len, Request **out, struct sbx_err *err);
-void sbx_request_free(Request *req);
+#include "policy/policy.h"
+#include "policy/protocol.h"
 
 /* Who is asking, for the checks that depend on it. */
 struct sbx_req_ctx {
@@ -58,8 +34,5 @@ struct sbx_job_req {
 int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_job_req *jr,
                       Sbx__V1__Error__Code *code, struct sbx_err *err);
 void sbx_job_req_free(struct sbx_job_req *jr);
-
-/* The request's operation name ("run", "wait"...), or "unknown". */
-const char *sbx_request_op_name(const Request *req);
 
 #endif

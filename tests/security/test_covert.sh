@@ -6,7 +6,7 @@
 # Advisory locks (flock, POSIX and OFD fcntl locks) and inotify on a file
 # that both jobs can open would be shared on the file's inode. A read-only
 # directory bind reaches each job through a read-only overlay of its own
-# (sandboxd/mounts.c), so each job opens its own inode and these channels
+# (executor/mounts.c), so each job opens its own inode and these channels
 # close, under every profile. A read-write bind is shared by the operator's
 # choice: there the channel stays, and the strict profile still closes the
 # lock and inotify calls. This test asserts exactly that, so a change either

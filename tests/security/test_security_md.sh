@@ -9,7 +9,7 @@ md="$SBX_SRC/SECURITY.md"
 names=$(grep -o '`[^`]*`' "$md" | tr -d '`' | grep -E '(^test_.*\.(sh|c)$|^tests/|^scripts/|^[a-z_0-9/]+\.c$)' | grep -v '[*]' | sort -u)
 for n in $names; do
     found=""
-    for d in "$SBX_SRC" "$SBX_SRC/tests/security" "$SBX_SRC/tests/integration" "$SBX_SRC/tests/unit" "$SBX_SRC/sandboxd"; do
+    for d in "$SBX_SRC" "$SBX_SRC/tests/security" "$SBX_SRC/tests/integration" "$SBX_SRC/tests/unit" "$SBX_SRC"/executor "$SBX_SRC"/executor/*/ "$SBX_SRC/sandboxd"; do
         [ -e "$d/$n" ] && found=$d/$n && break
     done
     if [ -n "$found" ]; then ok "SECURITY.md names $n, which exists"; else fail "SECURITY.md names $n, which does not exist"; fi

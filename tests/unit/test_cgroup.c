@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "sandboxd/cgroup.h"
+#include "executor/cgroup/cgroup.h"
 
 #define MiB (1024ull * 1024)
 

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sandboxd/cgroup_internal.h"
+#include "executor/cgroup/cgroup_internal.h"
 
 static int detect(struct cg_host *h, const char *cgroup, const char *mountinfo, const char *env,
                   const char *ctrls, struct sbx_err *err)

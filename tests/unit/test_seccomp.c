@@ -34,7 +34,7 @@
 
 #include <cmocka.h>
 
-#include "sandboxd/seccomp.h"
+#include "executor/seccomp/seccomp.h"
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
@@ -678,8 +678,8 @@ static void test_file_include_default(void **state)
 static void test_example_profiles(void **state)
 {
     (void)state;
-    const char *files[] = {SBX_SOURCE_DIR "/sandboxd/profiles/python.profile",
-                           SBX_SOURCE_DIR "/sandboxd/profiles/judge-c.profile"};
+    const char *files[] = {SBX_SOURCE_DIR "/executor/seccomp/profiles/python.profile",
+                           SBX_SOURCE_DIR "/executor/seccomp/profiles/judge-c.profile"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         struct sbx_seccomp *s = compile_ok(files[i]);
         sbx_seccomp_free(s);

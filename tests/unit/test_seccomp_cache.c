@@ -1,4 +1,4 @@
-/* The compiled-program cache (sandboxd/seccomp_cache.c): a hit gives exactly
+/* The compiled-program cache (executor/seccomp/seccomp_cache.c): a hit gives exactly
  * the program a fresh compile gives, different profiles never share one, and
  * a damaged or foreign disk entry is ignored. */
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sandboxd/seccomp.h"
+#include "executor/seccomp/seccomp.h"
 
 static struct sbx_seccomp *compile(const char *name, const char *cache)
 {

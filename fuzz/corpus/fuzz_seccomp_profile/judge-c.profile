@@ -1,7 +1,7 @@
 # A judged C/C++ program, written out in full (no include) to show the
 # format. Close to the built-in `strict`: everything not listed kills.
 #
-#   sbx run --seccomp sandboxd/profiles/judge-c.profile -- ./solution
+#   sbx run --seccomp executor/seccomp/profiles/judge-c.profile -- ./solution
 default kill
 
 # the listener handoff (required when the default is kill)

@@ -1,6 +1,6 @@
 # Untrusted Python scripts: the built-in default profile, tightened.
 #
-#   sbx run --seccomp sandboxd/profiles/python.profile -- python3 script.py
+#   sbx run --seccomp executor/seccomp/profiles/python.profile -- python3 script.py
 #
 # Python itself needs threads, subprocesses and most of the file system
 # calls, so this starts from `default` rather than `strict`.

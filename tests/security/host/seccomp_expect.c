@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../sandboxd/seccomp_internal.h"
+#include "executor/seccomp/seccomp_internal.h"
 
 #define ARG 0x10ULL
 
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
                 int known = sbx_sc_resolve_name(name);
                 if (known == __NR_SCMP_ERROR || known != nr || nr >= reviewed_below) {
                     fprintf(stderr, "UNMENTIONED native %s (%d): not in the profile tables of "
-                                    "sandboxd/seccomp_profiles.c (reviewed below %d)\n",
+                                    "executor/seccomp/seccomp_profiles.c (reviewed below %d)\n",
                             name, nr, reviewed_below);
                     unmentioned++;
                 }

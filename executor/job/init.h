@@ -1,0 +1,19 @@
+/* The job's PID 1: starts the job's first process, then reaps every orphan,
+ * forwards SIGTERM/SIGINT/SIGHUP to the first process, and when that process
+ * ends, reports its status to the launcher and exits, which makes the kernel
+ * kill whatever else is left in the PID namespace. */
+#ifndef SBX_EXECUTOR_INIT_H
+#define SBX_EXECUTOR_INIT_H
+
+#include "child.h"
+
+__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan);
+
+/* In the job's first process (jobexec.c): applies the last steps and execs
+ * the command. exec_pipe is the write end on which an execve errno is
+ * reported; *listener gets the seccomp listener's fd number (the process
+ * shares PID 1's memory and fd table until the exec). Never returns. */
+__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe,
+                                            volatile int *listener);
+
+#endif

@@ -1,0 +1,134 @@
+/* The job's first process, from CLONE_VFORK to execve. Order matters: ids
+ * and capabilities go before no_new_privs and seccomp, and seccomp is the
+ * very last step, so the filter never has to allow our own setup calls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include "executor/caps.h"
+#include "init.h"
+#include "executor/landlock.h"
+#include "executor/launcher/sync.h"
+
+static void set_rlimit(const struct sbx_plan *plan, int res, const char *name, uint64_t v)
+{
+    struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
+    if (setrlimit(res, &rl) < 0)
+        sbx_child_fail(plan->sock, errno, "rlimit %s: %s", name, strerror(errno));
+}
+
+static void apply_rlimits(const struct sbx_plan *plan)
+{
+    const struct sbx_spec *s = plan->spec;
+    set_rlimit(plan, RLIMIT_CORE, "core", s->limits.core);
+    set_rlimit(plan, RLIMIT_NOFILE, "open_files", s->limits.open_files);
+    set_rlimit(plan, RLIMIT_STACK, "stack", s->limits.stack);
+    if (s->limits.output)
+        set_rlimit(plan, RLIMIT_FSIZE, "output", s->limits.output);
+    if (s->limits.cpu_time_ns > 0) {
+        /* A backstop only: the supervisor enforces the limit on the whole
+         * job through the cgroup's accounting; this one catches a single
+         * process even if that were not possible. */
+        uint64_t secs = (uint64_t)(s->limits.cpu_time_ns + 999999999) / 1000000000 + 1;
+        set_rlimit(plan, RLIMIT_CPU, "cpu_time", secs);
+    }
+}
+
+static void report_exec_errno(int exec_pipe, int e)
+{
+    ssize_t n = write(exec_pipe, &e, sizeof e);
+    (void)n;
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+/* execvpe() searches the launcher's PATH; the job's PATH is the one from
+ * its own environment, looked up inside the new root. */
+static void exec_command(const struct sbx_plan *plan, int exec_pipe)
+{
+    const struct sbx_spec *s = plan->spec;
+    char *const *envp = s->envp;
+    if (strchr(s->command, '/')) {
+        execve(s->command, s->argv, envp);
+        report_exec_errno(exec_pipe, errno);
+    }
+    const char *path = "";
+    for (size_t i = 0; envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            path = envp[i] + 5;
+    int first_error = ENOENT;
+    char buf[PATH_MAX];
+    for (const char *p = path;;) {
+        const char *colon = strchrnul(p, ':');
+        const char *dir = p;
+        size_t dlen = (size_t)(colon - p);
+        if (dlen == 0) /* an empty PATH entry means the cwd */
+            dir = ".", dlen = 1;
+        if (dlen + 1 + strlen(s->command) < sizeof buf) {
+            memcpy(buf, dir, dlen);
+            buf[dlen] = '/';
+            strcpy(buf + dlen + 1, s->command);
+            execve(buf, s->argv, envp);
+            /* Keep looking past "not here"; remember "here but not runnable". */
+            if (errno != ENOENT && errno != ENOTDIR && first_error == ENOENT)
+                first_error = errno;
+        }
+        if (!*colon)
+            break;
+        p = colon + 1;
+    }
+    report_exec_errno(exec_pipe, first_error);
+}
+
+__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe,
+                                            volatile int *listener_out)
+{
+    const struct sbx_spec *s = plan->spec;
+    struct sbx_err err = {0};
+
+    /* A session of its own: no controlling terminal of the caller, so
+     * TIOCSTI into the caller's terminal is impossible (CVE-2017-5226). */
+    if (setsid() < 0)
+        sbx_child_fail(plan->sock, errno, "setsid: %s", strerror(errno));
+    for (int fd = 0; fd < 3; fd++)
+        if (plan->stdio[fd] >= 0 && dup2(plan->stdio[fd], fd) < 0)
+            sbx_child_fail(plan->sock, errno, "stdio: dup2: %s", strerror(errno));
+    apply_rlimits(plan);
+    if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* After the credentials changed (which clears it): if PID 1 goes, go. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        sbx_child_fail(plan->sock, errno, "PR_SET_PDEATHSIG: %s", strerror(errno));
+    if (chdir(s->cwd) < 0)
+        sbx_child_fail(plan->sock, errno, "cwd %s: %s", s->cwd, strerror(errno));
+
+    /* Behind the mount namespace, a second wall: nothing outside "/". */
+    if (sbx_landlock_confine_root(plan->landlock_abi, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* Every fd but 0-2 closes on exec: the launcher's, PID 1's, the sync
+     * socket (no host fd survives into the job: CVE-2024-21626). */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        sbx_child_fail(plan->sock, errno, "close_range: %s", strerror(errno));
+
+    if (plan->seccomp) {
+        int listener = -1;
+        int r = sbx_seccomp_install(plan->seccomp, &listener);
+        *listener_out = listener;
+        if (r < 0)
+            sbx_child_fail(plan->sock, -r, "seccomp: installing the filter: %s", strerror(-r));
+    }
+    exec_command(plan, exec_pipe);
+    _exit(127);
+}

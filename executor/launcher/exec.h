@@ -1,0 +1,111 @@
+/* The executor: runs one validated job spec in full isolation and collects
+ * its result. Used by `sbx run` (one job, blocking) and by sandboxd (many
+ * jobs in one event loop: start, then feed poll events, then finish).
+ *
+ * The launcher must be single-threaded when it starts a job: the child is
+ * created with a raw clone3() and uses the allocator before it execs. */
+#ifndef SBX_EXECUTOR_EXEC_H
+#define SBX_EXECUTOR_EXEC_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+#include "jobio.h"
+#include "executor/uidpool.h"
+
+struct sbx_exec_opts {
+    const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
+    int stdio[3];                   /* the job's stdin/out/err; -1: the launcher's own */
+    const char *job_name;           /* names the job's cgroup; NULL: derived from the pid */
+    bool forward_signals;           /* sbx_job_run: pass SIGINT/SIGTERM/SIGHUP on to the job */
+};
+
+/* A JobResult whose strings live in the struct, so no result needs freeing. */
+struct sbx_result {
+    JobResult msg;
+    Sbx__V1__Pressure pressure;
+    char error[SBX_ERR_MSG_MAX];
+    char syscall[64];
+};
+
+void sbx_result_init(struct sbx_result *res);
+/* Fills res as SETUP_FAILED with err's message (for failures before a job
+ * exists, e.g. an invalid policy). */
+void sbx_result_setup_failed(struct sbx_result *res, const struct sbx_err *err);
+
+struct sbx_job;
+
+/* Sets the job up and starts its command. Returns 0 with *out set, or a
+ * negative errno with res filled as SETUP_FAILED (err says the step); then
+ * exec_status tells what `sbx run` exits with: 125, or 126/127 when the
+ * command cannot be executed or is missing. */
+int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err);
+
+/* The same without waiting for the child's setup (what sandboxd uses, so
+ * that one job's setup overlaps the next one's start): returns once the
+ * child is on its way. The job then reports through sbx_job_step like a
+ * running one; a setup that fails later ends it, and sbx_job_finish gives
+ * the SETUP_FAILED result (with exit_code 126/127 when the command could
+ * not run). Signals other than SIGKILL asked for meanwhile are delivered
+ * once the command runs. On cgroup v1 the child moves itself into the job's
+ * cgroups, so the caller never waits for a migration. */
+int sbx_job_spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                  struct sbx_job **out, struct sbx_result *res, int *exec_status,
+                  struct sbx_err *err);
+/* Whether the job's command runs (its setup is over and succeeded). */
+bool sbx_job_started(const struct sbx_job *job);
+
+/* The fds to poll for this job (at most SBX_JOB_MAX_POLLFDS) and how long
+ * until its next deadline (ms, -1: none). */
+#define SBX_JOB_MAX_POLLFDS 3
+int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds);
+int sbx_job_timeout_ms(struct sbx_job *job);
+
+/* Handles whatever is ready (fds as filled by sbx_job_pollfds, after poll)
+ * and checks the limits. Returns 1 once the job has ended, else 0. */
+int sbx_job_step(struct sbx_job *job, const struct pollfd *fds);
+
+/* Forwards a signal to the job's first process (through its PID 1). */
+int sbx_job_signal(struct sbx_job *job, int sig);
+/* Kills the whole job now. */
+void sbx_job_kill(struct sbx_job *job);
+/* Freezes or thaws every process of the job. */
+int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
+
+/* Resource use so far of a job (for sandboxd's inspect): wall time since
+ * the command started (since the spawn while it sets up), CPU time and peak
+ * memory from the cgroup (0 without one). */
+struct sbx_job_usage {
+    uint64_t wall_time_ms, cpu_time_ms, memory_peak_bytes;
+};
+void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
+
+/* Collects the result of an ended job, tears everything down (cgroup, uid
+ * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */
+void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
+/* sbx_job_finish in two steps, so that a service answers before it tears
+ * down: collect the result (reaping the job, killing it first if need be,
+ * and freeing its uid slot), then, soon after, remove its cgroups, close
+ * its fds and free it. */
+void sbx_job_collect(struct sbx_job *job, struct sbx_result *res);
+void sbx_job_release(struct sbx_job *job);
+
+/* Start, wait, finish, with the policy's stdin_data fed in and its output
+ * captured through io (storage from the caller: the result's stdout and
+ * stderr point into it, so release it with sbx_jobio_close after using the
+ * result). Returns the status `sbx run` exits with. */
+int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
+                struct sbx_jobio *io, struct sbx_result *res);
+
+/* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else the one built with sbx. */
+const char *sbx_default_rootfs(void);
+
+/* The exit status `sbx run` returns for a result (the contract's table). */
+int sbx_result_exit_status(const JobResult *r);
+
+#endif

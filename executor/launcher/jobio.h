@@ -1,0 +1,59 @@
+/* A job's piped stdio, for `sbx run` and sandboxd alike: stdin fed from the
+ * policy's stdin_data, stdout and stderr captured into the result up to a
+ * byte limit (limits.output, default SBX_DEFAULT_OUTPUT_LIMIT). Passing the
+ * limit marks the stream truncated and asks for the job to be killed: the
+ * result is then OUTPUT_LIMIT_EXCEEDED. Non-blocking on our side, so one
+ * event loop can serve many jobs. */
+#ifndef SBX_EXECUTOR_JOBIO_H
+#define SBX_EXECUTOR_JOBIO_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+
+struct sbx_capture {
+    int fd; /* our read end; -1 when closed */
+    uint8_t *buf;
+    size_t len, cap;
+    bool truncated;
+    int pfd; /* index in the caller's poll array, -1: none */
+};
+
+struct sbx_jobio {
+    int job_fd[3];      /* the job's ends (stdin read, stdout/stderr write), -1: none */
+    int stdin_fd;       /* our write end for stdin_data, -1: none */
+    const uint8_t *stdin_data;
+    size_t stdin_len, stdin_off;
+    int stdin_pfd;
+    struct sbx_capture cap[2]; /* stdout, stderr */
+    uint64_t limit;
+    bool over_limit;    /* a stream passed the limit: kill the job */
+};
+
+#define SBX_JOBIO_MAX_POLLFDS 3
+
+/* Sets up the pipes the policy asks for (stdio.stdin_data, stdio.capture);
+ * streams it does not pipe keep job_fd -1. */
+int sbx_jobio_open(struct sbx_jobio *io, const JobPolicy *policy, const struct sbx_spec *spec,
+                   struct sbx_err *err);
+/* Once the job has started: our copies of the job's ends are closed, so a
+ * reader sees EOF when the job's processes are gone. */
+void sbx_jobio_started(struct sbx_jobio *io);
+int sbx_jobio_pollfds(struct sbx_jobio *io, struct pollfd *fds);
+/* Moves data for the ready fds (all = drain to EOF: the job has ended).
+ * Returns true the first time a stream passes the limit. */
+bool sbx_jobio_step(struct sbx_jobio *io, const struct pollfd *fds, bool all);
+/* Puts the captured output into the result (it points into io: keep io
+ * alive while r is used) and turns a kill for passing the limit into
+ * OUTPUT_LIMIT_EXCEEDED. */
+void sbx_jobio_result(struct sbx_jobio *io, bool capture, JobResult *r);
+/* Closes every pipe but keeps the captured bytes (a result may point at
+ * them); sbx_jobio_close also frees those. */
+void sbx_jobio_close_fds(struct sbx_jobio *io);
+void sbx_jobio_close(struct sbx_jobio *io);
+
+#endif

@@ -1,0 +1,40 @@
+/* The launcher and the job's PID 1 talk over a SOCK_SEQPACKET socketpair:
+ * fixed-size messages, optionally carrying file descriptors. Setup errors in
+ * the child travel back this way as one line naming the step, so a failure
+ * is never a silent exit. */
+#ifndef SBX_EXECUTOR_SYNC_H
+#define SBX_EXECUTOR_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sbx_msg_type {
+    SBX_MSG_GO = 1,        /* launcher -> child: maps written, fds attached */
+    SBX_MSG_FDS,           /* launcher -> child: more mount source fds */
+    SBX_MSG_SETUP_FAILED,  /* child -> launcher: code + "step: reason" */
+    SBX_MSG_EXEC_FAILED,   /* child -> launcher: errno of execve + text */
+    SBX_MSG_STARTED,       /* child -> launcher: the job's command runs (fd: seccomp listener) */
+    SBX_MSG_EXITED,        /* child -> launcher: the first process's wait status */
+    SBX_MSG_CGROUP_READY,  /* launcher -> child: it is in the job's cgroups (plan.cgroup_later) */
+};
+
+#define SBX_MSG_TEXT 480
+#define SBX_MSG_MAX_FDS 64
+
+struct sbx_msg {
+    uint32_t type;
+    int32_t code;      /* errno, or wait status for SBX_MSG_EXITED */
+    uint32_t nfds;     /* fds attached to this message */
+    char text[SBX_MSG_TEXT];
+};
+
+/* Both return 0 or a negative errno; recv returns -EPIPE on EOF. fds may be
+ * NULL when nfds is 0. On receive, *nfds is in/out: capacity, then count. */
+int sbx_msg_send(int sock, const struct sbx_msg *m, const int *fds, size_t nfds);
+int sbx_msg_recv(int sock, struct sbx_msg *m, int *fds, size_t *nfds);
+
+/* Child side: report a failed step and exit. Never returns. */
+__attribute__((noreturn)) void sbx_child_fail(int sock, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
