@@ -48,7 +48,8 @@ const char sbx_run_usage[] =
     "  --output-limit SIZE       largest file the job may write, and most output\n"
     "                            captured per stream\n"
     "  --time-offset CLOCK=SECONDS  time namespace offset; CLOCK is monotonic or\n"
-    "                            boottime; SECONDS may be negative; repeatable\n"
+    "                            boottime; repeatable; SECONDS may be negative, but\n"
+    "                            not past the host's uptime (no clock before boot)\n"
     "  --network loopback|none   empty network namespace with lo up (default) or down\n"
     "  --seccomp PROFILE         default (the default), strict, none, or a profile file\n"
     "  --uid N, --gid N          ids the job runs as inside (default 0:0), 0..65535\n"
@@ -69,7 +70,7 @@ const char sbx_run_usage[] =
     "  sbx run --memory 256M --pids 64 --time-limit 2 --wall-time-limit 5 \\\n"
     "      --seccomp strict --bind /srv/judge/42:/work --cwd /work ./solution\n"
     "  sbx run --policy ci-job.pb.txt --bind-rw \"$PWD\":/src --env CI=1 make test\n"
-    "  sbx run --result-json result.json --time-offset monotonic=-3600 uptime\n";
+    "  sbx run --result-json result.json --time-offset boottime=86400 uptime\n";
 
 struct state {
     struct sbx_run_opts *opts;

@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "executor/cgroup/cgroup.h"
+#include "executor/hostfit.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
 #include "executor/mounts.h"
@@ -387,7 +388,10 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
 {
     *exec_status = 125;
     *out = NULL;
-    __attribute__((cleanup(job_freep))) struct sbx_job *job = calloc(1, sizeof *job);
+    __attribute__((cleanup(job_freep))) struct sbx_job *job = NULL;
+    if (sbx_hostfit_check(spec, err) < 0)
+        goto failed;
+    job = calloc(1, sizeof *job);
     if (!job) {
         sbx_err_set(err, ENOMEM, "out of memory");
         goto failed;
