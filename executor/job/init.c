@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
+#include "interp.h"
 
 /* The job's process shares our fd table until it execs (CLONE_FILES), so the
  * seccomp listener it creates when installing its filter stays here after
@@ -135,7 +136,16 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
     pid_t job = start_job(plan, &exec_errno, &listener);
     if (exec_errno) {
         struct sbx_msg m = {.type = SBX_MSG_EXEC_FAILED, .code = exec_errno};
-        snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
+        char interp[256];
+        /* The kernel says ENOENT for a missing loader too: say which file
+         * is missing (the command is there but cannot run: 126). */
+        if (exec_errno == ENOENT && sbx_missing_interpreter(plan->spec, interp, sizeof interp)) {
+            exec_errno = m.code = ELIBACC;
+            snprintf(m.text, sizeof m.text, "%s: its interpreter %s is missing in the sandbox",
+                     plan->spec->command, interp);
+        } else {
+            snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
+        }
         sbx_msg_send(plan->sock, &m, NULL, 0);
         _exit(exec_errno == ENOENT ? 127 : 126);
     }
