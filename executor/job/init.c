@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
+#include "fsize.h"
 #include "interp.h"
 
 /* The job's process shares our fd table until it execs (CLONE_FILES), so the
@@ -118,7 +119,7 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listen
     return (pid_t)pid;
 }
 
-__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
+__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -185,6 +186,11 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
         while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
             if (pid != job)
                 continue;
+            /* Before the end is reported (the launcher then kills all): a
+             * file the job wrote up to the file-size limit. */
+            struct sbx_msg f = {.type = SBX_MSG_OUTPUT_FILE};
+            if (sbx_fsize_reached(plan->spec, upper_fd, f.text, sizeof f.text))
+                sbx_msg_send(plan->sock, &f, NULL, 0);
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);
             /* Exiting ends the PID namespace: the kernel kills every other

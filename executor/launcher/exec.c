@@ -68,6 +68,7 @@ struct sbx_job {
     struct rusage ru;
     enum kill_reason killed;
     char syscall[64];
+    bool output_file;               /* PID 1 found a file at the output limit */
     int output_fds[3];              /* stdio files opened for the job */
 };
 
@@ -639,13 +640,20 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
         return 1;
     if (!job->started)
         return setup_step(job, fds);
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    /* PID 1 may have sent two messages (a file at the output limit, then
+     * the end) before it went: read all there are before it is reaped. */
+    for (int i = 0; i < 4 && job->sock >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)); i++) {
+        struct pollfd more = {.fd = job->sock, .events = POLLIN};
+        if (i > 0 && poll(&more, 1, 0) != 1)
+            break;
         struct sbx_msg m;
         size_t nfds = 0;
         int r = sbx_msg_recv(job->sock, &m, NULL, &nfds);
         if (r == 0 && m.type == SBX_MSG_EXITED) {
             job->have_status = true;
             job->status = m.code;
+        } else if (r == 0 && m.type == SBX_MSG_OUTPUT_FILE) {
+            job->output_file = true;
         } else if (r < 0) {
             /* EOF: PID 1 is gone; stop polling the socket. */
             close(job->sock);
@@ -819,6 +827,8 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     case KILL_NONE:
         if (r->oom_kills > 0)
             r->status = SBX__V1__JOB_RESULT__STATUS__OOM_KILLED;
+        else if (job->output_file)
+            r->status = SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED;
         else if (job->cpu_limit_ns > 0 && have_cg && st.cpu_ns >= (uint64_t)job->cpu_limit_ns)
             /* Past the limit between two of the supervisor's checks. */
             r->status = SBX__V1__JOB_RESULT__STATUS__TIME_LIMIT_EXCEEDED;

@@ -86,6 +86,25 @@ sbx_run --policy "$T/pol.pbtxt"
 check "stdout_file: exit status 137" "$RC" 137
 check "stdout_file: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
 check "stdout_file: holds the limit" "$(stat -c %s "$T/pol.out")" 131072
+# Files inside the job: RLIMIT_FSIZE stops the write; PID 1 finds the file
+# at the limit, whichever process wrote it.
+sbx_run --output-limit 1M -- /bin/sh -c 'yes > /tmp/f; exit 0'
+check "a child fills a file in /tmp: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
+check "  the first process's own exit code stays" "$(field exit_code)" 0
+sbx_run --output-limit 1M -- /bin/sh -c 'mkdir -p /a/b && yes > /a/b/f; exit 4'
+check "a file in the root's writable layer: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
+check "  exit code 4" "$RC" 4
+sbx_run --output-limit 1M --tmpfs /out:8M -- /bin/sh -c 'yes > /out/f; exit 0'
+check "a file in a --tmpfs: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
+sbx_run --output-limit 1M -- /bin/sh -c 'head -c 1000 /dev/zero > /tmp/f; kill -XFSZ $$'
+check "a small file and a raised SIGXFSZ: SIGNALED" "$(field status)" SIGNALED
+sbx_run --output-limit 1M -- /bin/sh -c 'head -c 1048575 /dev/zero > /tmp/f'
+check "a file just under the limit: EXITED" "$(field status)" EXITED
+mkdir -p "$T/rw" && chmod 0777 "$T/rw"
+sbx_run --output-limit 1M --bind-rw "$T/rw:/rw" -- /bin/sh -c 'yes > /rw/f; exit 0'
+check "a file under --bind-rw is not looked at (documented): EXITED" "$(field status)" EXITED
+check "  but the kernel still stopped it at the limit" "$(stat -c %s "$T/rw/f")" $MIB
+
 # Without a limit nothing is forwarded: the job writes to the caller's fd.
 sbx_run -- /bin/sh -c 'ls -l /proc/self/fd/1' >/dev/null
 check_match "no limit: stdout is the caller's own" "$OUT" '/dev/null|pipe'
@@ -118,6 +137,8 @@ n=$(S run --output-limit 4M -- /bin/sh -c 'head -c 3000000 /dev/zero' | (sleep 0
 check "sandboxd: a slow reader gets everything" "$n" 3000000
 S run --result-json "$T/r.json" --output-limit 1M -- /bin/sh -c 'kill -XFSZ $$'
 check "sandboxd raise SIGXFSZ: SIGNALED" "$(field status)" SIGNALED
+S run --result-json "$T/r.json" --output-limit 1M -- /bin/sh -c 'yes > /tmp/f; exit 0'
+check "sandboxd file inside the job: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
 printf 'command: "/bin/sh"\nargs: ["-c", "yes"]\nstdio { capture: true }\nlimits { output: "64K" }\n' >"$T/cap.pbtxt"
 S run --result-json "$T/r.json" --policy "$T/cap.pbtxt" >"$T/cap.out"
 check "sandboxd captured: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
