@@ -380,7 +380,10 @@ void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             else if (!j->started_ms && sbx_job_started(j->exec))
                 j->started_ms = sbx_unix_ms();
         }
-        /* The job's last bytes reach the client before its result does. */
+        /* The job's last bytes reach the client before its result does
+         * (unless nobody waits for them any more). */
+        if (j->exec_ended && j->drop_output)
+            sbx_jobio_stop_forwarding(&j->io);
         if (j->exec_ended && !sbx_jobio_forwarding(&j->io))
             finish_job(d, j); /* may free j, never another job */
     }
@@ -396,6 +399,8 @@ int sbx_jobs_kill(struct sbx_daemon *d, struct sbx_djob *j, int sig, struct sbx_
         return sbx_err_set(err, ESRCH, "job %" PRIu64 " has already stopped", j->id);
     if (sig == SIGKILL) {
         sbx_job_kill(j->exec);
+        if (j->drop_output && j->exec_ended) /* no event of its own may come */
+            sbx_jobio_stop_forwarding(&j->io);
         /* Frozen tasks die only once thawed on cgroup v1. */
         if (j->state == ST(PAUSED)) {
             struct sbx_err e = {0};
@@ -433,8 +438,10 @@ void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c)
         j->owner = NULL;
         if (j->state == ST(STOPPED))
             continue;
-        /* Nobody can collect its result: kill it and forget it. */
+        /* Nobody can collect its result: kill it and forget it, and its
+         * output still on its way too (its reader may never read). */
         j->remove_when_stopped = true;
+        j->drop_output = true;
         sbx_log("job %" PRIu64 " (uid %u): its connection closed; killing it", j->id, j->uid);
         struct sbx_err e = {0};
         sbx_jobs_kill(d, j, SIGKILL, &e);
@@ -450,6 +457,7 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
     for (struct sbx_djob *j = d->jobs; j; j = j->next)
         if (j->exec) {
             struct sbx_err e = {0};
+            j->drop_output = true;
             sbx_jobs_kill(d, j, SIGKILL, &e);
         }
 }

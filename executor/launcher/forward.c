@@ -78,7 +78,7 @@ struct pollfd sbx_forward_pollfd(const struct sbx_forward *f)
 
 /* Nothing more goes to the destination: the job's next write to this
  * stream fails (EPIPE), as it would have on the destination itself. */
-static void stop(struct sbx_forward *f)
+void sbx_forward_stop(struct sbx_forward *f)
 {
     close_fd(&f->src);
     f->buf_len = f->buf_off = 0;
@@ -122,7 +122,7 @@ static int move(struct sbx_forward *f, size_t want)
             return 1;
         }
         if (n == 0) { /* every writer is gone and the pipe is empty */
-            stop(f);
+            sbx_forward_stop(f);
             return -1;
         }
         if (errno == EINTR)
@@ -133,7 +133,7 @@ static int move(struct sbx_forward *f, size_t want)
             return 0;
         }
         if (errno != EINVAL) { /* EPIPE: the reader went away */
-            stop(f);
+            sbx_forward_stop(f);
             return -1;
         }
         /* The destination cannot take a splice (O_APPEND, some devices). */
@@ -142,7 +142,7 @@ static int move(struct sbx_forward *f, size_t want)
     if (!f->buf) {
         f->buf = malloc(COPY_BUF);
         if (!f->buf) {
-            stop(f);
+            sbx_forward_stop(f);
             return -1;
         }
     }
@@ -150,7 +150,7 @@ static int move(struct sbx_forward *f, size_t want)
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return errno == EINTR ? 1 : 0;
     if (n <= 0) {
-        stop(f);
+        sbx_forward_stop(f);
         return -1;
     }
     f->count += (uint64_t)n;
@@ -158,7 +158,7 @@ static int move(struct sbx_forward *f, size_t want)
     f->buf_off = 0;
     int w = flush_buf(f);
     if (w < 0) {
-        stop(f);
+        sbx_forward_stop(f);
         return -1;
     }
     f->blocked = w == 0;
@@ -170,17 +170,17 @@ static int move(struct sbx_forward *f, size_t want)
 static bool at_limit(struct sbx_forward *f)
 {
     if (pending_in_pipe(f->src) > 0) {
-        stop(f);
+        sbx_forward_stop(f);
         return true;
     }
     char c;
     ssize_t n = read(f->src, &c, 1);
     if (n == 1) {
-        stop(f);
+        sbx_forward_stop(f);
         return true;
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR))
-        stop(f);
+        sbx_forward_stop(f);
     return false;
 }
 
@@ -190,7 +190,7 @@ static bool step_once(struct sbx_forward *f, int turns)
         if (f->buf_len) {
             int w = flush_buf(f);
             if (w < 0) {
-                stop(f);
+                sbx_forward_stop(f);
                 return false;
             }
             f->blocked = w == 0;
@@ -220,7 +220,7 @@ bool sbx_forward_step(struct sbx_forward *f, bool all)
             break;
         struct pollfd p = sbx_forward_pollfd(f);
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
-            stop(f);
+            sbx_forward_stop(f);
     }
     return false;
 }

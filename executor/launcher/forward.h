@@ -46,6 +46,8 @@ struct pollfd sbx_forward_pollfd(const struct sbx_forward *f);
  * closed, blocking). Returns true when the stream passed its limit: the
  * forward then stops (and drops what is left); the caller kills the job. */
 bool sbx_forward_step(struct sbx_forward *f, bool all);
+/* Stops passing the stream on; what is left in the pipe is dropped. */
+void sbx_forward_stop(struct sbx_forward *f);
 void sbx_forward_close(struct sbx_forward *f);
 
 #endif

@@ -39,6 +39,12 @@ bool sbx_jobio_forwarding(const struct sbx_jobio *io)
     return sbx_forward_active(&io->fwd[0]) || sbx_forward_active(&io->fwd[1]);
 }
 
+void sbx_jobio_stop_forwarding(struct sbx_jobio *io)
+{
+    sbx_forward_stop(&io->fwd[0]);
+    sbx_forward_stop(&io->fwd[1]);
+}
+
 int sbx_jobio_open(struct sbx_jobio *io, const JobPolicy *policy, const struct sbx_spec *spec,
                    const int dest[3], struct sbx_err *err)
 {

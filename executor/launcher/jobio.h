@@ -52,6 +52,9 @@ int sbx_jobio_open(struct sbx_jobio *io, const JobPolicy *policy, const struct s
 /* Whether a stream is still being passed on: the job's end is not over
  * until it is (its last bytes are still on their way). */
 bool sbx_jobio_forwarding(const struct sbx_jobio *io);
+/* Gives up on passing the streams on (a job killed on request whose reader
+ * does not read): what is left is dropped. */
+void sbx_jobio_stop_forwarding(struct sbx_jobio *io);
 /* Once the job has started: our copies of the job's ends are closed, so a
  * reader sees EOF when the job's processes are gone. */
 void sbx_jobio_started(struct sbx_jobio *io);

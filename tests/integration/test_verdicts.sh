@@ -143,6 +143,19 @@ printf 'command: "/bin/sh"\nargs: ["-c", "yes"]\nstdio { capture: true }\nlimits
 S run --result-json "$T/r.json" --policy "$T/cap.pbtxt" >"$T/cap.out"
 check "sandboxd captured: OUTPUT_LIMIT_EXCEEDED" "$(field status)" OUTPUT_LIMIT_EXCEEDED
 check "sandboxd captured: truncated" "$(field stdout_truncated)" true
+# A reader that never reads holds the job's last output; a client that goes
+# away ends the job all the same (nothing is left running in the daemon).
+mkfifo "$T/fifo"
+exec 7<>"$T/fifo"
+"$SBX" --socket "$SOCK" run --output-limit 8M -- /bin/sh -c 'head -c 4000000 /dev/zero' >"$T/fifo" &
+cpid=$!
+running() { S stats --json | grep -q "\"jobs_running\":$1,"; }
+wait_until 10 running 1
+sleep 0.5
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+if wait_until 10 running 0; then ok "a stalled reader's job ends with its client"; else fail "a stalled reader's job still runs"; S stats --json; tail -5 "$DLOG"; fi
+exec 7>&-
 stop_daemon
 
 # --- 3. errors that say what is wrong ---
