@@ -912,25 +912,32 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     if (r == 0) {
         /* Until the job is gone and its passed-on streams are drained (its
          * last bytes must reach their reader before the result does). */
-        bool ended = false;
+        bool ended = false, interrupted = false;
         while (!ended || sbx_jobio_forwarding(io)) {
             struct pollfd p[SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS + 1];
             int n = ended ? 0 : sbx_job_pollfds(job, p);
             int nio = sbx_jobio_pollfds(io, p + n);
-            p[n + nio] = (struct pollfd){.fd = ended ? -1 : sigfd, .events = POLLIN};
+            p[n + nio] = (struct pollfd){.fd = sigfd, .events = POLLIN};
             if (poll(p, (nfds_t)n + (nfds_t)nio + 1, ended ? -1 : sbx_job_timeout_ms(job)) < 0 &&
                 errno != EINTR)
                 break;
             if (sigfd >= 0 && (p[n + nio].revents & POLLIN)) {
                 struct signalfd_siginfo si;
-                while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                    sbx_job_signal(job, (int)si.ssi_signo);
+                while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                    interrupted = true;
+                    if (!ended)
+                        sbx_job_signal(job, (int)si.ssi_signo);
+                }
             }
             /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
             if (sbx_jobio_step(io, p + n, false))
                 sbx_job_kill_for_output(job);
             if (!ended && sbx_job_step(job, p))
                 ended = true;
+            /* Asked to stop, the job is gone: a reader that does not take
+             * its last bytes does not hold us. */
+            if (ended && interrupted)
+                sbx_jobio_stop_forwarding(io);
         }
         /* Every process of the job is gone: the pipes hold all there is. */
         if (sbx_jobio_step(io, NULL, true))
