@@ -1,4 +1,4 @@
-/* `sbx run` flags, per ../shared/spec/cli-contract.md: each flag overrides
+/* `sbx run` flags, per docs/cli-contract.md: each flag overrides
  * the same field of --policy. Sizes and durations go through policy/units.c,
  * so a flag and a policy field accept exactly the same spellings. */
 #ifndef SBX_CLIENT_FLAGS_H

@@ -1,5 +1,5 @@
 /* sbx: the command-line client. `sbx run` runs a job here, with no daemon
- * (../shared/spec/cli-contract.md is its contract); the other commands talk
+ * (docs/cli-contract.md is its contract); the other commands talk
  * to sandboxd or inspect the host. */
 #include <errno.h>
 #include <stdio.h>

@@ -409,8 +409,9 @@ static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx
     return 0;
 }
 
-int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, struct sbx_err *err)
+int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, struct sbx_err *err)
 {
+    *upper_fd = -1;
     /* Nothing done below may propagate back to the host's mounts. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return sbx_err_sys(err, errno, "making mounts private");
@@ -421,6 +422,10 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, struct sbx_err *
     _cleanup_close_ int rootfd = open(STAGE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return sbx_err_sys(err, errno, "rootfs: opening the new root");
+    /* PID 1 looks there for a file at the output limit (job/fsize.c); the
+     * fd outlives the staging area's detach below. */
+    if (spec->limits.output)
+        *upper_fd = open(STAGE "/upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
     if ((r = setup_dev(rootfd, spec->rootfs_size, err)) < 0)
         return r;

@@ -24,7 +24,8 @@ int sbx_mount_sources_open(const struct sbx_spec *spec, int userns_fd, int *fds,
                            struct sbx_err *err);
 
 /* In the child, in its new mount namespace: builds the root and pivots into
- * it. Consumes (closes) the source fds. */
-int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, struct sbx_err *err);
+ * it. Consumes (closes) the source fds. *upper_fd: with an output limit, the
+ * root's writable layer (O_PATH, for job/fsize.c), else -1. */
+int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, struct sbx_err *err);
 
 #endif

@@ -23,6 +23,7 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_DEFAULT_ROOTFS_SIZE (64ULL << 20)
 #define SBX_DEFAULT_TMPFS_SIZE (16ULL << 20)
 #define SBX_DEFAULT_OUTPUT_LIMIT (1ULL << 20)   /* captured bytes per stream */
+#define SBX_MIN_MEMORY (2ULL << 20)            /* limits.memory: what setup needs */
 #define SBX_DEFAULT_OPEN_FILES 1024
 #define SBX_DEFAULT_STACK (8ULL << 20)
 #define SBX_DEFAULT_SECCOMP "default"

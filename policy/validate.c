@@ -326,6 +326,14 @@ static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
     int r;
     if (l->memory && (r = check_size("limits.memory", l->memory, false, &s->limits.memory, err)) < 0)
         return r;
+    /* Below this the job's own setup (its PID 1, page tables, the mounts'
+     * kernel objects, charged to its cgroup) is OOM-killed before the
+     * command runs; 512K sufficed on the reference host: 4x that. */
+    if (l->memory && s->limits.memory < SBX_MIN_MEMORY)
+        return sbx_err_set(err, EINVAL,
+                           "limits.memory (--memory): %s is below %uM, the least a job needs for "
+                           "its setup",
+                           Q(l->memory), (unsigned)(SBX_MIN_MEMORY >> 20));
     if (l->has_pids) {
         if (l->pids == 0 || l->pids > SBX_MAX_PIDS)
             return sbx_err_set(err, EINVAL, "limits.pids: %" PRIu32 " is not within 1..%u", l->pids, SBX_MAX_PIDS);

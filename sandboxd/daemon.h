@@ -67,6 +67,8 @@ struct sbx_djob {
     struct sbx_jobio io; /* stdin_data fed in, output captured */
     int io_pfd;          /* first of the io's poll entries, -1: none */
     int exec_pfd; /* first of SBX_JOB_MAX_POLLFDS entries */
+    bool exec_ended; /* its processes are gone; its output may still be on its way */
+    bool drop_output; /* its client or the daemon gave up: do not wait for its reader */
     uint64_t created_ms, started_ms, ended_ms;
     int64_t slot_wait_since; /* first found every uid slot taken; 0: never */
     struct sbx_result res; /* once STOPPED */

@@ -54,16 +54,22 @@ unsigned sbx_jobs_active_of(struct sbx_daemon *d, uid_t uid)
 static int setup_stdio(struct sbx_daemon *d, struct sbx_djob *j, int attached[3],
                        struct sbx_err *err)
 {
-    int r = sbx_jobio_open(&j->io, j->policy, &j->spec, err);
+    /* With an output limit, stdout and stderr go through the daemon, which
+     * counts them on their way to the client's streams (or /dev/null). */
+    int dest[3];
+    for (int i = 0; i < 3; i++)
+        dest[i] = attached[i] >= 0 ? attached[i] : d->devnull;
+    int r = sbx_jobio_open(&j->io, j->policy, &j->spec, dest, err);
     if (r < 0)
         return r;
     for (int i = 0; i < 3; i++) {
-        if (attached[i] >= 0) {
-            j->stdio[i] = attached[i];
-            attached[i] = -1;
-        } else if (j->io.job_fd[i] >= 0) {
+        if (j->io.job_fd[i] >= 0) {
             j->stdio[i] = j->io.job_fd[i];
             j->io.job_fd[i] = -1;
+            close_fd(&attached[i]); /* the forward has its own */
+        } else if (attached[i] >= 0) {
+            j->stdio[i] = attached[i];
+            attached[i] = -1;
         } else {
             j->stdio[i] = fcntl(d->devnull, F_DUPFD_CLOEXEC, 3);
             if (j->stdio[i] < 0)
@@ -300,8 +306,10 @@ void sbx_jobs_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
         j->exec_pfd = j->io_pfd = -1;
         if (!j->exec)
             continue;
-        j->exec_pfd = *n;
-        *n += sbx_job_pollfds(j->exec, fds + *n);
+        if (!j->exec_ended) {
+            j->exec_pfd = *n;
+            *n += sbx_job_pollfds(j->exec, fds + *n);
+        }
         j->io_pfd = *n;
         *n += sbx_jobio_pollfds(&j->io, fds + *n);
     }
@@ -315,7 +323,7 @@ int sbx_jobs_timeout_ms(struct sbx_daemon *d)
         best = ms < 0 ? 0 : (int)ms;
     }
     for (struct sbx_djob *j = d->jobs; j; j = j->next) {
-        if (!j->exec)
+        if (!j->exec || j->exec_ended)
             continue;
         int t = sbx_job_timeout_ms(j->exec);
         if (t >= 0 && (best < 0 || t < best))
@@ -328,7 +336,8 @@ static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
 {
     /* Every process of the job is gone once PID 1 is reaped, so the pipes
      * hold all there will ever be. */
-    sbx_jobio_step(&j->io, NULL, true);
+    if (sbx_jobio_step(&j->io, NULL, true))
+        sbx_job_kill_for_output(j->exec);
     sbx_job_collect(j->exec, &j->res);
     if (d->n_ended == d->cap_ended) {
         size_t cap = d->cap_ended ? 2 * d->cap_ended : 16;
@@ -360,15 +369,23 @@ void sbx_jobs_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
     struct sbx_djob *next;
     for (struct sbx_djob *j = d->jobs; j; j = next) {
         next = j->next;
-        if (!j->exec || j->exec_pfd < 0)
+        if (!j->exec || (j->exec_pfd < 0 && j->io_pfd < 0))
             continue;
         /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
         if (j->io_pfd >= 0 && sbx_jobio_step(&j->io, fds + j->io_pfd, false))
-            sbx_job_kill(j->exec);
-        if (sbx_job_step(j->exec, fds + j->exec_pfd))
+            sbx_job_kill_for_output(j->exec);
+        if (!j->exec_ended && j->exec_pfd >= 0) {
+            if (sbx_job_step(j->exec, fds + j->exec_pfd))
+                j->exec_ended = true;
+            else if (!j->started_ms && sbx_job_started(j->exec))
+                j->started_ms = sbx_unix_ms();
+        }
+        /* The job's last bytes reach the client before its result does
+         * (unless nobody waits for them any more). */
+        if (j->exec_ended && j->drop_output)
+            sbx_jobio_stop_forwarding(&j->io);
+        if (j->exec_ended && !sbx_jobio_forwarding(&j->io))
             finish_job(d, j); /* may free j, never another job */
-        else if (!j->started_ms && sbx_job_started(j->exec))
-            j->started_ms = sbx_unix_ms();
     }
 }
 
@@ -382,6 +399,8 @@ int sbx_jobs_kill(struct sbx_daemon *d, struct sbx_djob *j, int sig, struct sbx_
         return sbx_err_set(err, ESRCH, "job %" PRIu64 " has already stopped", j->id);
     if (sig == SIGKILL) {
         sbx_job_kill(j->exec);
+        if (j->drop_output && j->exec_ended) /* no event of its own may come */
+            sbx_jobio_stop_forwarding(&j->io);
         /* Frozen tasks die only once thawed on cgroup v1. */
         if (j->state == ST(PAUSED)) {
             struct sbx_err e = {0};
@@ -419,8 +438,10 @@ void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c)
         j->owner = NULL;
         if (j->state == ST(STOPPED))
             continue;
-        /* Nobody can collect its result: kill it and forget it. */
+        /* Nobody can collect its result: kill it and forget it, and its
+         * output still on its way too (its reader may never read). */
         j->remove_when_stopped = true;
+        j->drop_output = true;
         sbx_log("job %" PRIu64 " (uid %u): its connection closed; killing it", j->id, j->uid);
         struct sbx_err e = {0};
         sbx_jobs_kill(d, j, SIGKILL, &e);
@@ -436,6 +457,7 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
     for (struct sbx_djob *j = d->jobs; j; j = j->next)
         if (j->exec) {
             struct sbx_err e = {0};
+            j->drop_output = true;
             sbx_jobs_kill(d, j, SIGKILL, &e);
         }
 }

@@ -186,7 +186,8 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     }
-    if (sbx_mounts_setup(spec, fds, &err) < 0)
+    int upper_fd = -1;
+    if (sbx_mounts_setup(spec, fds, &upper_fd, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     free(fds);
 
@@ -206,5 +207,5 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     if (prctl(PR_SET_DUMPABLE, 0) < 0)
         sbx_child_fail(plan->sock, errno, "setup: PID 1 non-dumpable: %s", strerror(errno));
 
-    sbx_init_run(plan);
+    sbx_init_run(plan, upper_fd);
 }

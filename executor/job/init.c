@@ -17,6 +17,8 @@
 #include "common/cleanup.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
+#include "fsize.h"
+#include "interp.h"
 
 /* The job's process shares our fd table until it execs (CLONE_FILES), so the
  * seccomp listener it creates when installing its filter stays here after
@@ -117,7 +119,7 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listen
     return (pid_t)pid;
 }
 
-__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
+__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -135,7 +137,16 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
     pid_t job = start_job(plan, &exec_errno, &listener);
     if (exec_errno) {
         struct sbx_msg m = {.type = SBX_MSG_EXEC_FAILED, .code = exec_errno};
-        snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
+        char interp[256];
+        /* The kernel says ENOENT for a missing loader too: say which file
+         * is missing (the command is there but cannot run: 126). */
+        if (exec_errno == ENOENT && sbx_missing_interpreter(plan->spec, interp, sizeof interp)) {
+            exec_errno = m.code = ELIBACC;
+            snprintf(m.text, sizeof m.text, "%s: its interpreter %s is missing in the sandbox",
+                     plan->spec->command, interp);
+        } else {
+            snprintf(m.text, sizeof m.text, "%s: %s", plan->spec->command, strerror(exec_errno));
+        }
         sbx_msg_send(plan->sock, &m, NULL, 0);
         _exit(exec_errno == ENOENT ? 127 : 126);
     }
@@ -175,6 +186,11 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan)
         while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
             if (pid != job)
                 continue;
+            /* Before the end is reported (the launcher then kills all): a
+             * file the job wrote up to the file-size limit. */
+            struct sbx_msg f = {.type = SBX_MSG_OUTPUT_FILE};
+            if (sbx_fsize_reached(plan->spec, upper_fd, f.text, sizeof f.text))
+                sbx_msg_send(plan->sock, &f, NULL, 0);
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);
             /* Exiting ends the PID namespace: the kernel kills every other

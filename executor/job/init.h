@@ -7,7 +7,9 @@
 
 #include "child.h"
 
-__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan);
+/* upper_fd: the root's writable layer, where PID 1 looks for a file at the
+ * output limit before it reports the end (job/fsize.c); -1: none. */
+__attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd);
 
 /* In the job's first process (jobexec.c): applies the last steps and execs
  * the command. exec_pipe is the write end on which an execve errno is

@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "executor/cgroup/cgroup.h"
+#include "executor/hostfit.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
 #include "executor/mounts.h"
@@ -36,7 +37,7 @@
 /* How long the child may take to set up before it is considered stuck. */
 #define SETUP_TIMEOUT_MS 30000
 
-enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_SECCOMP, KILL_REQUESTED };
+enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_OUTPUT, KILL_SECCOMP, KILL_REQUESTED };
 
 struct sbx_job {
     /* Set up until the child reports that the command runs (started). A
@@ -67,6 +68,7 @@ struct sbx_job {
     struct rusage ru;
     enum kill_reason killed;
     char syscall[64];
+    bool output_file;               /* PID 1 found a file at the output limit */
     int output_fds[3];              /* stdio files opened for the job */
 };
 
@@ -143,7 +145,9 @@ static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *o
     const char *files[3] = {spec->stdin_file, spec->stdout_file, spec->stderr_file};
     for (int i = 0; i < 3; i++) {
         stdio[i] = opts && opts->stdio[i] >= 0 ? opts->stdio[i] : -1;
-        if (!files[i])
+        /* A stream the caller gives (a pipe through the supervisor, for
+         * the output limit) already leads to the file. */
+        if (!files[i] || stdio[i] >= 0)
             continue;
         int flags = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC | O_APPEND;
         job->output_fds[i] = open(files[i], flags | O_CLOEXEC | O_NOCTTY, 0644);
@@ -385,7 +389,10 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
 {
     *exec_status = 125;
     *out = NULL;
-    __attribute__((cleanup(job_freep))) struct sbx_job *job = calloc(1, sizeof *job);
+    __attribute__((cleanup(job_freep))) struct sbx_job *job = NULL;
+    if (sbx_hostfit_check(spec, err) < 0)
+        goto failed;
+    job = calloc(1, sizeof *job);
     if (!job) {
         sbx_err_set(err, ENOMEM, "out of memory");
         goto failed;
@@ -633,13 +640,20 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
         return 1;
     if (!job->started)
         return setup_step(job, fds);
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    /* PID 1 may have sent two messages (a file at the output limit, then
+     * the end) before it went: read all there are before it is reaped. */
+    for (int i = 0; i < 4 && job->sock >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)); i++) {
+        struct pollfd more = {.fd = job->sock, .events = POLLIN};
+        if (i > 0 && poll(&more, 1, 0) != 1)
+            break;
         struct sbx_msg m;
         size_t nfds = 0;
         int r = sbx_msg_recv(job->sock, &m, NULL, &nfds);
         if (r == 0 && m.type == SBX_MSG_EXITED) {
             job->have_status = true;
             job->status = m.code;
+        } else if (r == 0 && m.type == SBX_MSG_OUTPUT_FILE) {
+            job->output_file = true;
         } else if (r < 0) {
             /* EOF: PID 1 is gone; stop polling the socket. */
             close(job->sock);
@@ -695,6 +709,11 @@ int sbx_job_signal(struct sbx_job *job, int sig)
 void sbx_job_kill(struct sbx_job *job)
 {
     kill_job(job, KILL_REQUESTED);
+}
+
+void sbx_job_kill_for_output(struct sbx_job *job)
+{
+    kill_job(job, KILL_OUTPUT);
 }
 
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
@@ -782,13 +801,20 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
         r->status = SBX__V1__JOB_RESULT__STATUS__SIGNALED;
     }
 
-    /* A limit's status wins over SIGNALED: the cause, not the symptom. */
+    /* The status comes only from what the supervisor itself saw (the
+     * contract's decision table), never from the name of the signal: a job
+     * can raise SIGXCPU, SIGXFSZ or SIGSYS itself. First the reason the
+     * supervisor killed the job for, then the memory cgroup's OOM-kill
+     * counter, then the cgroup's CPU total against the limit. */
     switch (job->killed) {
     case KILL_WALL:
         r->status = SBX__V1__JOB_RESULT__STATUS__WALL_TIME_LIMIT_EXCEEDED;
         break;
     case KILL_CPU:
         r->status = SBX__V1__JOB_RESULT__STATUS__TIME_LIMIT_EXCEEDED;
+        break;
+    case KILL_OUTPUT:
+        r->status = SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED;
         break;
     case KILL_SECCOMP:
         r->status = SBX__V1__JOB_RESULT__STATUS__SECCOMP_VIOLATION;
@@ -801,12 +827,11 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
     case KILL_NONE:
         if (r->oom_kills > 0)
             r->status = SBX__V1__JOB_RESULT__STATUS__OOM_KILLED;
-        else if (r->signal == SIGXCPU)
-            r->status = SBX__V1__JOB_RESULT__STATUS__TIME_LIMIT_EXCEEDED;
-        else if (r->signal == SIGXFSZ)
+        else if (job->output_file)
             r->status = SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED;
-        else if (r->signal == SIGSYS)
-            r->status = SBX__V1__JOB_RESULT__STATUS__SECCOMP_VIOLATION;
+        else if (job->cpu_limit_ns > 0 && have_cg && st.cpu_ns >= (uint64_t)job->cpu_limit_ns)
+            /* Past the limit between two of the supervisor's checks. */
+            r->status = SBX__V1__JOB_RESULT__STATUS__TIME_LIMIT_EXCEEDED;
         break;
     }
     if (have_cg && st.have_pressure) {
@@ -857,7 +882,7 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     struct sbx_err err = {0};
     struct sbx_job *job = NULL;
     int exec_status = 125;
-    if (sbx_jobio_open(io, spec->policy, spec, &err) < 0) {
+    if (sbx_jobio_open(io, spec->policy, spec, opts ? opts->stdio : NULL, &err) < 0) {
         sbx_result_setup_failed(res, &err);
         return 125;
     }
@@ -865,44 +890,69 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
     for (int i = 0; i < 3; i++)
         if (io->job_fd[i] >= 0)
             eo.stdio[i] = io->job_fd[i];
+    /* A reader of a passed-on stream that goes away must not kill us: the
+     * write fails with EPIPE instead. Blocked, not ignored: an ignored
+     * disposition would be inherited by the job (which unblocks all). */
     sigset_t fwd, old;
     sigemptyset(&fwd);
+    sigaddset(&fwd, SIGPIPE);
     _cleanup_close_ int sigfd = -1;
     if (opts && opts->forward_signals) {
         sigaddset(&fwd, SIGINT);
         sigaddset(&fwd, SIGTERM);
         sigaddset(&fwd, SIGHUP);
-        sigprocmask(SIG_BLOCK, &fwd, &old);
+    }
+    sigprocmask(SIG_BLOCK, &fwd, &old);
+    if (opts && opts->forward_signals) {
+        sigdelset(&fwd, SIGPIPE);
         sigfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
     }
     int r = sbx_job_start(spec, &eo, &job, res, &exec_status, &err);
     sbx_jobio_started(io);
     if (r == 0) {
-        for (;;) {
+        /* Until the job is gone and its passed-on streams are drained (its
+         * last bytes must reach their reader before the result does). */
+        bool ended = false, interrupted = false;
+        while (!ended || sbx_jobio_forwarding(io)) {
             struct pollfd p[SBX_JOB_MAX_POLLFDS + SBX_JOBIO_MAX_POLLFDS + 1];
-            int n = sbx_job_pollfds(job, p);
+            int n = ended ? 0 : sbx_job_pollfds(job, p);
             int nio = sbx_jobio_pollfds(io, p + n);
             p[n + nio] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-            if (poll(p, (nfds_t)n + (nfds_t)nio + 1, sbx_job_timeout_ms(job)) < 0 && errno != EINTR)
+            if (poll(p, (nfds_t)n + (nfds_t)nio + 1, ended ? -1 : sbx_job_timeout_ms(job)) < 0 &&
+                errno != EINTR)
                 break;
             if (sigfd >= 0 && (p[n + nio].revents & POLLIN)) {
                 struct signalfd_siginfo si;
-                while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                    sbx_job_signal(job, (int)si.ssi_signo);
+                while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                    interrupted = true;
+                    if (!ended)
+                        sbx_job_signal(job, (int)si.ssi_signo);
+                }
             }
             /* Output past its limit ends the job (OUTPUT_LIMIT_EXCEEDED). */
             if (sbx_jobio_step(io, p + n, false))
-                sbx_job_kill(job);
-            if (sbx_job_step(job, p))
-                break;
+                sbx_job_kill_for_output(job);
+            if (!ended && sbx_job_step(job, p))
+                ended = true;
+            /* Asked to stop, the job is gone: a reader that does not take
+             * its last bytes does not hold us. */
+            if (ended && interrupted)
+                sbx_jobio_stop_forwarding(io);
         }
         /* Every process of the job is gone: the pipes hold all there is. */
-        sbx_jobio_step(io, NULL, true);
+        if (sbx_jobio_step(io, NULL, true))
+            sbx_job_kill_for_output(job);
         sbx_job_finish(job, res);
         sbx_jobio_result(io, spec->capture, &res->msg);
         exec_status = sbx_result_exit_status(&res->msg);
     }
-    if (opts && opts->forward_signals)
-        sigprocmask(SIG_SETMASK, &old, NULL);
+    /* A SIGPIPE of ours that is pending would strike when unblocked. */
+    struct timespec zero = {0};
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    while (sigtimedwait(&pipe_only, NULL, &zero) == SIGPIPE)
+        ;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return exec_status;
 }

@@ -74,6 +74,11 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds);
 int sbx_job_signal(struct sbx_job *job, int sig);
 /* Kills the whole job now. */
 void sbx_job_kill(struct sbx_job *job);
+/* Kills the whole job because a stream the supervisor measures passed the
+ * output limit: the result is OUTPUT_LIMIT_EXCEEDED unless the supervisor
+ * had already killed it for another reason. Also right after the job ended
+ * (the bytes still in a pipe passed the limit). */
+void sbx_job_kill_for_output(struct sbx_job *job);
 /* Freezes or thaws every process of the job. */
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err);
 

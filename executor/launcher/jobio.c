@@ -13,13 +13,57 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* stdout or stderr, not captured, through the supervisor to where it goes. */
+static int open_forward(struct sbx_jobio *io, int i, const struct sbx_spec *spec, const int dest[3],
+                        struct sbx_err *err)
+{
+    const char *file = i == 1 ? spec->stdout_file : spec->stderr_file;
+    const char *what = i == 1 ? "stdout" : "stderr";
+    int dst = dest && dest[i] >= 0 ? dest[i] : i;
+    int opened = -1;
+    if (file && !(dest && dest[i] >= 0)) {
+        /* As the launcher opens it for a job that writes it directly. */
+        opened = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+        if (opened < 0)
+            return sbx_err_sys(err, errno, "stdio.%s_file: %s", what, file);
+        dst = opened;
+    }
+    int r = sbx_forward_open(&io->fwd[i - 1], dst, spec->limits.output, &io->job_fd[i], what, err);
+    if (opened >= 0)
+        close(opened);
+    return r;
+}
+
+bool sbx_jobio_forwarding(const struct sbx_jobio *io)
+{
+    return sbx_forward_active(&io->fwd[0]) || sbx_forward_active(&io->fwd[1]);
+}
+
+void sbx_jobio_stop_forwarding(struct sbx_jobio *io)
+{
+    sbx_forward_stop(&io->fwd[0]);
+    sbx_forward_stop(&io->fwd[1]);
+}
+
 int sbx_jobio_open(struct sbx_jobio *io, const JobPolicy *policy, const struct sbx_spec *spec,
-                   struct sbx_err *err)
+                   const int dest[3], struct sbx_err *err)
 {
     memset(io, 0, sizeof *io);
     io->job_fd[0] = io->job_fd[1] = io->job_fd[2] = io->stdin_fd = -1;
     io->cap[0].fd = io->cap[1].fd = -1;
     io->stdin_pfd = io->cap[0].pfd = io->cap[1].pfd = -1;
+    for (int i = 0; i < 2; i++) {
+        io->fwd[i] = (struct sbx_forward){.src = -1, .dst = -1};
+        io->fwd_pfd[i] = -1;
+    }
+    if (!spec->capture && spec->limits.output)
+        for (int i = 1; i < 3; i++) {
+            int r = open_forward(io, i, spec, dest, err);
+            if (r < 0) {
+                sbx_jobio_close(io);
+                return r;
+            }
+        }
     io->limit = spec->limits.output ? spec->limits.output : SBX_DEFAULT_OUTPUT_LIMIT;
     const Sbx__V1__Stdio *st = policy ? policy->stdio : NULL;
     bool feed = st && st->has_stdin_data;
@@ -58,7 +102,12 @@ void sbx_jobio_started(struct sbx_jobio *io)
 int sbx_jobio_pollfds(struct sbx_jobio *io, struct pollfd *fds)
 {
     int n = 0;
-    io->stdin_pfd = io->cap[0].pfd = io->cap[1].pfd = -1;
+    io->stdin_pfd = io->cap[0].pfd = io->cap[1].pfd = io->fwd_pfd[0] = io->fwd_pfd[1] = -1;
+    for (int i = 0; i < 2; i++)
+        if (sbx_forward_active(&io->fwd[i])) {
+            io->fwd_pfd[i] = n;
+            fds[n++] = sbx_forward_pollfd(&io->fwd[i]);
+        }
     for (int i = 0; i < 2; i++)
         if (io->cap[i].fd >= 0) {
             io->cap[i].pfd = n;
@@ -143,6 +192,11 @@ bool sbx_jobio_step(struct sbx_jobio *io, const struct pollfd *fds, bool all)
     for (int i = 0; i < 2; i++)
         if (io->cap[i].fd >= 0 && (all || (io->cap[i].pfd >= 0 && fds[io->cap[i].pfd].revents)))
             crossed |= read_capture(io, &io->cap[i], all);
+    for (int i = 0; i < 2; i++)
+        if (sbx_forward_active(&io->fwd[i]) &&
+            (all || (io->fwd_pfd[i] >= 0 && fds[io->fwd_pfd[i]].revents)) &&
+            sbx_forward_step(&io->fwd[i], all) && !io->over_limit)
+            crossed = io->over_limit = true;
     if (io->stdin_fd >= 0 && !all && io->stdin_pfd >= 0 && fds[io->stdin_pfd].revents)
         write_stdin(io);
     return crossed;
@@ -158,11 +212,6 @@ void sbx_jobio_result(struct sbx_jobio *io, bool capture, JobResult *r)
         r->stdout_truncated = io->cap[0].truncated;
         r->stderr_truncated = io->cap[1].truncated;
     }
-    /* Passing the capture limit is the output limit (the contract's
-     * OUTPUT_LIMIT_EXCEEDED), unless another limit struck first. */
-    if (io->over_limit && (r->status == SBX__V1__JOB_RESULT__STATUS__SIGNALED ||
-                           r->status == SBX__V1__JOB_RESULT__STATUS__EXITED))
-        r->status = SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED;
 }
 
 void sbx_jobio_close_fds(struct sbx_jobio *io)
@@ -172,6 +221,8 @@ void sbx_jobio_close_fds(struct sbx_jobio *io)
     close_fd(&io->stdin_fd);
     close_fd(&io->cap[0].fd);
     close_fd(&io->cap[1].fd);
+    sbx_forward_close(&io->fwd[0]);
+    sbx_forward_close(&io->fwd[1]);
 }
 
 void sbx_jobio_close(struct sbx_jobio *io)

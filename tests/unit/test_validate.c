@@ -301,6 +301,8 @@ static void test_limit_rules(void **state)
     invalid("rootfs { size: '1.5G' }", "rootfs.size: \"1.5G\" is not a size");
     invalid("limits { memory: 'banana' }", "limits.memory: \"banana\" is not a size");
     invalid("limits { memory: '0' }", "limits.memory: must be greater than 0");
+    invalid("limits { memory: '64' }", "limits.memory (--memory): \"64\" is below 2M, the least a job needs for its setup");
+    invalid("limits { memory: '100K' }", "limits.memory (--memory): \"100K\" is below 2M, the least a job needs for its setup");
     invalid("limits { memory: '99999999999999999999' }", "limits.memory: \"99999999999999999999\" is too large");
     invalid("limits { pids: 0 }", "limits.pids: 0 is not within 1..4194304");
     invalid("limits { pids: 4194305 }", "limits.pids: 4194305 is not within");
