@@ -25,6 +25,8 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_DEFAULT_OUTPUT_LIMIT (1ULL << 20)   /* captured bytes per stream */
 #define SBX_DEFAULT_OPEN_FILES 1024
 #define SBX_DEFAULT_STACK (8ULL << 20)
+#define SBX_DEFAULT_PENDING_SIGNALS 1024
+#define SBX_DEFAULT_MSGQUEUE (800ULL << 10)
 #define SBX_DEFAULT_SECCOMP "default"
 
 /* Upper bounds that validation enforces (a policy beyond them is an error,
@@ -38,6 +40,7 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_MAX_OPEN_FILES (1U << 20)
 #define SBX_MAX_PIDS (1U << 22)
 #define SBX_MAX_CPU_WEIGHT 10000
+#define SBX_MAX_PENDING_SIGNALS (1U << 20)
 
 /* Loads a policy in protobuf text format. An empty text is valid (every
  * default). Returns 0 or a negative errno; err names line, field and reason. */
@@ -86,6 +89,8 @@ struct sbx_spec {
         uint64_t core;          /* RLIMIT_CORE as is: 0 means no core files */
         uint32_t cpu_weight;
         const char *cpuset;     /* NULL when unset */
+        uint32_t pending_signals; /* RLIMIT_SIGPENDING */
+        uint64_t msgqueue;      /* RLIMIT_MSGQUEUE, bytes */
     } limits;
     int64_t monotonic_offset_ns;
     int64_t boottime_offset_ns;

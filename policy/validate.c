@@ -321,6 +321,8 @@ static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
     const Sbx__V1__Limits *l = p->limits;
     s->limits.open_files = SBX_DEFAULT_OPEN_FILES;
     s->limits.stack = SBX_DEFAULT_STACK;
+    s->limits.pending_signals = SBX_DEFAULT_PENDING_SIGNALS;
+    s->limits.msgqueue = SBX_DEFAULT_MSGQUEUE;
     if (!l)
         return 0;
     int r;
@@ -363,6 +365,14 @@ static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
             return r;
         s->limits.cpuset = l->cpuset;
     }
+    if (l->has_pending_signals) {
+        if (l->pending_signals > SBX_MAX_PENDING_SIGNALS)
+            return sbx_err_set(err, EINVAL, "limits.pending_signals: %" PRIu32 " is not within 0..%u",
+                               l->pending_signals, SBX_MAX_PENDING_SIGNALS);
+        s->limits.pending_signals = l->pending_signals;
+    }
+    if (l->msgqueue && (r = check_size("limits.msgqueue", l->msgqueue, true, &s->limits.msgqueue, err)) < 0)
+        return r;
     return 0;
 }
 

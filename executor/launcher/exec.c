@@ -203,9 +203,17 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
         .exit_signal = SIGCHLD,
         .cgroup = (uint64_t)(cgfd >= 0 ? cgfd : 0),
     };
+    /* Owned by the job's slot uid, not root: the job's kernel counts are
+     * charged to its own host uid (SECURITY.md). */
+    struct sbx_userns_owner owner;
+    if (sbx_userns_owner_enter(&plan_tmpl->idmap, &owner, err) < 0)
+        return -err->code;
     long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    int e = errno;
+    if (pid != 0)
+        sbx_userns_owner_leave(&owner);
     if (pid < 0)
-        return sbx_err_sys(err, errno, "creating the job's namespaces (clone3)");
+        return sbx_err_sys(err, e, "creating the job's namespaces (clone3)");
     if (pid == 0) {
         close(job->sock);
         struct sbx_plan plan = *plan_tmpl;
