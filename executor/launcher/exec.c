@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "common/stdfds.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
@@ -151,6 +152,30 @@ static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *o
             return sbx_err_sys(err, errno, "stdio.%s: %s", i == 0 ? "stdin_file" :
                                i == 1 ? "stdout_file" : "stderr_file", files[i]);
         stdio[i] = job->output_fds[i];
+    }
+    return 0;
+}
+
+/* Every fd the job gets as stdio, the caller's own 0-2 included (-1: the
+ * launcher's own fd is passed on), must be a stream, never a directory. */
+static int check_stdio(const struct sbx_spec *spec, const int stdio[3], struct sbx_err *err)
+{
+    static const char *const names[3] = {"stdio.stdin_file", "stdio.stdout_file",
+                                         "stdio.stderr_file"};
+    static const char *const streams[3] = {"stdin", "stdout", "stderr"};
+    const char *files[3] = {spec->stdin_file, spec->stdout_file, spec->stderr_file};
+    for (int i = 0; i < 3; i++) {
+        const char *what;
+        int r = sbx_stdio_fd_check(stdio[i] >= 0 ? stdio[i] : i, &what);
+        if (r == -EINVAL)
+            return files[i] ? sbx_err_set(err, EINVAL, "%s: %s is %s; a job's stdio must be a "
+                                          "regular file, a pipe, a socket or a tty",
+                                          names[i], files[i], what)
+                            : sbx_err_set(err, EINVAL, "%s: the job's %s is %s; it must be a "
+                                          "regular file, a pipe, a socket or a tty",
+                                          streams[i], streams[i], what);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "%s", files[i] ? names[i] : streams[i]);
     }
     return 0;
 }
@@ -451,6 +476,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     plan.n_sources = job->rootless ? 0 : sbx_mount_sources_count(spec);
 
     if (open_stdio(spec, opts, job, plan.stdio, err) < 0)
+        goto failed;
+    if (check_stdio(spec, plan.stdio, err) < 0)
         goto failed;
     if (!job->rootless && make_cgroup(job, spec, opts, err) < 0)
         goto failed;
