@@ -40,6 +40,7 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_MAX_OPEN_FILES (1U << 20)
 #define SBX_MAX_PIDS (1U << 22)
 #define SBX_MAX_CPU_WEIGHT 10000
+#define SBX_KERNEL_CPU_WEIGHT 100   /* cgroup v2's default cpu.weight */
 #define SBX_MAX_PENDING_SIGNALS (1U << 20)
 
 /* Loads a policy in protobuf text format. An empty text is valid (every
@@ -110,6 +111,11 @@ struct sbx_spec {
  * errno and err names the field and the reason, e.g.
  * `limits.memory: "banana" is not a size`, `mounts[2].dst: must be absolute`.
  * spec borrows from p: keep p alive while spec is used. */
+/* A CPU list ("0-3,5") as a bit mask of SBX_CPUSET_WORDS words (CPUs
+ * 0..8191). Returns 0 or -EINVAL. */
+#define SBX_CPUSET_WORDS 128
+int sbx_cpuset_parse(const char *v, uint64_t mask[SBX_CPUSET_WORDS]);
+
 int sbx_policy_validate(const JobPolicy *p, const char *default_rootfs, struct sbx_spec *spec,
                         struct sbx_err *err);
 void sbx_spec_free(struct sbx_spec *spec);
