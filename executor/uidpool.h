@@ -43,9 +43,10 @@ struct sbx_uid_slot {
  * same slots: a pool record in the directory ("pool": FIRST:RANGE:SLOTS,
  * written by the first launcher) is compared with this pool, and a pool
  * whose ids overlap it but whose slots do not line up with its slots is
- * refused (its locks would not cover the same ranges). Made once per
- * process and directory; sbx_uid_slot_acquire calls it. Returns 0 or a
- * negative errno with err naming the setting (SBX_UID_POOL, uid_pool). */
+ * refused (its locks would not cover the same ranges). sandboxd calls it
+ * at start; sbx_uid_slot_acquire makes the same checks (the record's once
+ * per process). Returns 0 or a negative errno with err naming the setting
+ * (SBX_UID_POOL, uid_pool). */
 int sbx_uidpool_check(const struct sbx_uidpool *pool, struct sbx_err *err);
 
 /* Whether the pool's ids overlap a user of /etc/passwd or a range of
