@@ -27,6 +27,7 @@
 #include "common/cleanup.h"
 #include "common/err.h"
 #include "executor/cgroup/cgroup.h"
+#include "executor/uidpool.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -461,6 +462,27 @@ static void check_idmap(struct report *r, const char *tmp)
 
 /* ---- LSM, seccomp ---- */
 
+/* The ids jobs get: no host user's, and a slot directory only root writes. */
+static void check_uid_pool(struct report *r)
+{
+    struct sbx_uidpool pool;
+    struct sbx_err err = {0};
+    if (geteuid() != 0)
+        return; /* rootless jobs use the caller's own id */
+    if (sbx_uidpool_from_env(&pool, &err) < 0 || sbx_uidpool_check(&pool, &err) < 0) {
+        add(r, V_FAIL, "uid pool", "fix SBX_UID_POOL / SBX_SLOT_DIR", "%s", err.msg);
+        return;
+    }
+    char what[384];
+    if (sbx_uidpool_host_overlap(&pool, what, sizeof what)) {
+        add(r, V_WARN, "uid pool", "move SBX_UID_POOL (and sandboxd's uid_pool) to unused ids",
+            "overlaps %s: jobs would share that user's ids", what);
+        return;
+    }
+    add(r, V_OK, "uid pool", NULL, "%u slots of %u ids from %u, no host user among them",
+        pool.slots, pool.range, pool.first);
+}
+
 static void check_landlock(struct report *r)
 {
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -625,6 +647,7 @@ int sbx_doctor_main(int argc, char **argv)
         add(r, V_WARN, "overlayfs in userns", "set TMPDIR to a writable directory",
             "cannot probe: mkdtemp %s: %s", tmp, strerror(errno));
     }
+    check_uid_pool(r);
     check_landlock(r);
     check_seccomp(r);
     check_noise(r);

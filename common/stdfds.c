@@ -1,7 +1,10 @@
 #include "stdfds.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 int sbx_ensure_std_fds(void)
@@ -19,4 +22,27 @@ int sbx_ensure_std_fds(void)
         }
     }
     return 0;
+}
+
+int sbx_stdio_fd_check(int fd, const char **what)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fstat(fd, &st) < 0)
+        return -errno;
+    *what = NULL;
+    if (fl & O_PATH)
+        *what = "an O_PATH fd";
+    else if (S_ISDIR(st.st_mode))
+        *what = "a directory";
+    else if (S_ISBLK(st.st_mode))
+        *what = "a block device";
+    else if (S_ISCHR(st.st_mode)) {
+        unsigned mi = minor(st.st_rdev);
+        bool mem = major(st.st_rdev) == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
+        if (!mem && !isatty(fd))
+            *what = "a character device other than a tty or /dev/null";
+    } else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+        *what = "not a file, pipe or socket";
+    return *what ? -EINVAL : 0;
 }

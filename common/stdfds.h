@@ -9,4 +9,12 @@
  * would close it. Returns 0 or a negative errno. */
 int sbx_ensure_std_fds(void);
 
+/* Whether fd may be a job's stdin, stdout or stderr: a regular file, a pipe,
+ * a socket, a tty, or one of the harmless memory devices (/dev/null, zero,
+ * full, random, urandom). A directory or O_PATH fd would let the job open
+ * host files relative to it (only Landlock would stop a walk), a device
+ * would hand it the host's hardware. Returns 0, or -EINVAL with *what
+ * saying what fd is ("a directory"), or another negative errno. */
+int sbx_stdio_fd_check(int fd, const char **what);
+
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,16 +79,154 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+static bool pools_agree(const struct sbx_uidpool *a, const struct sbx_uidpool *b)
+{
+    uint64_t a_end = (uint64_t)a->first + (uint64_t)a->range * a->slots;
+    uint64_t b_end = (uint64_t)b->first + (uint64_t)b->range * b->slots;
+    if (a_end <= b->first || b_end <= a->first)
+        return true; /* apart: their lock files never meet */
+    uint32_t d = a->first > b->first ? a->first - b->first : b->first - a->first;
+    return a->range == b->range && d % a->range == 0;
+}
+
+static int open_lockdir(const struct sbx_uidpool *pool, struct sbx_err *err)
+{
+    int r = mkdir_p(pool->lockdir, 0700);
+    if (r < 0)
+        return sbx_err_sys(err, -r, "uid pool: creating %s", pool->lockdir);
+    int dirfd = open(pool->lockdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return sbx_err_sys(err, errno, "uid pool: opening %s", pool->lockdir);
+    struct stat st;
+    if (fstat(dirfd, &st) < 0) {
+        int e = errno;
+        close(dirfd);
+        return sbx_err_sys(err, e, "uid pool: %s", pool->lockdir);
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
+        close(dirfd);
+        return sbx_err_set(err, EPERM,
+                           "uid pool: the slot directory %s is owned by uid %u with mode %04o; "
+                           "it must be the launcher's own (uid %u) and writable by nobody else "
+                           "(SBX_SLOT_DIR, sandboxd's slot_dir)",
+                           pool->lockdir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+                           (unsigned)geteuid());
+    }
+    return dirfd;
+}
+
+/* The directory's pool record: written once, atomically (a private file
+ * linked into place), so a reader never sees half of it. */
+static int check_record(int dirfd, const struct sbx_uidpool *pool, struct sbx_err *err)
+{
+    char mine[64];
+    int len = snprintf(mine, sizeof mine, "%" PRIu32 ":%" PRIu32 ":%" PRIu32 "\n", pool->first,
+                       pool->range, pool->slots);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        _cleanup_close_ int fd = openat(dirfd, "pool", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+            char buf[64];
+            ssize_t n = read(fd, buf, sizeof buf - 1);
+            if (n < 0)
+                return sbx_err_sys(err, errno, "uid pool: reading %s/pool", pool->lockdir);
+            buf[n] = '\0';
+            struct sbx_uidpool rec = {0};
+            if (sscanf(buf, "%" SCNu32 ":%" SCNu32 ":%" SCNu32, &rec.first, &rec.range,
+                       &rec.slots) != 3 || !rec.range)
+                return sbx_err_set(err, EINVAL, "uid pool: %s/pool is not FIRST:RANGE:SLOTS",
+                                   pool->lockdir);
+            if (!pools_agree(pool, &rec))
+                return sbx_err_set(err, EEXIST,
+                                   "uid pool: %" PRIu32 ":%" PRIu32 ":%" PRIu32 " overlaps the "
+                                   "pool %" PRIu32 ":%" PRIu32 ":%" PRIu32 " already using %s "
+                                   "with slots that do not line up (their locks would not "
+                                   "cover the same ids): give sbx run's SBX_UID_POOL and "
+                                   "sandboxd's uid_pool the same first and range, or apart "
+                                   "ranges",
+                                   pool->first, pool->range, pool->slots, rec.first, rec.range,
+                                   rec.slots, pool->lockdir);
+            return 0;
+        }
+        if (errno != ENOENT)
+            return sbx_err_sys(err, errno, "uid pool: opening %s/pool", pool->lockdir);
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "pool.%d", (int)getpid());
+        _cleanup_close_ int w =
+            openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (w < 0)
+            return sbx_err_sys(err, errno, "uid pool: writing %s/pool", pool->lockdir);
+        int r = write(w, mine, (size_t)len) == len ? 0 : -EIO;
+        if (r == 0 && linkat(dirfd, tmp, dirfd, "pool", 0) < 0 && errno != EEXIST)
+            r = -errno;
+        unlinkat(dirfd, tmp, 0);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "uid pool: writing %s/pool", pool->lockdir);
+        /* Ours, or another launcher's that came first: read it back. */
+    }
+    return 0;
+}
+
+int sbx_uidpool_check(const struct sbx_uidpool *pool, struct sbx_err *err)
+{
+    _cleanup_close_ int dirfd = open_lockdir(pool, err);
+    if (dirfd < 0)
+        return dirfd;
+    return check_record(dirfd, pool, err);
+}
+
+static bool overlaps(const struct sbx_uidpool *pool, uint64_t lo, uint64_t count)
+{
+    uint64_t end = (uint64_t)pool->first + (uint64_t)pool->range * pool->slots;
+    return lo < end && lo + count > pool->first;
+}
+
+int sbx_uidpool_host_overlap(const struct sbx_uidpool *pool, char *what, size_t n)
+{
+    _cleanup_fclose_ FILE *pw = fopen("/etc/passwd", "re");
+    char line[1024];
+    while (pw && fgets(line, sizeof line, pw)) {
+        char name[256];
+        unsigned long uid;
+        if (sscanf(line, "%255[^:]:%*[^:]:%lu:", name, &uid) == 2 && overlaps(pool, uid, 1)) {
+            snprintf(what, n, "uid %lu (%s) of /etc/passwd", uid, name);
+            return 1;
+        }
+    }
+    static const char *const subs[] = {"/etc/subuid", "/etc/subgid"};
+    for (int i = 0; i < 2; i++) {
+        _cleanup_fclose_ FILE *f = fopen(subs[i], "re");
+        while (f && fgets(line, sizeof line, f)) {
+            char name[256];
+            unsigned long lo, count;
+            if (sscanf(line, "%255[^:]:%lu:%lu", name, &lo, &count) == 3 &&
+                overlaps(pool, lo, count)) {
+                snprintf(what, n, "%s's ids %lu-%lu of %s", name, lo, lo + count - 1, subs[i]);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 int sbx_uid_slot_acquire(const struct sbx_uidpool *pool, struct sbx_uid_slot *slot,
                          struct sbx_err *err)
 {
     slot->lock_fd = -1;
-    int r = mkdir_p(pool->lockdir, 0700);
-    if (r < 0)
-        return sbx_err_sys(err, -r, "uid pool: creating %s", pool->lockdir);
-    _cleanup_close_ int dirfd = open(pool->lockdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int dirfd = open_lockdir(pool, err);
     if (dirfd < 0)
-        return sbx_err_sys(err, errno, "uid pool: opening %s", pool->lockdir);
+        return dirfd;
+    /* The record is compared once per process and pool (sandboxd: at its
+     * first job; it checks at start too). */
+    static struct sbx_uidpool checked;
+    static char checked_dir[256];
+    if (checked.range != pool->range || checked.first != pool->first ||
+        checked.slots != pool->slots || strcmp(checked_dir, pool->lockdir) != 0) {
+        int r = check_record(dirfd, pool, err);
+        if (r < 0)
+            return r;
+        checked = *pool;
+        snprintf(checked_dir, sizeof checked_dir, "%s", pool->lockdir);
+    }
 
     /* Start at a slot that depends on the pid, so concurrent launchers do not
      * all contend for slot 0; a long-lived launcher (sandboxd) goes on after

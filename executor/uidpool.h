@@ -37,6 +37,23 @@ struct sbx_uid_slot {
     uint32_t range;
 };
 
+/* The slot directory must be the launcher's own (owner its euid, writable by
+ * nobody else: whoever can write it can recreate a held lock and share a
+ * running job's ids), and every launcher using it must cut the ids into the
+ * same slots: a pool record in the directory ("pool": FIRST:RANGE:SLOTS,
+ * written by the first launcher) is compared with this pool, and a pool
+ * whose ids overlap it but whose slots do not line up with its slots is
+ * refused (its locks would not cover the same ranges). sandboxd calls it
+ * at start; sbx_uid_slot_acquire makes the same checks (the record's once
+ * per process). Returns 0 or a negative errno with err naming the setting
+ * (SBX_UID_POOL, uid_pool). */
+int sbx_uidpool_check(const struct sbx_uidpool *pool, struct sbx_err *err);
+
+/* Whether the pool's ids overlap a user of /etc/passwd or a range of
+ * /etc/subuid or /etc/subgid: 1 with what saying which (for a warning), 0
+ * if not (or the files cannot be read). */
+int sbx_uidpool_host_overlap(const struct sbx_uidpool *pool, char *what, size_t n);
+
 /* Takes a free slot (non-blocking; -EBUSY with a clear message when every
  * slot is taken). */
 int sbx_uid_slot_acquire(const struct sbx_uidpool *pool, struct sbx_uid_slot *slot,

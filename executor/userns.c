@@ -4,9 +4,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/securebits.h>
 
 #include "common/cleanup.h"
 
@@ -64,4 +68,53 @@ int sbx_userns_become_root(const struct sbx_idmap *map, struct sbx_err *err)
     if (setresuid(0, 0, 0) < 0)
         return sbx_err_sys(err, errno, "user namespace: setresuid(0)");
     return 0;
+}
+
+/* Raw syscalls: glibc's setresuid changes every thread's ids, and only this
+ * thread's matter to the clone (and a long-lived launcher's other threads,
+ * if it ever has any, must not run as the job's uid). */
+int sbx_userns_owner_enter(const struct sbx_idmap *map, struct sbx_userns_owner *saved,
+                           struct sbx_err *err)
+{
+    *saved = (struct sbx_userns_owner){.securebits = -1};
+    if (map->rootless)
+        return 0;
+    saved->euid = geteuid();
+    saved->egid = getegid();
+    /* Without the bit the euid change drops the effective capabilities for
+     * the clone (they come back with euid 0): only CLONE_INTO_CGROUP, which
+     * needs write access to the job cgroup, would then fail, and says so. */
+    int bits = prctl(PR_GET_SECUREBITS);
+    if (bits >= 0 && !(bits & SECBIT_NO_SETUID_FIXUP) &&
+        prctl(PR_SET_SECUREBITS, (unsigned long)(bits | SECBIT_NO_SETUID_FIXUP)) == 0)
+        saved->securebits = bits;
+    if (syscall(SYS_setresgid, -1, map->host_gid, -1) < 0) {
+        int e = errno;
+        sbx_userns_owner_leave(saved);
+        return sbx_err_sys(err, e, "user namespace: setting the owner's gid %u",
+                           (unsigned)map->host_gid);
+    }
+    saved->changed = true;
+    if (syscall(SYS_setresuid, -1, map->host_uid, -1) < 0) {
+        int e = errno;
+        sbx_userns_owner_leave(saved);
+        return sbx_err_sys(err, e, "user namespace: setting the owner's uid %u",
+                           (unsigned)map->host_uid);
+    }
+    return 0;
+}
+
+void sbx_userns_owner_leave(struct sbx_userns_owner *saved)
+{
+    if (saved->changed) {
+        /* Back to the saved ids (0): allowed with or without capabilities. */
+        if (syscall(SYS_setresuid, -1, saved->euid, -1) < 0 ||
+            syscall(SYS_setresgid, -1, saved->egid, -1) < 0)
+            abort(); /* a launcher left as the job's uid must not go on */
+        saved->changed = false;
+    }
+    if (saved->securebits >= 0) {
+        prctl(PR_SET_SECUREBITS, (unsigned long)saved->securebits);
+        saved->securebits = -1;
+    }
 }

@@ -26,6 +26,8 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_MIN_MEMORY (2ULL << 20)            /* limits.memory: what setup needs */
 #define SBX_DEFAULT_OPEN_FILES 1024
 #define SBX_DEFAULT_STACK (8ULL << 20)
+#define SBX_DEFAULT_PENDING_SIGNALS 1024
+#define SBX_DEFAULT_MSGQUEUE (800ULL << 10)
 #define SBX_DEFAULT_SECCOMP "default"
 
 /* Upper bounds that validation enforces (a policy beyond them is an error,
@@ -39,6 +41,8 @@ typedef Sbx__V1__JobResult JobResult;
 #define SBX_MAX_OPEN_FILES (1U << 20)
 #define SBX_MAX_PIDS (1U << 22)
 #define SBX_MAX_CPU_WEIGHT 10000
+#define SBX_KERNEL_CPU_WEIGHT 100   /* cgroup v2's default cpu.weight */
+#define SBX_MAX_PENDING_SIGNALS (1U << 20)
 
 /* Loads a policy in protobuf text format. An empty text is valid (every
  * default). Returns 0 or a negative errno; err names line, field and reason. */
@@ -87,6 +91,8 @@ struct sbx_spec {
         uint64_t core;          /* RLIMIT_CORE as is: 0 means no core files */
         uint32_t cpu_weight;
         const char *cpuset;     /* NULL when unset */
+        uint32_t pending_signals; /* RLIMIT_SIGPENDING */
+        uint64_t msgqueue;      /* RLIMIT_MSGQUEUE, bytes */
     } limits;
     int64_t monotonic_offset_ns;
     int64_t boottime_offset_ns;
@@ -106,6 +112,11 @@ struct sbx_spec {
  * errno and err names the field and the reason, e.g.
  * `limits.memory: "banana" is not a size`, `mounts[2].dst: must be absolute`.
  * spec borrows from p: keep p alive while spec is used. */
+/* A CPU list ("0-3,5") as a bit mask of SBX_CPUSET_WORDS words (CPUs
+ * 0..8191). Returns 0 or -EINVAL. */
+#define SBX_CPUSET_WORDS 128
+int sbx_cpuset_parse(const char *v, uint64_t mask[SBX_CPUSET_WORDS]);
+
 int sbx_policy_validate(const JobPolicy *p, const char *default_rootfs, struct sbx_spec *spec,
                         struct sbx_err *err);
 void sbx_spec_free(struct sbx_spec *spec);

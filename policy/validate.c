@@ -285,11 +285,13 @@ static int check_mounts(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
 
 /* "0-3,5": comma-separated CPU numbers and inclusive ranges, as cpuset.cpus
  * takes them; checked here so the kernel never sees a surprise. */
-static int check_cpuset(const char *v, struct sbx_err *err)
+int sbx_cpuset_parse(const char *v, uint64_t mask[SBX_CPUSET_WORDS])
 {
     const char *p = v;
+    if (mask)
+        memset(mask, 0, SBX_CPUSET_WORDS * sizeof mask[0]);
     if (!*p)
-        return sbx_err_set(err, EINVAL, "limits.cpuset: must not be empty");
+        return -EINVAL;
     for (;;) {
         unsigned long lo, hi;
         char *end;
@@ -307,13 +309,24 @@ static int check_cpuset(const char *v, struct sbx_err *err)
         }
         if (hi < lo || hi > MAX_CPU_ID)
             goto bad;
+        for (unsigned long c = lo; mask && c <= hi; c++)
+            mask[c / 64] |= UINT64_C(1) << (c % 64);
         if (!*p)
             return 0;
         if (*p++ != ',')
             goto bad;
     }
 bad:
-    return sbx_err_set(err, EINVAL, "limits.cpuset: %s is not a CPU list like \"0-3,5\" (CPUs 0..%u)", Q(v), MAX_CPU_ID);
+    return -EINVAL;
+}
+
+static int check_cpuset(const char *v, struct sbx_err *err)
+{
+    if (!*v)
+        return sbx_err_set(err, EINVAL, "limits.cpuset: must not be empty");
+    if (sbx_cpuset_parse(v, NULL) < 0)
+        return sbx_err_set(err, EINVAL, "limits.cpuset: %s is not a CPU list like \"0-3,5\" (CPUs 0..%u)", Q(v), MAX_CPU_ID);
+    return 0;
 }
 
 static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *err)
@@ -321,6 +334,8 @@ static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
     const Sbx__V1__Limits *l = p->limits;
     s->limits.open_files = SBX_DEFAULT_OPEN_FILES;
     s->limits.stack = SBX_DEFAULT_STACK;
+    s->limits.pending_signals = SBX_DEFAULT_PENDING_SIGNALS;
+    s->limits.msgqueue = SBX_DEFAULT_MSGQUEUE;
     if (!l)
         return 0;
     int r;
@@ -371,6 +386,14 @@ static int check_limits(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *
             return r;
         s->limits.cpuset = l->cpuset;
     }
+    if (l->has_pending_signals) {
+        if (l->pending_signals > SBX_MAX_PENDING_SIGNALS)
+            return sbx_err_set(err, EINVAL, "limits.pending_signals: %" PRIu32 " is not within 0..%u",
+                               l->pending_signals, SBX_MAX_PENDING_SIGNALS);
+        s->limits.pending_signals = l->pending_signals;
+    }
+    if (l->msgqueue && (r = check_size("limits.msgqueue", l->msgqueue, true, &s->limits.msgqueue, err)) < 0)
+        return r;
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,31 @@ static int check_caps(const Sbx__V1__ClientCaps *c, struct sbx_caps *caps, struc
             return sbx_err_set(err, EINVAL, "client_caps.max_jobs: must be more than zero");
         caps->max_jobs = c->max_jobs;
     }
+    if (c->has_cpu_weight) {
+        if (c->cpu_weight == 0 || c->cpu_weight > SBX_MAX_CPU_WEIGHT)
+            return sbx_err_set(err, EINVAL, "client_caps.cpu_weight: must be within 1..%d",
+                               SBX_MAX_CPU_WEIGHT);
+        caps->cpu_weight = c->cpu_weight;
+    }
+    if (c->cpuset) {
+        if (sbx_cpuset_parse(c->cpuset, caps->cpuset) < 0)
+            return sbx_err_set(err, EINVAL, "client_caps.cpuset: \"%s\" is not a CPU list like "
+                               "\"0-3,5\"", c->cpuset);
+        caps->cpuset_str = c->cpuset;
+    }
+    if (c->has_pending_signals) {
+        if (c->pending_signals > SBX_MAX_PENDING_SIGNALS)
+            return sbx_err_set(err, EINVAL, "client_caps.pending_signals: at most %u",
+                               SBX_MAX_PENDING_SIGNALS);
+        /* 0 is a cap like any other here: no queued signals at all. */
+        caps->pending_signals = c->pending_signals;
+        caps->has_pending_signals = true;
+    }
+    if (c->msgqueue) {
+        if (parse_size("client_caps.msgqueue", c->msgqueue, &caps->msgqueue, err) < 0)
+            return -EINVAL;
+        caps->msgqueue_str = c->msgqueue;
+    }
     return 0;
 }
 
@@ -189,6 +215,11 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
         if (check_path(field, m->shared_paths[i], err) < 0)
             return -EINVAL;
     }
+    for (size_t i = 0; i < m->n_shared_paths_rw; i++) {
+        snprintf(field, sizeof field, "shared_paths_rw[%zu]", i);
+        if (check_path(field, m->shared_paths_rw[i], err) < 0)
+            return -EINVAL;
+    }
     cfg->default_rootfs = m->default_rootfs;
     if (m->default_rootfs && check_path("default_rootfs", m->default_rootfs, err) < 0)
         return -EINVAL;
@@ -256,12 +287,112 @@ bool sbx_dconfig_allows(const struct sbx_dconfig *cfg, uid_t uid, gid_t gid)
     return false;
 }
 
-bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path)
+bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path, bool rw)
 {
     /* Exact matches only: a prefix rule would let a client walk through a
      * symlink it planted below a shared directory. */
-    for (size_t i = 0; cfg->msg && i < cfg->msg->n_shared_paths; i++)
+    for (size_t i = 0; !rw && cfg->msg && i < cfg->msg->n_shared_paths; i++)
         if (strcmp(cfg->msg->shared_paths[i], path) == 0)
             return true;
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_shared_paths_rw; i++)
+        if (strcmp(cfg->msg->shared_paths_rw[i], path) == 0)
+            return true;
     return false;
+}
+
+/* d holds the entry e: only the operator can replace e. A sticky directory
+ * (/tmp) lets nobody but e's owner (or d's) rename or remove e. */
+static bool holder_safe(const struct stat *d, const struct stat *e, uid_t me)
+{
+    if (d->st_uid != 0 && d->st_uid != me)
+        return false;
+    if (!(d->st_mode & 0022))
+        return true;
+    return (d->st_mode & S_ISVTX) && (e->st_uid == 0 || e->st_uid == me);
+}
+
+int sbx_dconfig_path_owned(const char *path, struct sbx_err *err)
+{
+    char rest[2 * PATH_MAX], walked[PATH_MAX] = "";
+    if (strlen(path) >= PATH_MAX)
+        return sbx_err_set(err, ENAMETOOLONG, "\"%s\": too long", path);
+    snprintf(rest, sizeof rest, "%s", path);
+    _cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return sbx_err_sys(err, errno, "opening /");
+    uid_t me = geteuid();
+    int links = 0;
+    char *p = rest;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            return 0;
+        size_t n = strcspn(p, "/");
+        char comp[NAME_MAX + 1];
+        if (n > NAME_MAX)
+            return sbx_err_set(err, ENAMETOOLONG, "\"%s\": a component is too long", path);
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        p += n;
+        struct stat dst, st;
+        int fd = openat(dir, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        /* Missing, in a directory nobody else may write: nobody else can
+         * make it (and opening it for the job fails later, saying so). */
+        if (fd < 0 && errno == ENOENT && fstat(dir, &dst) == 0 &&
+            (dst.st_uid == 0 || dst.st_uid == me) && !(dst.st_mode & 0022))
+            return 0;
+        if (fd < 0)
+            return sbx_err_sys(err, errno, "\"%s\": %s/%s", path, walked, comp);
+        if (fstat(dir, &dst) < 0 || fstat(fd, &st) < 0) {
+            int e = errno;
+            close(fd);
+            return sbx_err_sys(err, e, "\"%s\": %s/%s", path, walked, comp);
+        }
+        if (!holder_safe(&dst, &st, me)) {
+            close(fd);
+            return sbx_err_set(err, EPERM,
+                               "\"%s\": the directory %s is writable by uid %u or others: a "
+                               "shared path must lie in directories only the operator can "
+                               "change",
+                               path, *walked ? walked : "/", (unsigned)dst.st_uid);
+        }
+        if (S_ISLNK(st.st_mode)) {
+            /* The operator's symlink (its directory is the operator's):
+             * walk on through its target, checked the same way. */
+            char target[PATH_MAX];
+            ssize_t len = readlinkat(fd, "", target, sizeof target - 1);
+            close(fd);
+            if (len < 0)
+                return sbx_err_sys(err, errno, "\"%s\": reading the link %s/%s", path, walked,
+                                   comp);
+            target[len] = '\0';
+            if (++links > 40 || (size_t)len + strlen(p) + 2 > sizeof rest)
+                return sbx_err_set(err, ELOOP, "\"%s\": too many symlinks", path);
+            /* rest becomes target "/" what was left (p points into rest). */
+            memmove(rest + len + 1, p, strlen(p) + 1);
+            memcpy(rest, target, (size_t)len);
+            rest[len] = '/';
+            p = rest;
+            if (target[0] == '/') {
+                int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root < 0)
+                    return sbx_err_sys(err, errno, "opening /");
+                close(dir);
+                dir = root;
+                walked[0] = '\0';
+            }
+            continue;
+        }
+        close(dir);
+        dir = fd;
+        if (strcmp(comp, "..") == 0) {
+            char *slash = strrchr(walked, '/');
+            if (slash)
+                *slash = '\0';
+        } else if (strcmp(comp, ".") != 0) {
+            size_t w = strlen(walked);
+            snprintf(walked + w, sizeof walked - w, "/%s", comp);
+        }
+    }
 }

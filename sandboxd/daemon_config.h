@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "executor/uidpool.h"
+#include "policy/policy.h"
 #include "policy/protocol.h"
 #include "sandboxd.pb-c.h"
 
@@ -37,6 +38,13 @@ struct sbx_caps {
     uint64_t output;
     const char *output_str;
     uint32_t max_jobs;
+    uint32_t cpu_weight;
+    const char *cpuset_str;
+    uint64_t cpuset[SBX_CPUSET_WORDS];
+    uint32_t pending_signals;
+    bool has_pending_signals;
+    uint64_t msgqueue;
+    const char *msgqueue_str;
 };
 
 struct sbx_dconfig {
@@ -66,7 +74,17 @@ void sbx_dconfig_free(struct sbx_dconfig *cfg);
 bool sbx_dconfig_is_admin(const struct sbx_dconfig *cfg, uid_t uid);
 /* Whether a peer with these credentials may connect at all. */
 bool sbx_dconfig_allows(const struct sbx_dconfig *cfg, uid_t uid, gid_t gid);
-/* Whether a non-admin may name this host path (bind source, rootfs layer). */
-bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path);
+/* Whether a non-admin may name this host path (bind source, rootfs layer):
+ * read-only (shared_paths or shared_paths_rw), or read-write (rw: only
+ * shared_paths_rw). */
+bool sbx_dconfig_path_shared(const struct sbx_dconfig *cfg, const char *path, bool rw);
+
+/* Whether every directory that holds a component of path, on the way the
+ * kernel would walk it (symlinks' targets included), is one only the
+ * operator (root, or the daemon's uid) can change: otherwise a client who
+ * can write one of them could swap the path for a symlink to a file only
+ * root can reach, and the daemon, opening it as root, would hand it that
+ * file. Returns 0, or a negative errno with err naming the directory. */
+int sbx_dconfig_path_owned(const char *path, struct sbx_err *err);
 
 #endif

@@ -253,6 +253,25 @@ static bool wait_for_slot(struct sbx_daemon *d, struct sbx_djob *j)
 /* Returns false when the job could not start yet and stays queued. */
 static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
 {
+    /* The checks made when it arrived, again with the configuration in force
+     * now: a SIGHUP meanwhile may have unshared a path, lowered a cap, or
+     * taken the uid off the allowed list. */
+    struct sbx_req_ctx ctx = {.cfg = &d->cfg, .admin = sbx_dconfig_is_admin(&d->cfg, j->uid)};
+    Sbx__V1__Error__Code code;
+    struct sbx_err why = {0};
+    if (!sbx_dconfig_allows(&d->cfg, j->uid, j->gid))
+        sbx_err_set(&why, EPERM, "uid %u is no longer allowed to run jobs", j->uid);
+    else if (sbx_job_recheck(j->policy, &j->spec, &ctx, &code, &why) == 0)
+        why.code = 0;
+    if (why.code) {
+        char msg[sizeof why.msg + 64];
+        snprintf(msg, sizeof msg, "the configuration changed while the job was queued: %s",
+                 why.msg);
+        sbx_log("job %" PRIu64 " (uid %u): not started: %s", j->id, j->uid, why.msg);
+        d->counters.setup_failed++;
+        stop_unstarted(d, j, msg, 0);
+        return true;
+    }
     char name[64];
     snprintf(name, sizeof name, "sandboxd-%" PRIu64, j->id);
     struct sbx_exec_opts opts = {.pool = &d->cfg.pool, .job_name = name};

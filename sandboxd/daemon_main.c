@@ -93,6 +93,24 @@ static void stop_listening(struct sbx_daemon *d)
         unlink(d->socket_path);
 }
 
+/* What the configuration allows but an operator should hear about: shared
+ * paths in directories others can change (a client could swap them; they
+ * are refused to non-admins until fixed), uid slots overlapping host users. */
+static void warn_config(const struct sbx_dconfig *cfg)
+{
+    struct sbx_err e = {0};
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_shared_paths; i++)
+        if (sbx_dconfig_path_owned(cfg->msg->shared_paths[i], &e) < 0)
+            sbx_log("warning: shared_paths[%zu]: %s (refused to non-admins)", i, e.msg);
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_shared_paths_rw; i++)
+        if (sbx_dconfig_path_owned(cfg->msg->shared_paths_rw[i], &e) < 0)
+            sbx_log("warning: shared_paths_rw[%zu]: %s (refused to non-admins)", i, e.msg);
+    char what[384];
+    if (sbx_uidpool_host_overlap(&cfg->pool, what, sizeof what))
+        sbx_log("warning: uid_pool %u:%u:%u overlaps %s: jobs would share that user's ids",
+                cfg->pool.first, cfg->pool.range, cfg->pool.slots, what);
+}
+
 static void reload(struct sbx_daemon *d)
 {
     struct sbx_dconfig cfg;
@@ -113,6 +131,7 @@ static void reload(struct sbx_daemon *d)
     cfg.pool.lockdir = d->slot_dir;
     sbx_dconfig_free(&d->cfg);
     d->cfg = cfg;
+    warn_config(&d->cfg);
     /* Who may connect applies to the connections already open, too. */
     for (struct sbx_conn *c = d->conns; c; c = c->next) {
         c->admin = sbx_dconfig_is_admin(&d->cfg, c->uid);
@@ -254,6 +273,12 @@ static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *
     snprintf(d->socket_path, sizeof d->socket_path, "%s", sock);
     snprintf(d->slot_dir, sizeof d->slot_dir, "%s", d->cfg.pool.lockdir);
     d->cfg.pool.lockdir = d->slot_dir;
+    /* A slot directory others can write, or a pool whose slots overlap
+     * another launcher's differently: refused before serving anyone. */
+    r = sbx_uidpool_check(&d->cfg.pool, err);
+    if (r < 0)
+        return r;
+    warn_config(&d->cfg);
     if (d->cfg.cgroup_parent)
         setenv("SBX_CGROUP_PARENT", d->cfg.cgroup_parent, 1);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/stdfds.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 #define ST(s) SBX__V1__JOB_STATE__##s
@@ -319,20 +320,21 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
 }
 
 /* A stream must be a stream: a directory (or O_PATH) fd handed to a job
- * would let it open files outside its root, relative to that fd. */
+ * would let it open files outside its root, relative to that fd, and a
+ * device would hand it the host's hardware. */
 static int check_stdio_fds(const int fds[3], const char *op, struct sbx_err *err)
 {
     static const char *const names[3] = {"stdin", "stdout", "stderr"};
     for (int i = 0; i < 3; i++) {
         if (fds[i] < 0)
             continue;
-        struct stat st;
-        int fl = fcntl(fds[i], F_GETFL);
-        if (fl < 0 || fstat(fds[i], &st) < 0)
-            return sbx_err_sys(err, errno, "%s.stdio_fds: %s", op, names[i]);
-        if ((fl & O_PATH) || S_ISDIR(st.st_mode))
+        const char *what;
+        int r = sbx_stdio_fd_check(fds[i], &what);
+        if (r == -EINVAL)
             return sbx_err_set(err, EINVAL, "%s.stdio_fds: %s is %s, not a stream", op, names[i],
-                               S_ISDIR(st.st_mode) ? "a directory" : "an O_PATH fd");
+                               what);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "%s.stdio_fds: %s", op, names[i]);
     }
     return 0;
 }

@@ -46,26 +46,46 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
                                             : "stderr_file");
     if (ctx->admin)
         return 0;
-    for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++)
-        if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i]))
+    struct sbx_err e = {0};
+    for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++) {
+        if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i], false))
             return sbx_err_set(err, EPERM,
                                "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
                                "shared_paths",
                                i, p->rootfs->layers[i]);
+        if (sbx_dconfig_path_owned(p->rootfs->layers[i], &e) < 0)
+            return sbx_err_set(err, EPERM, "rootfs.layers[%zu]: %s", i, e.msg);
+    }
     for (size_t i = 0; i < p->n_mounts; i++) {
         const Sbx__V1__Mount *m = p->mounts[i];
-        if (m->src && !sbx_dconfig_path_shared(ctx->cfg, m->src))
+        if (!m->src)
+            continue;
+        if (!sbx_dconfig_path_shared(ctx->cfg, m->src, false))
             return sbx_err_set(err, EPERM,
                                "mounts[%zu].src: \"%s\" is not in the daemon's "
                                "shared_paths",
                                i, m->src);
+        /* Read-only unless the operator said otherwise for this path: a
+         * layer or directory shared with every tenant must not carry one
+         * tenant's files to the next. */
+        if (m->rw && !sbx_dconfig_path_shared(ctx->cfg, m->src, true))
+            return sbx_err_set(err, EPERM,
+                               "mounts[%zu].rw: \"%s\" is shared read-only; only the "
+                               "daemon's shared_paths_rw may be bound read-write",
+                               i, m->src);
+        if (sbx_dconfig_path_owned(m->src, &e) < 0)
+            return sbx_err_set(err, EPERM, "mounts[%zu].src: %s", i, e.msg);
     }
     if (p->seccomp && strcmp(p->seccomp, "default") != 0 && strcmp(p->seccomp, "strict") != 0 &&
-        strcmp(p->seccomp, "none") != 0 && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
-        return sbx_err_set(err, EPERM,
-                           "seccomp: profile file \"%s\" is not in the daemon's "
-                           "shared_paths",
-                           p->seccomp);
+        strcmp(p->seccomp, "none") != 0) {
+        if (!sbx_dconfig_path_shared(ctx->cfg, p->seccomp, false))
+            return sbx_err_set(err, EPERM,
+                               "seccomp: profile file \"%s\" is not in the daemon's "
+                               "shared_paths",
+                               p->seccomp);
+        if (sbx_dconfig_path_owned(p->seccomp, &e) < 0)
+            return sbx_err_set(err, EPERM, "seccomp: %s", e.msg);
+    }
     return 0;
 }
 
@@ -97,6 +117,16 @@ static int fill_caps(JobPolicy *p, const struct sbx_caps *c, struct sbx_err *err
         l->has_pids = true, l->pids = c->pids;
     if (c->cpus > 0 && !l->has_cpus)
         l->has_cpus = true, l->cpus = c->cpus;
+    if (c->cpu_weight && !l->has_cpu_weight && c->cpu_weight < SBX_KERNEL_CPU_WEIGHT)
+        l->has_cpu_weight = true, l->cpu_weight = c->cpu_weight;
+    if (c->cpuset_str && !l->cpuset && !(l->cpuset = dup_or_null(c->cpuset_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    if (c->has_pending_signals && !l->has_pending_signals &&
+        c->pending_signals < SBX_DEFAULT_PENDING_SIGNALS)
+        l->has_pending_signals = true, l->pending_signals = c->pending_signals;
+    if (c->msgqueue_str && !l->msgqueue && c->msgqueue < SBX_DEFAULT_MSGQUEUE &&
+        !(l->msgqueue = dup_or_null(c->msgqueue_str)))
+        return sbx_err_set(err, ENOMEM, "out of memory");
     return 0;
 }
 
@@ -139,7 +169,48 @@ static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct
                            "limits.cpus: %g is over this client's cap of %g "
                            "(client_caps.cpus)",
                            s->limits.cpus, c->cpus);
+    /* Unset, a job runs at the kernel's default weight. */
+    uint32_t weight = s->limits.cpu_weight ? s->limits.cpu_weight : SBX_KERNEL_CPU_WEIGHT;
+    if (c->cpu_weight && weight > c->cpu_weight)
+        return sbx_err_set(err, EPERM,
+                           "limits.cpu_weight: %" PRIu32 " is over this client's cap of %" PRIu32
+                           " (client_caps.cpu_weight)",
+                           weight, c->cpu_weight);
+    if (c->cpuset_str) {
+        uint64_t want[SBX_CPUSET_WORDS];
+        if (!s->limits.cpuset || sbx_cpuset_parse(s->limits.cpuset, want) < 0)
+            return sbx_err_set(err, EPERM,
+                               "limits.cpuset: all CPUs are more than this client may use "
+                               "(client_caps.cpuset \"%s\")",
+                               c->cpuset_str);
+        for (int i = 0; i < SBX_CPUSET_WORDS; i++)
+            if (want[i] & ~c->cpuset[i])
+                return sbx_err_set(err, EPERM,
+                                   "limits.cpuset: \"%s\" is not within this client's CPUs "
+                                   "\"%s\" (client_caps.cpuset)",
+                                   s->limits.cpuset, c->cpuset_str);
+    }
+    if (c->has_pending_signals && s->limits.pending_signals > c->pending_signals)
+        return sbx_err_set(err, EPERM,
+                           "limits.pending_signals: %" PRIu32 " is over this client's cap of "
+                           "%" PRIu32 " (client_caps.pending_signals)",
+                           s->limits.pending_signals, c->pending_signals);
+    if (c->msgqueue_str && s->limits.msgqueue > c->msgqueue)
+        return sbx_err_set(err, EPERM,
+                           "limits.msgqueue: %" PRIu64 " bytes is over this client's cap of "
+                           "%" PRIu64 " bytes (client_caps.msgqueue)",
+                           s->limits.msgqueue, c->msgqueue);
     return 0;
+}
+
+int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, const struct sbx_req_ctx *ctx,
+                    Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    int r = check_host_paths(p, ctx, code, err);
+    if (r < 0 || ctx->admin)
+        return r;
+    *code = E(OVER_CAP);
+    return check_caps(spec, &ctx->cfg->caps, err);
 }
 
 static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_req_ctx *ctx,

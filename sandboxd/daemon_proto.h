@@ -35,4 +35,10 @@ int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_jo
                       Sbx__V1__Error__Code *code, struct sbx_err *err);
 void sbx_job_req_free(struct sbx_job_req *jr);
 
+/* The permission checks of a run or submit (shared paths, caps), made again
+ * when a queued job starts: a SIGHUP since it arrived may have changed them,
+ * or who is an administrator. */
+int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, const struct sbx_req_ctx *ctx,
+                    Sbx__V1__Error__Code *code, struct sbx_err *err);
+
 #endif

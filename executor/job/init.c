@@ -162,12 +162,19 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
         close(listener);
 
     /* PID 1 holds nothing of the caller's: not its terminal, not its pipes
-     * (whose EOF a reader may be waiting for). */
+     * (whose EOF a reader may be waiting for), not the files or streams the
+     * launcher handed the job (plan->stdio, above 2: the job's process has
+     * its own copies now). */
+    for (int i = 0; i < 3; i++)
+        if (plan->stdio[i] > 2)
+            close(plan->stdio[i]);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd < 3 && devnull >= 0; fd++)
         dup3(devnull, fd, O_CLOEXEC);
     if (devnull > 2)
         close(devnull);
+    else if (devnull < 0)
+        syscall(SYS_close_range, 0U, 2U, 0U);
     struct sbx_err err = {0};
     if (sbx_caps_init_only_kill(&err) < 0)
         _exit(125);

@@ -31,6 +31,9 @@ static void apply_rlimits(const struct sbx_plan *plan)
     set_rlimit(plan, RLIMIT_CORE, "core", s->limits.core);
     set_rlimit(plan, RLIMIT_NOFILE, "open_files", s->limits.open_files);
     set_rlimit(plan, RLIMIT_STACK, "stack", s->limits.stack);
+    /* Counted per user: the whole job's, against its slot uid's account. */
+    set_rlimit(plan, RLIMIT_SIGPENDING, "pending_signals", s->limits.pending_signals);
+    set_rlimit(plan, RLIMIT_MSGQUEUE, "msgqueue", s->limits.msgqueue);
     if (s->limits.output)
         set_rlimit(plan, RLIMIT_FSIZE, "output", s->limits.output);
     if (s->limits.cpu_time_ns > 0) {

@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "common/stdfds.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/hostfit.h"
 #include "executor/landlock.h"
@@ -159,6 +160,30 @@ static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *o
     return 0;
 }
 
+/* Every fd the job gets as stdio, the caller's own 0-2 included (-1: the
+ * launcher's own fd is passed on), must be a stream, never a directory. */
+static int check_stdio(const struct sbx_spec *spec, const int stdio[3], struct sbx_err *err)
+{
+    static const char *const names[3] = {"stdio.stdin_file", "stdio.stdout_file",
+                                         "stdio.stderr_file"};
+    static const char *const streams[3] = {"stdin", "stdout", "stderr"};
+    const char *files[3] = {spec->stdin_file, spec->stdout_file, spec->stderr_file};
+    for (int i = 0; i < 3; i++) {
+        const char *what;
+        int r = sbx_stdio_fd_check(stdio[i] >= 0 ? stdio[i] : i, &what);
+        if (r == -EINVAL)
+            return files[i] ? sbx_err_set(err, EINVAL, "%s: %s is %s; a job's stdio must be a "
+                                          "regular file, a pipe, a socket or a tty",
+                                          names[i], files[i], what)
+                            : sbx_err_set(err, EINVAL, "%s: the job's %s is %s; it must be a "
+                                          "regular file, a pipe, a socket or a tty",
+                                          streams[i], streams[i], what);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "%s", files[i] ? names[i] : streams[i]);
+    }
+    return 0;
+}
+
 static int send_sources(struct sbx_job *job, const struct sbx_spec *spec, size_t n,
                         struct sbx_err *err)
 {
@@ -207,9 +232,17 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
         .exit_signal = SIGCHLD,
         .cgroup = (uint64_t)(cgfd >= 0 ? cgfd : 0),
     };
+    /* Owned by the job's slot uid, not root: the job's kernel counts are
+     * charged to its own host uid (SECURITY.md). */
+    struct sbx_userns_owner owner;
+    if (sbx_userns_owner_enter(&plan_tmpl->idmap, &owner, err) < 0)
+        return -err->code;
     long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    int e = errno;
+    if (pid != 0)
+        sbx_userns_owner_leave(&owner);
     if (pid < 0)
-        return sbx_err_sys(err, errno, "creating the job's namespaces (clone3)");
+        return sbx_err_sys(err, e, "creating the job's namespaces (clone3)");
     if (pid == 0) {
         close(job->sock);
         struct sbx_plan plan = *plan_tmpl;
@@ -450,6 +483,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     plan.n_sources = job->rootless ? 0 : sbx_mount_sources_count(spec);
 
     if (open_stdio(spec, opts, job, plan.stdio, err) < 0)
+        goto failed;
+    if (check_stdio(spec, plan.stdio, err) < 0)
         goto failed;
     if (!job->rootless && make_cgroup(job, spec, opts, err) < 0)
         goto failed;

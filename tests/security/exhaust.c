@@ -1,5 +1,7 @@
 /* Resource exhaustion aimed at the host: `exhaust KIND` for fork, threads,
- * memory, fds, inotify (instances and watches). Each takes as much as it
+ * memory, fds, inotify (instances and watches), hold (inotify instances and
+ * queued signals, kept until /sync/done exists, so that the host can try
+ * the same meanwhile). Each takes as much as it
  * can and prints how far it got; the job's limits (cgroup pids and memory,
  * RLIMIT_NOFILE, per-uid inotify counts charged to the job's own host uid)
  * must stop it, and the host must still be able to do the same afterwards. */
@@ -87,6 +89,23 @@ int main(int argc, char **argv)
                 break;
         }
         attempt(w >= 10000000, "inotify watches", "%ld, then %s", w, res(-1));
+    } else if (strcmp(k, "hold") == 0) {
+        int nf = 0;
+        while (nf < 100000 && inotify_init1(IN_CLOEXEC) >= 0)
+            nf++;
+        attempt(nf >= 100000, "inotify instances held", "%d, then %s", nf, res(-1));
+        sigset_t rt;
+        sigemptyset(&rt);
+        sigaddset(&rt, SIGRTMIN);
+        sigprocmask(SIG_BLOCK, &rt, NULL);
+        union sigval v = {0};
+        while (n < 10000000 && sigqueue(getpid(), SIGRTMIN, v) == 0)
+            n++;
+        attempt(n >= 10000000, "signals queued", "%ld, then %s", n, res(-1));
+        printf("HOLDING\n");
+        fflush(stdout);
+        for (int i = 0; i < 600 && access("/sync/done", F_OK) != 0; i++)
+            usleep(100000);
     } else {
         return 2;
     }

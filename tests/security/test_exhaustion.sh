@@ -33,4 +33,33 @@ if pid == 0:
 os.waitpid(pid, 0)
 PY
 then ok "the host still forks and makes inotify instances and watches"; else fail "the host lost inotify or fork"; fi
+
+# While a job holds every inotify instance and queued signal it may have,
+# root on the host can still make both: the job's user namespace is owned
+# by its slot uid, so the kernel charges these per-user counts to that uid
+# (on a job namespace owned by root, root's own inotify_init1 got EMFILE and
+# timer_create EAGAIN).
+mkdir -p "$T/sync"
+"$SBX" run "${SEC[@]}" "${ATTACK_LIMITS[@]}" --pids 16 --memory 64M --bind-rw "$T/sync:/sync" \
+    -- /sec/exhaust hold >"$T/hold.out" 2>"$T/hold.err" &
+holder=$!
+for _ in $(seq 300); do grep -q HOLDING "$T/hold.out" && break; sleep 0.1; done
+sed 's/^/    | /' "$T/hold.out"
+expect_held() { if grep -Eq -- "$2" "$T/hold.out"; then ok "$1"; else fail "$1: $(tr '\n' ' ' <"$T/hold.out") $(cat "$T/hold.err")"; fi; }
+expect_held "the job holds its inotify instances" '^BLOCKED inotify instances held: [0-9]+, then EMFILE'
+# limits.pending_signals defaults to 1024 (RLIMIT_SIGPENDING).
+expect_held "the job's queued signals stop at its own RLIMIT_SIGPENDING" '^BLOCKED signals queued: 1024, then EAGAIN'
+if host=$(python3 - <<'PY' 2>&1
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+assert fd >= 0, "inotify_init1: " + os.strerror(ctypes.get_errno())
+tid = ctypes.c_void_p()
+assert libc.timer_create(1, None, ctypes.byref(tid)) == 0, "timer_create: " + os.strerror(ctypes.get_errno())
+PY
+); then ok "while the job holds them, root still makes inotify instances and timers"
+else fail "while the job holds them, root lost: $host"; fi
+touch "$T/sync/done"
+wait "$holder"
+check "the holding job ended well" "$?" 0
 finish

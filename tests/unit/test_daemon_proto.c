@@ -21,8 +21,10 @@ static const char config[] =
     "allowed_uids: 1000\n"
     "allowed_gids: 2000\n"
     "admin_uids: 3000\n"
-    "client_caps { memory: \"256M\" pids: 64 cpus: 1.5 wall_time: \"20s\" output: \"1M\" }\n"
+    "client_caps { memory: \"256M\" pids: 64 cpus: 1.5 wall_time: \"20s\" output: \"1M\"\n"
+    "  cpu_weight: 200 cpuset: \"1-2\" pending_signals: 512 msgqueue: \"64K\" }\n"
     "shared_paths: \"/srv/data\"\n"
+    "shared_paths_rw: \"/srv/scratch\"\n"
     "default_rootfs: \"/opt/sbx/rootfs\"\n";
 
 static struct sbx_dconfig cfg;
@@ -78,6 +80,10 @@ static void test_config_errors(void **state)
     config_bad("client_caps { cpus: -1 }", "client_caps.cpus");
     config_bad("shared_paths: \"srv\"", "shared_paths[0]");
     config_bad("shared_paths: \"/srv/../etc\"", "shared_paths[0]");
+    config_bad("shared_paths_rw: \"srv\"", "shared_paths_rw[0]");
+    config_bad("client_caps { cpuset: \"1-\" }", "client_caps.cpuset");
+    config_bad("client_caps { cpu_weight: 0 }", "client_caps.cpu_weight");
+    config_bad("client_caps { msgqueue: \"much\" }", "client_caps.msgqueue");
     config_bad("socket: "
                "\"/tmp/"
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -97,9 +103,12 @@ static void test_who(void **state)
     assert_true(sbx_dconfig_allows(&cfg, 1001, 2000));
     assert_true(sbx_dconfig_allows(&cfg, 3000, 1));
     assert_false(sbx_dconfig_allows(&cfg, 1001, 1));
-    assert_true(sbx_dconfig_path_shared(&cfg, "/srv/data"));
-    assert_false(sbx_dconfig_path_shared(&cfg, "/srv/data/x"));
-    assert_false(sbx_dconfig_path_shared(&cfg, "/srv"));
+    assert_true(sbx_dconfig_path_shared(&cfg, "/srv/data", false));
+    assert_false(sbx_dconfig_path_shared(&cfg, "/srv/data", true));
+    assert_true(sbx_dconfig_path_shared(&cfg, "/srv/scratch", false));
+    assert_true(sbx_dconfig_path_shared(&cfg, "/srv/scratch", true));
+    assert_false(sbx_dconfig_path_shared(&cfg, "/srv/data/x", false));
+    assert_false(sbx_dconfig_path_shared(&cfg, "/srv", false));
 }
 
 static void test_frame_header(void **state)
@@ -208,6 +217,13 @@ static void test_host_paths(void **state)
     accepted("run { policy { command: '/bin/true' mounts { src: '/etc' dst: '/mnt' } } }", true);
     accepted("run { policy { command: '/bin/true' mounts { src: '/srv/data' dst: '/d' } } }",
              false);
+    /* Shared read-only unless listed in shared_paths_rw. */
+    refused("run { policy { command: '/bin/true' mounts { src: '/srv/data' dst: '/d' rw: true } } }",
+            false, E(PERMISSION_DENIED), "mounts[0].rw: \"/srv/data\" is shared read-only");
+    accepted("run { policy { command: '/bin/true' mounts { src: '/srv/data' dst: '/d' rw: true } } }",
+             true);
+    accepted("run { policy { command: '/bin/true' mounts { src: '/srv/scratch' dst: '/d' rw: true } } }",
+             false);
     refused("run { policy { command: '/bin/true' rootfs { layers: '/' } } }", false,
             E(PERMISSION_DENIED), "rootfs.layers[0]");
     refused("run { policy { command: '/bin/true' seccomp: '/etc/my.profile' } }", false,
@@ -229,6 +245,15 @@ static void test_caps(void **state)
             E(OVER_CAP), "client_caps.wall_time");
     refused("run { policy { command: '/bin/true' limits { output: '2M' } } }", false, E(OVER_CAP),
             "client_caps.output");
+    refused("run { policy { command: '/bin/true' limits { cpu_weight: 201 } } }", false,
+            E(OVER_CAP), "limits.cpu_weight: 201 is over this client's cap of 200");
+    refused("run { policy { command: '/bin/true' limits { cpuset: '0-1' } } }", false,
+            E(OVER_CAP), "limits.cpuset: \"0-1\" is not within this client's CPUs \"1-2\"");
+    accepted("run { policy { command: '/bin/true' limits { cpuset: '2' } } }", false);
+    refused("run { policy { command: '/bin/true' limits { pending_signals: 513 } } }", false,
+            E(OVER_CAP), "client_caps.pending_signals");
+    refused("run { policy { command: '/bin/true' limits { msgqueue: '1M' } } }", false,
+            E(OVER_CAP), "client_caps.msgqueue");
     /* Administrators are not capped. */
     accepted("run { policy { command: '/bin/true' limits { memory: '1G' } } }", true);
     accepted("run { policy { command: '/bin/true' limits { memory: '256M' pids: 64 } } }", false);
@@ -246,6 +271,10 @@ static void test_caps(void **state)
     assert_string_equal(l->wall_time, "20s");
     assert_string_equal(l->output, "1M");
     assert_null(l->cpu_time);
+    assert_string_equal(l->cpuset, "1-2");
+    assert_int_equal(l->pending_signals, 512);
+    assert_string_equal(l->msgqueue, "64K");
+    assert_false(l->has_cpu_weight); /* the kernel's 100 is under the cap */
     sbx_request_free(req);
 }
 
