@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "common/hostfile.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
@@ -136,20 +137,23 @@ static void job_freep(struct sbx_job **j)
         job_free(*j);
 }
 
-/* Opens the policy's stdio files (as the launcher: the caller's own rights). */
+/* Opens the policy's stdio files (as the launcher: the caller's own rights),
+ * before the job runs, as regular files only: a symlink or FIFO a job left
+ * in a directory it could write is refused, never followed or blocked on. */
 static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                       struct sbx_job *job, int stdio[3], struct sbx_err *err)
 {
+    static const char *const names[3] = {"stdio.stdin_file", "stdio.stdout_file",
+                                         "stdio.stderr_file"};
     const char *files[3] = {spec->stdin_file, spec->stdout_file, spec->stderr_file};
     for (int i = 0; i < 3; i++) {
         stdio[i] = opts && opts->stdio[i] >= 0 ? opts->stdio[i] : -1;
         if (!files[i])
             continue;
         int flags = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC | O_APPEND;
-        job->output_fds[i] = open(files[i], flags | O_CLOEXEC | O_NOCTTY, 0644);
+        job->output_fds[i] = sbx_hostfile_open(names[i], files[i], flags, 0644, err);
         if (job->output_fds[i] < 0)
-            return sbx_err_sys(err, errno, "stdio.%s: %s", i == 0 ? "stdin_file" :
-                               i == 1 ? "stdout_file" : "stderr_file", files[i]);
+            return job->output_fds[i];
         stdio[i] = job->output_fds[i];
     }
     return 0;
