@@ -41,6 +41,28 @@ void sbx_log(const char *fmt, ...)
     fprintf(stderr, "sandboxd: %s\n", line);
 }
 
+/* A refused client learns why before the hang-up (one small frame into an
+ * empty socket buffer: the send does not block, and a client that never
+ * reads it costs nothing). */
+static void refuse(int fd, Sbx__V1__Error__Code code, const char *why)
+{
+    Response resp = SBX__V1__RESPONSE__INIT;
+    Sbx__V1__Error e = SBX__V1__ERROR__INIT;
+    e.has_code = true;
+    e.code = code;
+    e.message = (char *)why;
+    resp.error = &e;
+    uint8_t buf[512];
+    size_t len = sbx__v1__response__get_packed_size(&resp);
+    if (len + SBX_FRAME_HEADER <= sizeof buf) {
+        sbx_frame_header(buf, (uint32_t)len);
+        sbx__v1__response__pack(&resp, buf + SBX_FRAME_HEADER);
+        ssize_t n = send(fd, buf, SBX_FRAME_HEADER + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
+    close(fd);
+}
+
 bool sbx_conn_accept(struct sbx_daemon *d)
 {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -61,13 +83,21 @@ bool sbx_conn_accept(struct sbx_daemon *d)
         sbx_log("refused a connection from uid %u gid %u (pid %d): not in allowed_uids, "
                 "allowed_gids or admin_uids",
                 cred.uid, cred.gid, cred.pid);
-        close(fd);
+        char why[160];
+        snprintf(why, sizeof why,
+                 "sandboxd: uid %u is not allowed (not in allowed_uids, allowed_gids or "
+                 "admin_uids)",
+                 cred.uid);
+        refuse(fd, SBX__V1__ERROR__CODE__PERMISSION_DENIED, why);
         return true;
     }
     if (d->n_conns >= d->cfg.max_connections) {
         sbx_log("refused a connection from uid %u: max_connections (%u) reached", cred.uid,
                 d->cfg.max_connections);
-        close(fd);
+        char why[160];
+        snprintf(why, sizeof why, "sandboxd: too many connections (max_connections %u)",
+                 d->cfg.max_connections);
+        refuse(fd, SBX__V1__ERROR__CODE__RESOURCE_EXHAUSTED, why);
         return true;
     }
     struct sbx_conn *c = calloc(1, sizeof *c);

@@ -60,8 +60,17 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
                                "shared_paths",
                                i, m->src);
     }
-    if (p->seccomp && strcmp(p->seccomp, "default") != 0 && strcmp(p->seccomp, "strict") != 0 &&
-        strcmp(p->seccomp, "none") != 0 && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
+    /* Without the filter, a job reaches what only seccomp closes (nested
+     * user namespaces with every capability, keyrings, io_uring): the
+     * operator's decision, not the client's. */
+    bool lowers = p->seccomp && strcmp(p->seccomp, "default") != 0 &&
+                  strcmp(p->seccomp, "strict") != 0;
+    if (lowers && !(ctx->cfg->msg && ctx->cfg->msg->clients_may_lower_seccomp))
+        return sbx_err_set(err, EPERM,
+                           "seccomp: \"%s\" lowers the filter, which only administrators may "
+                           "do (the daemon's clients_may_lower_seccomp is off)",
+                           p->seccomp);
+    if (lowers && strcmp(p->seccomp, "none") != 0 && !sbx_dconfig_path_shared(ctx->cfg, p->seccomp))
         return sbx_err_set(err, EPERM,
                            "seccomp: profile file \"%s\" is not in the daemon's "
                            "shared_paths",

@@ -67,6 +67,7 @@ struct sbx_job {
     bool reaped;
     struct rusage ru;
     enum kill_reason killed;
+    bool frozen;                    /* paused (sbx_job_freeze) */
     char syscall[64];
     int output_fds[3];              /* stdio files opened for the job */
 };
@@ -298,6 +299,14 @@ static void end_setup(struct sbx_job *job, bool failed, const struct sbx_err *er
     syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
 }
 
+static bool frozen_past_wall(const struct sbx_job *job)
+{
+    return job->frozen && job->wall_limit_ns > 0 &&
+           now_ns() - job->t_start >= job->wall_limit_ns;
+}
+
+static void kill_job(struct sbx_job *job, enum kill_reason why);
+
 /* The setup phase of sbx_job_step: returns 1 when the job ended during it
  * (a failed setup, or killed on request), else 0. */
 static int setup_step(struct sbx_job *job, const struct pollfd *fds)
@@ -314,6 +323,14 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
         else if (job->setup_deadline && now_ns() >= job->setup_deadline)
             r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
                             SETUP_TIMEOUT_MS / 1000);
+        else if (frozen_past_wall(job)) {
+            /* Paused during its setup: the setup clock stops, the wall clock
+             * does not, or a paused job would hold its slot for ever. */
+            job->killed = KILL_WALL;
+            end_setup(job, false, NULL);
+            kill_job(job, KILL_WALL);
+            return 0;
+        }
         if (r > 0) {
             job->started = true;
             job->t_start = now_ns();
@@ -579,7 +596,10 @@ int sbx_job_timeout_ms(struct sbx_job *job)
         return 0;
     int64_t now = now_ns(), next = -1;
     if (!job->started)
-        next = job->setup_deadline && !job->setup_over ? job->setup_deadline : -1;
+        next = job->setup_deadline && !job->setup_over ? job->setup_deadline
+               : job->frozen && !job->setup_over && job->wall_limit_ns > 0
+                   ? job->t_start + job->wall_limit_ns
+                   : -1;
     else if (job->wall_limit_ns > 0 && !job->killed)
         next = job->t_start + job->wall_limit_ns;
     if (job->started && job->cpu_limit_ns > 0 && job->cg && !job->killed)
@@ -597,6 +617,13 @@ static void kill_job(struct sbx_job *job, enum kill_reason why)
         job->killed = why;
     if (!job->reaped)
         syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
+    /* A frozen task dies only once thawed on cgroup v1: a paused job that
+     * reaches its wall-time limit must still end, and free its run slot. */
+    if (job->frozen && job->cg) {
+        struct sbx_err e = {0};
+        if (sbx_cgroup_freeze(job->cg, false, &e) == 0)
+            job->frozen = false;
+    }
 }
 
 static void check_limits(struct sbx_job *job)
@@ -705,7 +732,11 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
 {
     if (!job->cg)
         return sbx_err_set(err, ENOTSUP, "pause: the job has no cgroup (rootless mode)");
+    if (frozen && (job->killed || job->reaped))
+        return sbx_err_set(err, ESRCH, "pause: the job is being killed");
     int r = sbx_cgroup_freeze(job->cg, frozen, err);
+    if (r == 0)
+        job->frozen = frozen;
     /* A job frozen while it sets up cannot finish in time: its setup
      * clock stops meanwhile and starts afresh when it is thawed. */
     if (r == 0 && !job->started)
