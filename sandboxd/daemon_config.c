@@ -160,6 +160,11 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
         m->has_max_connections ? m->max_connections : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS;
     if (cfg->max_connections == 0 || cfg->max_connections > 65536)
         return sbx_err_set(err, EINVAL, "max_connections: must be between 1 and 65536");
+    cfg->max_connections_per_uid = m->has_max_connections_per_uid
+                                       ? m->max_connections_per_uid
+                                       : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS_PER_UID;
+    if (cfg->max_connections_per_uid == 0)
+        return sbx_err_set(err, EINVAL, "max_connections_per_uid: must be more than zero");
     cfg->keep_stopped = m->has_keep_stopped ? m->keep_stopped : SBX_DAEMON_DEFAULT_KEEP_STOPPED;
     if (cfg->keep_stopped > 1000000)
         return sbx_err_set(err, EINVAL, "keep_stopped: at most 1000000");
@@ -179,6 +184,9 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     cfg->stall_ns = SBX_DAEMON_DEFAULT_STALL_NS;
     if (m->stall_timeout &&
         parse_duration("stall_timeout", m->stall_timeout, &cfg->stall_ns, err) < 0)
+        return -EINVAL;
+    cfg->idle_ns = SBX_DAEMON_DEFAULT_IDLE_NS;
+    if (m->idle_timeout && parse_duration("idle_timeout", m->idle_timeout, &cfg->idle_ns, err) < 0)
         return -EINVAL;
     if (check_caps(m->client_caps, &cfg->caps, err) < 0)
         return -EINVAL;

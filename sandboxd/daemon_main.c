@@ -215,6 +215,8 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
         c->pfd = -1;
     sbx_jobs_poll_done(d, fds);
     sbx_jobs_schedule(d);
+    /* Jobs that stopped in this turn count against keep_stopped now. */
+    sbx_jobs_trim(d);
 
     now = sbx_now_ns();
     sbx_conn_check_timeouts(d, now);

@@ -18,6 +18,9 @@ cat > "$T/sandboxd.conf" <<CONF
 max_concurrent: 2
 queue_length: 16
 allowed_uids: $TUID
+allowed_uids: 65534
+keep_stopped: 2
+idle_timeout: "2s"
 uid_pool { first: ${SBX_UID_POOL%%:*} range: 65536 slots: 16 }
 slot_dir: "$SBX_SLOT_DIR"
 CONF
@@ -79,6 +82,96 @@ for when in 0 1; do
     check_cmp "paused after ${when}s: and soon (limit 2 s)" $((t1 - t0)) -lt 30
     check_match "paused after ${when}s: WALL_TIME_LIMIT_EXCEEDED" "$(cat "$T/w.json")" '"status":"WALL_TIME_LIMIT_EXCEEDED"'
 done
+
+# --- stopped jobs are kept per owner: others' submits do not evict them ---
+tid=$(U submit --detach -- /bin/sh -c 'exit 7')
+U wait "$tid" >/dev/null
+for i in 1 2 3; do rid=$(S submit --detach -- /bin/true); S wait "$rid" >/dev/null; done
+U wait "$tid" >/dev/null 2>"$T/err"
+check "the tenant's stopped job outlives 3 of root's (keep_stopped 2)" "$?" 7
+check "its wait does not answer 'no job'" "$(cat "$T/err")" ""
+# ... and its own submits do evict its own oldest.
+for i in 1 2; do x=$(U submit --detach -- /bin/true); U wait "$x" >/dev/null; done
+U wait "$tid" >/dev/null 2>"$T/err"
+check_match "the tenant's own third stopped job evicts its oldest" "$(cat "$T/err")" "no job $tid"
+
+# --- a stopped job drops its stdin_data ---
+printf 'command: "/bin/cat"\nstdio { stdin_data: "%s" }\n' "$(head -c 3000 /dev/zero | tr '\0' x)" >"$T/stdin.pbtxt"
+sid=$(U submit --detach --policy "$T/stdin.pbtxt")
+U wait "$sid" >/dev/null
+check "a stopped job's policy no longer holds its stdin bytes" \
+    "$(U inspect "$sid" --json | grep -c 'eHh4eHh4')" 0
+
+# --- a flood from one uid: 300 connections, 20,000 wait frames ---
+# (RESOURCE_EXHAUSTED past max_connections_per_uid; the waits past 64 on
+# one connection are refused; everyone else is still served.)
+fid=$(U submit --detach -- /bin/sleep 60)
+cat >"$T/flood.py" <<'PY'
+import socket, struct, sys, time
+import sandboxd_pb2 as pb
+path, job, nconn, nwait = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def frame(req):
+    b = req.SerializeToString(); return struct.pack(">I", len(b)) + b
+conns, refused = [], 0
+for i in range(nconn):
+    s = socket.socket(socket.AF_UNIX); s.connect(path); conns.append(s)
+time.sleep(0.5)
+for s in conns:  # a refused one has its error and EOF waiting
+    s.setblocking(False)
+    try:
+        d = s.recv(4096)
+        if d and b"max_connections_per_uid" in d: refused += 1
+    except BlockingIOError:
+        pass
+print("refused", refused, flush=True)
+c = conns[0]; c.setblocking(True)
+buf = b"".join(frame(pb.Request(id=i + 1, wait=pb.WaitRequest(job_id=job))) for i in range(nwait))
+c.sendall(buf)
+errs = 0; got = 0; data = b""
+c.settimeout(20)
+while got < nwait - 64:
+    chunk = c.recv(1 << 20)
+    if not chunk: break
+    data += chunk
+    while len(data) >= 4:
+        n = struct.unpack(">I", data[:4])[0]
+        if len(data) < 4 + n: break
+        r = pb.Response(); r.ParseFromString(data[4:4 + n]); data = data[4 + n:]
+        got += 1
+        if r.HasField("error") and "waits on 64" in r.error.message: errs += 1
+print("answered", got, "refused-waits", errs, flush=True)
+print("ready", flush=True)
+time.sleep(float(sys.argv[5]))
+PY
+"${AS[@]}" "$PY" "$T/flood.py" "$SOCK" "$fid" 300 20000 8 >"$T/flood.out" 2>&1 &
+flpid=$!
+wait_until 60 grep -q ready "$T/flood.out"
+sed 's/^/    | /' "$T/flood.out"
+check_match "the flood's extra connections were refused, saying why" "$(cat "$T/flood.out")" "refused 2(6[89]|[7-9][0-9])"
+check "the flood's waits past 64 were refused" "$(grep -o 'refused-waits [0-9]*' "$T/flood.out")" "refused-waits 19936"
+check "root is still served" "$(S run -- /bin/echo root-ok 2>&1)" root-ok
+check "another tenant is still served" \
+    "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SBX" --socket "$SOCK" run -- /bin/echo other-ok 2>&1)" other-ok
+rss=$(awk '/^VmRSS:/ {print $2}' /proc/$DPID/status)
+echo "    sandboxd VmRSS ${rss} kB under the flood"
+check_cmp "sandboxd's RSS under the flood stays below 64 MiB" "$rss" -lt 65536
+wait "$flpid"
+S kill "$fid" >/dev/null
+
+# --- idle connections are closed after idle_timeout (2 s here) ---
+cat >"$T/idle.py" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); t = time.time()
+s.settimeout(30)
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c: break
+    d += c
+print("closed after %d s" % (time.time() - t), b"idle_timeout" in d)
+PY
+out=$("${AS[@]}" "$PY" "$T/idle.py" "$SOCK" 2>&1)
+check_match "an idle connection is closed, saying why" "$out" '^closed after [2-9] s True$'
 
 # --- PID 1 under sandboxd shows nothing of the daemon's command line ---
 out=$(U run -- /bin/sh -c 'tr "\0" " " </proc/1/cmdline')
