@@ -58,6 +58,13 @@ run --cpus 0.25 -- /probes/hog spin 2 2
 cpu=$(field cpu_time_ms)
 [ "${cpu:-9999}" -le 3000 ] && ok "--cpus 0.25 throttles ($cpu ms of 4000 possible)" || bad "--cpus [$cpu]"
 
+# Kernel memory: v2 charges socket buffers to the job's memory cgroup, so
+# loopback TCP buffers stay within a small multiple of --memory (on v1 sbx
+# sets memory.kmem.tcp.limit_in_bytes; tests/security/test_exhaustion.sh).
+run --memory 32M --bind "$B/security:/sec" -- /sec/tcp_mem 256 32
+cat /tmp/sbx-vm-out
+expect "TCP buffers under --memory 32M stay within 4x the limit" "$rc" 0
+
 if [ -n "${cg:-}" ]; then
     left=$(find "$cg/jobs" -mindepth 1 -type d | wc -l)
     expect "no job cgroup left behind" "$left" 0
