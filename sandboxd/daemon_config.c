@@ -93,6 +93,25 @@ static int check_caps(const Sbx__V1__ClientCaps *c, struct sbx_caps *caps, struc
             return sbx_err_set(err, EINVAL, "client_caps.output: must be more than zero");
         caps->output_str = c->output;
     }
+    if (c->rootfs_size) {
+        if (parse_size("client_caps.rootfs_size", c->rootfs_size, &caps->rootfs_size, err) < 0)
+            return -EINVAL;
+        if (caps->rootfs_size == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.rootfs_size: must be more than zero");
+        caps->rootfs_size_str = c->rootfs_size;
+    }
+    if (c->tmpfs_size) {
+        if (parse_size("client_caps.tmpfs_size", c->tmpfs_size, &caps->tmpfs_size, err) < 0)
+            return -EINVAL;
+        if (caps->tmpfs_size == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.tmpfs_size: must be more than zero");
+        caps->tmpfs_size_str = c->tmpfs_size;
+    }
+    if (c->has_open_files) {
+        if (c->open_files == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.open_files: must be more than zero");
+        caps->open_files = c->open_files;
+    }
     if (c->has_max_jobs) {
         if (c->max_jobs == 0)
             return sbx_err_set(err, EINVAL, "client_caps.max_jobs: must be more than zero");

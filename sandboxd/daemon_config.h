@@ -39,6 +39,11 @@ struct sbx_caps {
     uint64_t output;
     const char *output_str;
     uint32_t max_jobs;
+    uint64_t rootfs_size;
+    const char *rootfs_size_str;
+    uint64_t tmpfs_size;
+    const char *tmpfs_size_str;
+    uint32_t open_files;
 };
 
 struct sbx_dconfig {

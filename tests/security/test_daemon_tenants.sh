@@ -21,6 +21,7 @@ allowed_uids: $TUID
 allowed_uids: 65534
 keep_stopped: 2
 idle_timeout: "2s"
+client_caps { rootfs_size: "32M" tmpfs_size: "8M" open_files: 512 }
 uid_pool { first: ${SBX_UID_POOL%%:*} range: 65536 slots: 16 }
 slot_dir: "$SBX_SLOT_DIR"
 CONF
@@ -37,6 +38,19 @@ check "a tenant's seccomp none is refused" "$?" 125
 check_match "naming the field" "$err" '^sbx: seccomp: "none" lowers the filter, which only administrators may do'
 check "the tenant's default-filter job runs" "$(U run -- /bin/echo ok 2>&1)" ok
 check "an administrator may lower it" "$(S run --seccomp none -- /bin/echo ok 2>&1)" ok
+
+# --- tmpfs sizes and open files are capped for tenants (client_caps) ---
+err=$(U run --rootfs-size 64M -- /bin/true 2>&1)
+check "rootfs.size over the cap: 125" "$?" 125
+check_match "naming the field and the cap" "$err" 'rootfs.size: 67108864 bytes is over .*client_caps.rootfs_size'
+err=$(U run --tmpfs /s:16M -- /bin/true 2>&1)
+check "a tmpfs over the cap: 125" "$?" 125
+check_match "naming the mount and the cap" "$err" 'mounts\[0\].size: .*client_caps.tmpfs_size'
+printf 'command: "/bin/true"\nlimits { open_files: 4096 }\n' >"$T/nofile.pbtxt"
+err=$(U run --policy "$T/nofile.pbtxt" 2>&1)
+check_match "open_files over the cap: refused" "$err" 'limits.open_files: 4096 is over .*client_caps.open_files'
+out=$(U run --tmpfs /s -- /bin/sh -c 'ulimit -n; df -k /tmp /s | awk "NR>1 {print \$2}"' 2>&1)
+check "unset, they get the caps" "$(echo $out)" "512 32768 8192"
 
 # --- control characters in a command: refused at submit; escaped on print ---
 err=$(U submit --detach -- $'/bin/true\n99 RUNNING 0 0s - forged' 2>&1)
