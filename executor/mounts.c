@@ -272,11 +272,16 @@ static int setup_dev(int rootfd, struct sbx_err *err)
 }
 
 /* /proc entries that give a job kernel information or levers it has no use
- * for (as runc and crun mask them). */
+ * for (as runc and crun mask them); and host-wide facts a job could read or
+ * move: the count of open files of the whole host (a channel between
+ * concurrent jobs: one opens files, the other watches the count), the boot
+ * id, the kernel's command line and configuration. SECURITY.md lists what
+ * stays readable. */
 static const char *const proc_masked_files[] = {
     "proc/kcore",      "proc/keys",       "proc/latency_stats", "proc/timer_list",
     "proc/timer_stats", "proc/sched_debug", "proc/sysrq-trigger", "proc/kallsyms",
     "proc/kmsg",       "proc/kpagecount", "proc/kpageflags",    "proc/kpagecgroup",
+    "proc/sys/fs/file-nr", "proc/sys/kernel/random/boot_id", "proc/cmdline", "proc/config.gz",
 };
 static const char *const proc_masked_dirs[] = {"proc/acpi", "proc/scsi", "proc/asound",
                                                "proc/driver"};
