@@ -51,6 +51,11 @@ for f in stdout_file stderr_file stdin_file; do
     check "stdio.$f on a planted FIFO: refused at once with 125" "$rc" 125
     check_match "stdio.$f: FIFO named" "$err" "stdio.$f: .*/rw/s is a FIFO, not a regular file"
 done
+# A seccomp profile path that is a FIFO: refused, not waited on.
+rm -f "$RW/prof"; mkfifo "$RW/prof"
+err=$(timeout 30 "$SBX" run --seccomp "$RW/prof" -- /bin/true 2>&1); rc=$?
+check "a seccomp profile that is a FIFO: refused with 125, no hang" "$rc" 125
+check_match "naming it" "$err" 'seccomp profile .*/rw/prof: not a regular file'
 # Control: a regular file is still used, and truncated for output.
 echo old-content-that-is-long >"$T/o"
 policy stdout_file "$T/o"
