@@ -110,6 +110,7 @@ struct sbx_daemon {
     struct sbx_djob *jobs, *jobs_tail;
     struct sbx_djob *queue, *queue_tail;
     unsigned n_created, n_running, n_stopped;
+    bool stopped_since_trim; /* sbx_jobs_trim has work only then */
     uint64_t next_job_id;
     struct sbx_job **ended; /* collected, torn down after the answers' write */
     int64_t slot_retry_at;  /* no job starts before then (uid slots looked taken) */

@@ -201,6 +201,7 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
     j->state = ST(STOPPED);
     j->ended_ms = sbx_unix_ms();
     d->n_stopped++;
+    d->stopped_since_trim = true;
     d->counters.finished++;
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
@@ -482,8 +483,9 @@ static struct uid_count *uid_slot(struct uid_count *c, size_t *n, uid_t uid)
 void sbx_jobs_trim(struct sbx_daemon *d)
 {
     /* Per owner: one client's submits must not evict another's results. */
-    if (d->n_stopped <= d->cfg.keep_stopped)
+    if (!d->stopped_since_trim || d->n_stopped <= d->cfg.keep_stopped)
         return;
+    d->stopped_since_trim = false;
     _cleanup_free_ struct uid_count *counts = calloc(d->n_stopped, sizeof *counts);
     if (!counts)
         return;

@@ -121,6 +121,7 @@ static void reload(struct sbx_daemon *d)
             sbx_conn_shutdown(d, c);
         }
     }
+    d->stopped_since_trim = true; /* keep_stopped may have shrunk */
     sbx_log("SIGHUP: configuration reloaded from %s", d->config_path);
 }
 

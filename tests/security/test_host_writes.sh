@@ -65,7 +65,7 @@ check "control: stdout_file on a regular file gets the output" "$(cat "$T/o")" h
 # Binds, read-only or not, are nosuid and nodev inside the job, so that a
 # setuid file or device node in them gives the job nothing.
 "$SBX" run --result-json "$T/m.json" "${BIND[@]}" --bind "$T:/ro" -- /bin/sh -c \
-    'grep -E " /(rw|ro) " /proc/self/mountinfo' >"$T/mi" 2>&1
-check "both binds listed" "$(wc -l <"$T/mi")" 2
+    'grep -E " /(rw|ro|tmp|dev/shm) " /proc/self/mountinfo' >"$T/mi" 2>&1
+check "the binds, /tmp and /dev/shm listed" "$(wc -l <"$T/mi")" 4
 check "every bind is nosuid,nodev" "$(grep -vc 'nosuid,nodev' "$T/mi")" 0
 finish
