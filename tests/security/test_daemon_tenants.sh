@@ -187,6 +187,12 @@ PY
 out=$("${AS[@]}" "$PY" "$T/idle.py" "$SOCK" 2>&1)
 check_match "an idle connection is closed, saying why" "$out" '^closed after [2-9] s True$'
 
+# --- --result-json of a run through sandboxd: pinned before the job too ---
+mkdir -p "$T/rw"; chmod 1777 "$T/rw"; echo secret >"$T/victim"; chmod 0600 "$T/victim"
+S run --result-json "$T/rw/r.json" --bind-rw "$T/rw:/rw" -- /bin/ln -s "$T/victim" /rw/r.json
+check "through sandboxd: the host file behind a planted symlink is unchanged" "$(cat "$T/victim")" secret
+check_match "and the result replaced the symlink" "$(stat -c %F "$T/rw/r.json"): $(cat "$T/rw/r.json")" '^regular file: .*"status":"EXITED"'
+
 # --- PID 1 under sandboxd shows nothing of the daemon's command line ---
 out=$(U run -- /bin/sh -c 'tr "\0" " " </proc/1/cmdline')
 check "PID 1 under sandboxd: neutral command line" "$(echo $out)" "sbx-init"
