@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/safeprint.h"
 #include "policy/json.h"
 #include "commands_internal.h"
 
@@ -150,7 +151,7 @@ static int cmd_wait(struct remote *rm, int argc, char **argv)
                j->job_id, status_name(j->result), j->result->exit_code, j->result->signal,
                j->result->wall_time_ms, j->result->cpu_time_ms,
                j->result->error && *j->result->error ? ": " : "",
-               j->result->error ? j->result->error : "");
+               SBX_SAFE(j->result->error));
     }
     return j->exit_status;
 }
@@ -202,8 +203,8 @@ static int cmd_ps(struct remote *rm, int argc, char **argv)
         char age[32];
         fmt_age(j->created_unix_ms, age, sizeof age);
         printf("%-8" PRIu64 " %-8s %-6u %-6s %-16s %s\n", j->job_id, state_name(j->state),
-               j->owner_uid, age, j->name && *j->name ? j->name : "-",
-               j->command ? j->command : "");
+               j->owner_uid, age, j->name && *j->name ? SBX_SAFE(j->name) : "-",
+               SBX_SAFE(j->command));
     }
     return 0;
 }
@@ -243,8 +244,8 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
     printf("state:     %s\n", state_name(j->state));
     printf("owner:     uid %u gid %u%s\n", j->owner_uid, j->owner_gid,
            j->detached ? " (detached)" : "");
-    printf("name:      %s\n", j->name && *j->name ? j->name : "-");
-    printf("command:   %s\n", j->command ? j->command : "");
+    printf("name:      %s\n", j->name && *j->name ? SBX_SAFE(j->name) : "-");
+    printf("command:   %s\n", SBX_SAFE(j->command));
     if (j->usage)
         printf("usage:     wall %" PRIu64 " ms, cpu %" PRIu64 " ms, memory peak %" PRIu64
                " bytes\n",
@@ -253,7 +254,7 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
         printf("result:    %s exit_code %d signal %d%s%s\n", status_name(j->result),
                j->result->exit_code, j->result->signal,
                j->result->error && *j->result->error ? ": " : "",
-               j->result->error ? j->result->error : "");
+               SBX_SAFE(j->result->error));
     if (j->policy) {
         _cleanup_free_ char *p = sbx_json_format(&j->policy->base);
         printf("policy:    %s\n", p ? p : "?");
@@ -367,7 +368,7 @@ static int cmd_stats(struct remote *rm, int argc, char **argv)
         print_json(&s->base);
         return 0;
     }
-    printf("sandboxd %s (protocol %u), up %" PRIu64 " s%s\n", s->version ? s->version : "?",
+    printf("sandboxd %s (protocol %u), up %" PRIu64 " s%s\n", s->version ? SBX_SAFE(s->version) : "?",
            s->protocol, s->uptime_ms / 1000, s->draining ? ", draining" : "");
     printf("jobs:        %u running (max %u), %u queued (max %u), %u stopped\n", s->jobs_running,
            s->max_concurrent, s->jobs_created, s->queue_length, s->jobs_stopped);

@@ -29,18 +29,26 @@ void sbx_cmd_write_result(const char *path, const JobResult *r)
         return;
     struct sbx_err err = {0};
     if (sbx_json_write_file(&r->base, path, &err) < 0)
-        fprintf(stderr, "sbx: --result-json: %s\n", err.msg);
+        fprintf(stderr, "sbx: %s\n", err.msg);
+}
+
+static void write_out(struct sbx_outfile *out, const JobResult *r)
+{
+    struct sbx_err err = {0};
+    if (out->dirfd >= 0 && sbx_json_write_out(&r->base, out, &err) < 0)
+        fprintf(stderr, "sbx: %s\n", err.msg);
+    sbx_outfile_close(out);
 }
 
 /* As local `sbx run` does for a job that never started: one line on
  * stderr, a SETUP_FAILED result, status 125. */
-static int fail_setup(const char *result_json, const struct sbx_err *err)
+static int fail_setup(struct sbx_outfile *out, const struct sbx_err *err)
 {
     fprintf(stderr, "sbx: %s\n", err->msg);
     struct sbx_result res;
     sbx_result_init(&res);
     sbx_result_setup_failed(&res, err);
-    sbx_cmd_write_result(result_json, &res.msg);
+    write_out(out, &res.msg);
     return 125;
 }
 
@@ -187,13 +195,24 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
     }
     struct sbx_err err = {0};
     struct sbx_run_opts opts = {0};
-    if (sbx_run_parse_flags(argc - i, argv + i, &opts, &err) < 0) {
-        int r = fail_setup(opts.result_json, &err);
+    struct sbx_outfile out = {.dirfd = -1};
+    int perr = sbx_run_parse_flags(argc - i, argv + i, &opts, &err);
+    /* Pinned before the job can run: a job writing in the result's
+     * directory cannot redirect the write (common/hostfile.h). */
+    if (opts.result_json && sbx_outfile_prepare(&out, "--result-json", opts.result_json, &err) < 0) {
+        fprintf(stderr, "sbx: %s\n", err.msg);
+        sbx_outfile_close(&out);
+        sbx_run_opts_free(&opts);
+        return 125;
+    }
+    if (perr < 0) {
+        int r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
     }
     if (opts.help) {
         fputs(submit ? submit_usage : sbx_run_usage, stdout);
+        sbx_outfile_close(&out);
         sbx_run_opts_free(&opts);
         return 0;
     }
@@ -203,7 +222,7 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
     if (r == 0)
         r = submit_job(rm, opts.policy, detach, !detach, name, &id, &err);
     if (r < 0) {
-        r = fail_setup(opts.result_json, &err);
+        r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
     }
@@ -212,13 +231,14 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
         fflush(stdout);
     }
     if (detach) {
+        sbx_outfile_close(&out);
         sbx_run_opts_free(&opts);
         return 0;
     }
     _cleanup_resp_ Response *resp = NULL;
     r = sbx_cmd_wait_job(rm, id, true, sigfd, &resp, &err);
     if (r < 0) {
-        r = fail_setup(opts.result_json, &err);
+        r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
     }
@@ -230,7 +250,7 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
         write_all(STDERR_FILENO, &res->stderr);
     if (res->status == SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED)
         fprintf(stderr, "sbx: %s\n", res->error);
-    sbx_cmd_write_result(opts.result_json, res);
+    write_out(&out, res);
     sbx_run_opts_free(&opts);
     return resp->job->has_exit_status ? resp->job->exit_status : sbx_result_exit_status(res);
 }

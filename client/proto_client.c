@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fdpass.h"
+#include "common/safeprint.h"
 
 const char *sbx_client_socket_path(const char *flag)
 {
@@ -50,6 +51,21 @@ void sbx_response_free(Response *resp)
         sbx__v1__response__free_unpacked(resp, NULL);
 }
 
+/* The daemon hung up before our request went out: a refused connection
+ * gets one error frame first, saying why. */
+static bool said_why(struct sbx_client *cl, struct sbx_err *err)
+{
+    Response *resp = NULL;
+    struct sbx_err e = {0};
+    if (sbx_client_recv(cl, -1, &resp, &e) < 0)
+        return false;
+    bool said = resp->error && resp->error->message;
+    if (said)
+        sbx_err_set(err, EREMOTEIO, "%s", SBX_SAFE(resp->error->message));
+    sbx_response_free(resp);
+    return said;
+}
+
 int sbx_client_send(struct sbx_client *cl, Request *req, const int *fds, size_t nfds,
                     struct sbx_err *err)
 {
@@ -79,6 +95,8 @@ int sbx_client_send(struct sbx_client *cl, Request *req, const int *fds, size_t 
         ssize_t n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET) && said_why(cl, err))
+            return -EREMOTEIO;
         if (n < 0)
             return sbx_err_sys(err, errno, "sending the request to sandboxd");
         off += (size_t)n;
@@ -156,7 +174,8 @@ int sbx_client_call(struct sbx_client *cl, Request *req, const int *fds, size_t 
         *out = resp;
         if (resp->error)
             return sbx_err_set(err, EREMOTEIO, "%s",
-                               resp->error->message ? resp->error->message : "sandboxd: error");
+                               resp->error->message ? SBX_SAFE(resp->error->message)
+                                                    : "sandboxd: error");
         return 0;
     }
 }

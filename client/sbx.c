@@ -39,13 +39,13 @@ static const char usage_options[] =
 
 /* Writes the result JSON if asked; a failure to write it is reported but
  * does not change the job's exit status. */
-static void write_result(const char *path, const struct sbx_result *res)
+static void write_result(struct sbx_outfile *out, const struct sbx_result *res)
 {
-    if (!path)
+    if (out->dirfd < 0)
         return;
     struct sbx_err err = {0};
-    if (sbx_json_write_file(&res->msg.base, path, &err) < 0)
-        fprintf(stderr, "sbx: --result-json: %s\n", err.msg);
+    if (sbx_json_write_out(&res->msg.base, out, &err) < 0)
+        fprintf(stderr, "sbx: %s\n", err.msg);
 }
 
 static void write_all(int fd, const uint8_t *p, size_t len)
@@ -60,33 +60,58 @@ static void write_all(int fd, const uint8_t *p, size_t len)
     }
 }
 
-static int fail_setup(const char *result_json, const struct sbx_err *err)
+static int fail_setup(struct sbx_outfile *out, const struct sbx_err *err)
 {
     fprintf(stderr, "sbx: %s\n", err->msg);
     struct sbx_result res;
     sbx_result_init(&res);
     sbx_result_setup_failed(&res, err);
-    write_result(result_json, &res);
+    write_result(out, &res);
+    sbx_outfile_close(out);
     return 125;
+}
+
+/* The result file's directory is pinned before the job can run, so that a
+ * job writing there cannot redirect the write (common/hostfile.h). */
+static int prepare_result(const char *path, struct sbx_outfile *out)
+{
+    struct sbx_err err = {0};
+    if (!path) {
+        *out = (struct sbx_outfile){.dirfd = -1};
+        return 0;
+    }
+    if (sbx_outfile_prepare(out, "--result-json", path, &err) < 0) {
+        fprintf(stderr, "sbx: %s\n", err.msg);
+        sbx_outfile_close(out);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv)
 {
     struct sbx_err err = {0};
     struct sbx_run_opts opts = {0};
-    if (sbx_run_parse_flags(argc, argv, &opts, &err) < 0) {
-        int r = fail_setup(opts.result_json, &err);
+    struct sbx_outfile out;
+    int perr = sbx_run_parse_flags(argc, argv, &opts, &err);
+    if (prepare_result(opts.result_json, &out) < 0) {
+        sbx_run_opts_free(&opts);
+        return 125;
+    }
+    if (perr < 0) {
+        int r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
     }
     if (opts.help) {
         fputs(sbx_run_usage, stdout);
+        sbx_outfile_close(&out);
         sbx_run_opts_free(&opts);
         return 0;
     }
     struct sbx_spec spec;
     if (sbx_policy_validate(opts.policy, sbx_default_rootfs(), &spec, &err) < 0) {
-        int r = fail_setup(opts.result_json, &err);
+        int r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
     }
@@ -104,7 +129,8 @@ static int cmd_run(int argc, char **argv)
         write_all(STDOUT_FILENO, res.msg.stdout.data, res.msg.stdout.len);
         write_all(STDERR_FILENO, res.msg.stderr.data, res.msg.stderr.len);
     }
-    write_result(opts.result_json, &res);
+    write_result(&out, &res);
+    sbx_outfile_close(&out);
     sbx_jobio_close(&io);
     sbx_spec_free(&spec);
     sbx_run_opts_free(&opts);

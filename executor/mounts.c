@@ -191,6 +191,27 @@ static int tmpfs_at(int rootfd, const char *path, uint64_t size, const char *mod
     return mount_fs_at(rootfd, path, "tmpfs", opts, attr);
 }
 
+/* /tmp and /dev/shm are directories of the root's upper tmpfs, bound in:
+ * one budget of --rootfs-size for all three, not one each (a job without
+ * --memory could hold three times the size in RAM). */
+static int bind_stage_dir(int rootfd, const char *sub, const char *path, unsigned attr)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, STAGE "/%s", sub);
+    if (mkdir(dir, 0700) < 0 || chmod(dir, 01777) < 0)
+        return -errno;
+    _cleanup_close_ int src = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (src < 0)
+        return -errno;
+    struct mount_attr ma = {.attr_set = attr};
+    if (mount_setattr(src, "", AT_EMPTY_PATH, &ma, sizeof ma) < 0)
+        return -errno;
+    _cleanup_close_ int target = make_mountpoint(rootfd, path, true);
+    if (target < 0)
+        return target;
+    return attach(src, target);
+}
+
 /* Binds a host file (seen from the child's mount namespace) onto path. */
 static int bind_host_file(int rootfd, const char *host, const char *path, unsigned attr)
 {
@@ -208,7 +229,7 @@ static int bind_host_file(int rootfd, const char *host, const char *path, unsign
     return attach(src, target);
 }
 
-static int setup_dev(int rootfd, uint64_t shm_size, struct sbx_err *err)
+static int setup_dev(int rootfd, struct sbx_err *err)
 {
     int r = tmpfs_at(rootfd, "dev", 1 << 16, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
     if (r < 0)
@@ -226,8 +247,8 @@ static int setup_dev(int rootfd, uint64_t shm_size, struct sbx_err *err)
     r = mount_fs_at(rootfd, "dev/pts", "devpts", pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
     if (r < 0)
         return sbx_err_sys(err, -r, "mounting /dev/pts");
-    r = tmpfs_at(rootfd, "dev/shm", shm_size, "1777",
-                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    r = bind_stage_dir(rootfd, "shm", "dev/shm",
+                       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     if (r < 0)
         return sbx_err_sys(err, -r, "mounting /dev/shm");
 
@@ -251,11 +272,16 @@ static int setup_dev(int rootfd, uint64_t shm_size, struct sbx_err *err)
 }
 
 /* /proc entries that give a job kernel information or levers it has no use
- * for (as runc and crun mask them). */
+ * for (as runc and crun mask them); and host-wide facts a job could read or
+ * move: the count of open files of the whole host (a channel between
+ * concurrent jobs: one opens files, the other watches the count), the boot
+ * id, the kernel's command line and configuration. SECURITY.md lists what
+ * stays readable. */
 static const char *const proc_masked_files[] = {
     "proc/kcore",      "proc/keys",       "proc/latency_stats", "proc/timer_list",
     "proc/timer_stats", "proc/sched_debug", "proc/sysrq-trigger", "proc/kallsyms",
     "proc/kmsg",       "proc/kpagecount", "proc/kpageflags",    "proc/kpagecgroup",
+    "proc/sys/fs/file-nr", "proc/sys/kernel/random/boot_id", "proc/cmdline", "proc/config.gz",
 };
 static const char *const proc_masked_dirs[] = {"proc/acpi", "proc/scsi", "proc/asound",
                                                "proc/driver"};
@@ -427,9 +453,9 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, s
     if (spec->limits.output)
         *upper_fd = open(STAGE "/upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-    if ((r = setup_dev(rootfd, spec->rootfs_size, err)) < 0)
+    if ((r = setup_dev(rootfd, err)) < 0)
         return r;
-    r = tmpfs_at(rootfd, "tmp", spec->rootfs_size, "1777", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    r = bind_stage_dir(rootfd, "tmp", "tmp", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
     if (r < 0)
         return sbx_err_sys(err, -r, "mounting /tmp");
     if ((r = setup_policy_mounts(spec, rootfd, src_fds + spec->n_layers, err)) < 0)

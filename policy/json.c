@@ -309,28 +309,22 @@ char *sbx_json_format(const ProtobufCMessage *msg)
     return b.p;
 }
 
-int sbx_json_write_file(const ProtobufCMessage *msg, const char *path, struct sbx_err *err)
+int sbx_json_write_out(const ProtobufCMessage *msg, struct sbx_outfile *out, struct sbx_err *err)
 {
     _cleanup_free_ char *json = sbx_json_format(msg);
     if (!json)
-        return sbx_err_set(err, ENOMEM, "%s: out of memory formatting the result", path);
-    _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-    if (fd < 0)
-        return sbx_err_sys(err, errno, "%s: cannot open", path);
+        return sbx_err_set(err, ENOMEM, "%s: out of memory formatting the result", out->path);
     size_t len = strlen(json);
     json[len] = '\n'; /* the buffer always has room for the NUL, now a newline */
-    len++;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, json + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return sbx_err_sys(err, errno, "%s: cannot write", path);
-        }
-        off += (size_t)w;
-    }
-    int r = close(take_fd(fd));
-    if (r < 0)
-        return sbx_err_sys(err, errno, "%s: cannot write", path);
-    return 0;
+    return sbx_outfile_write(out, json, len + 1, err);
+}
+
+int sbx_json_write_file(const ProtobufCMessage *msg, const char *path, struct sbx_err *err)
+{
+    struct sbx_outfile out;
+    int r = sbx_outfile_prepare(&out, "--result-json", path, err);
+    if (r == 0)
+        r = sbx_json_write_out(msg, &out, err);
+    sbx_outfile_close(&out);
+    return r;
 }

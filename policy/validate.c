@@ -130,6 +130,11 @@ static int check_command(struct sbx_spec *s, const JobPolicy *p, struct sbx_err 
         return sbx_err_set(err, EINVAL, "command: required");
     if (!*p->command)
         return sbx_err_set(err, EINVAL, "command: must not be empty");
+    /* The command is shown to others (sbx ps --all, inspect): a newline or
+     * a terminal escape in it could forge a row or act on their terminal. */
+    for (const char *c = p->command; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return sbx_err_set(err, EINVAL, "command: control characters are not allowed");
     if (strchr(p->command, '/')) {
         if (p->command[0] != '/')
             return sbx_err_set(err, EINVAL, "command: %s must be an absolute path or a bare name", Q(p->command));

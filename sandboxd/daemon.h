@@ -28,6 +28,13 @@
 /* A client with this much unread output is not read from until it catches
  * up (and its stall clock stops meanwhile). */
 #define SBX_CONN_BACKPRESSURE (1u << 20)
+/* Waits pending at once, per connection and per non-admin uid: each holds
+ * memory until its job stops. */
+#define SBX_CONN_MAX_WAITS 64
+#define SBX_UID_MAX_WAITS 256
+/* Connections only administrators may take, so that no tenant can lock
+ * them out: an eighth of max_connections, at most 8. */
+#define SBX_ADMIN_RESERVED_CONNS(max) ((max) / 8 < 8 ? (max) / 8 : 8)
 
 struct sbx_conn {
     struct sbx_conn *next, *prev;
@@ -47,6 +54,8 @@ struct sbx_conn {
     bool closing;           /* read no more; close once written */
     int64_t close_deadline; /* give up flushing then */
     int pfd;                /* index in the poll array, -1: none */
+    int64_t last_active;    /* last frame read (or job activity); for idle_timeout */
+    unsigned n_waiters;     /* waits pending on this connection */
 };
 
 struct sbx_djob {
@@ -103,6 +112,7 @@ struct sbx_daemon {
     struct sbx_djob *jobs, *jobs_tail;
     struct sbx_djob *queue, *queue_tail;
     unsigned n_created, n_running, n_stopped;
+    bool stopped_since_trim; /* sbx_jobs_trim has work only then */
     uint64_t next_job_id;
     struct sbx_job **ended; /* collected, torn down after the answers' write */
     int64_t slot_retry_at;  /* no job starts before then (uid slots looked taken) */
@@ -168,8 +178,10 @@ void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j);
 void sbx_jobs_orphan(struct sbx_daemon *d, struct sbx_conn *c);
 /* Draining: stop queued jobs; kill_running also kills the running ones. */
 void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running);
-/* Keeps at most keep_stopped stopped jobs. */
+/* Keeps at most keep_stopped stopped jobs per owner uid, dropping the oldest. */
 void sbx_jobs_trim(struct sbx_daemon *d);
+/* Whether c owns a job that has not stopped (idle_timeout spares it). */
+bool sbx_jobs_owned_active(struct sbx_daemon *d, const struct sbx_conn *c);
 /* Tears down the jobs that ended (their cgroups; their uid slots went when
  * they were collected): called after the loop has written what it could of
  * their answers, so that the teardown is not on their latency. */

@@ -94,6 +94,25 @@ static int check_caps(const Sbx__V1__ClientCaps *c, struct sbx_caps *caps, struc
             return sbx_err_set(err, EINVAL, "client_caps.output: must be more than zero");
         caps->output_str = c->output;
     }
+    if (c->rootfs_size) {
+        if (parse_size("client_caps.rootfs_size", c->rootfs_size, &caps->rootfs_size, err) < 0)
+            return -EINVAL;
+        if (caps->rootfs_size == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.rootfs_size: must be more than zero");
+        caps->rootfs_size_str = c->rootfs_size;
+    }
+    if (c->tmpfs_size) {
+        if (parse_size("client_caps.tmpfs_size", c->tmpfs_size, &caps->tmpfs_size, err) < 0)
+            return -EINVAL;
+        if (caps->tmpfs_size == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.tmpfs_size: must be more than zero");
+        caps->tmpfs_size_str = c->tmpfs_size;
+    }
+    if (c->has_open_files) {
+        if (c->open_files == 0)
+            return sbx_err_set(err, EINVAL, "client_caps.open_files: must be more than zero");
+        caps->open_files = c->open_files;
+    }
     if (c->has_max_jobs) {
         if (c->max_jobs == 0)
             return sbx_err_set(err, EINVAL, "client_caps.max_jobs: must be more than zero");
@@ -186,6 +205,11 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
         m->has_max_connections ? m->max_connections : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS;
     if (cfg->max_connections == 0 || cfg->max_connections > 65536)
         return sbx_err_set(err, EINVAL, "max_connections: must be between 1 and 65536");
+    cfg->max_connections_per_uid = m->has_max_connections_per_uid
+                                       ? m->max_connections_per_uid
+                                       : SBX_DAEMON_DEFAULT_MAX_CONNECTIONS_PER_UID;
+    if (cfg->max_connections_per_uid == 0)
+        return sbx_err_set(err, EINVAL, "max_connections_per_uid: must be more than zero");
     cfg->keep_stopped = m->has_keep_stopped ? m->keep_stopped : SBX_DAEMON_DEFAULT_KEEP_STOPPED;
     if (cfg->keep_stopped > 1000000)
         return sbx_err_set(err, EINVAL, "keep_stopped: at most 1000000");
@@ -205,6 +229,9 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     cfg->stall_ns = SBX_DAEMON_DEFAULT_STALL_NS;
     if (m->stall_timeout &&
         parse_duration("stall_timeout", m->stall_timeout, &cfg->stall_ns, err) < 0)
+        return -EINVAL;
+    cfg->idle_ns = SBX_DAEMON_DEFAULT_IDLE_NS;
+    if (m->idle_timeout && parse_duration("idle_timeout", m->idle_timeout, &cfg->idle_ns, err) < 0)
         return -EINVAL;
     if (check_caps(m->client_caps, &cfg->caps, err) < 0)
         return -EINVAL;

@@ -23,6 +23,8 @@ typedef Sbx__V1__DaemonConfig DaemonConfig;
 #define SBX_DAEMON_DEFAULT_MAX_REQUEST (16u << 20)
 #define SBX_DAEMON_DEFAULT_GRACE_NS (10LL * 1000000000)
 #define SBX_DAEMON_DEFAULT_STALL_NS (10LL * 1000000000)
+#define SBX_DAEMON_DEFAULT_MAX_CONNECTIONS_PER_UID 32
+#define SBX_DAEMON_DEFAULT_IDLE_NS (60LL * 1000000000)
 
 /* Per-job caps for non-admin clients; zero means "no cap". The strings are
  * the configured spellings, put into a policy that leaves the limit unset. */
@@ -45,6 +47,11 @@ struct sbx_caps {
     bool has_pending_signals;
     uint64_t msgqueue;
     const char *msgqueue_str;
+    uint64_t rootfs_size;
+    const char *rootfs_size_str;
+    uint64_t tmpfs_size;
+    const char *tmpfs_size_str;
+    uint32_t open_files;
 };
 
 struct sbx_dconfig {
@@ -55,10 +62,12 @@ struct sbx_dconfig {
     uint32_t max_concurrent;
     uint32_t queue_length;
     uint32_t max_connections;
-    uint32_t keep_stopped;
+    uint32_t max_connections_per_uid; /* non-admins */
+    uint32_t keep_stopped;            /* per owner uid */
     size_t max_request;
     int64_t grace_ns;
     int64_t stall_ns;
+    int64_t idle_ns;
     struct sbx_caps caps;
     const char *default_rootfs;
 };

@@ -41,6 +41,28 @@ void sbx_log(const char *fmt, ...)
     fprintf(stderr, "sandboxd: %s\n", line);
 }
 
+/* A refused client learns why before the hang-up (one small frame into an
+ * empty socket buffer: the send does not block, and a client that never
+ * reads it costs nothing). */
+static void refuse(int fd, Sbx__V1__Error__Code code, const char *why)
+{
+    Response resp = SBX__V1__RESPONSE__INIT;
+    Sbx__V1__Error e = SBX__V1__ERROR__INIT;
+    e.has_code = true;
+    e.code = code;
+    e.message = (char *)why;
+    resp.error = &e;
+    uint8_t buf[512];
+    size_t len = sbx__v1__response__get_packed_size(&resp);
+    if (len + SBX_FRAME_HEADER <= sizeof buf) {
+        sbx_frame_header(buf, (uint32_t)len);
+        sbx__v1__response__pack(&resp, buf + SBX_FRAME_HEADER);
+        ssize_t n = send(fd, buf, SBX_FRAME_HEADER + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
+    close(fd);
+}
+
 bool sbx_conn_accept(struct sbx_daemon *d)
 {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -61,14 +83,38 @@ bool sbx_conn_accept(struct sbx_daemon *d)
         sbx_log("refused a connection from uid %u gid %u (pid %d): not in allowed_uids, "
                 "allowed_gids or admin_uids",
                 cred.uid, cred.gid, cred.pid);
-        close(fd);
+        char why[160];
+        snprintf(why, sizeof why,
+                 "sandboxd: uid %u is not allowed (not in allowed_uids, allowed_gids or "
+                 "admin_uids)",
+                 cred.uid);
+        refuse(fd, SBX__V1__ERROR__CODE__PERMISSION_DENIED, why);
         return true;
     }
-    if (d->n_conns >= d->cfg.max_connections) {
+    bool admin = sbx_dconfig_is_admin(&d->cfg, cred.uid);
+    uint32_t room = d->cfg.max_connections -
+                    (admin ? 0 : SBX_ADMIN_RESERVED_CONNS(d->cfg.max_connections));
+    if (d->n_conns >= room) {
         sbx_log("refused a connection from uid %u: max_connections (%u) reached", cred.uid,
                 d->cfg.max_connections);
-        close(fd);
+        char why[160];
+        snprintf(why, sizeof why, "sandboxd: too many connections (max_connections %u)",
+                 d->cfg.max_connections);
+        refuse(fd, SBX__V1__ERROR__CODE__RESOURCE_EXHAUSTED, why);
         return true;
+    }
+    if (!admin) {
+        uint32_t mine = 0;
+        for (struct sbx_conn *o = d->conns; o; o = o->next)
+            mine += o->uid == cred.uid;
+        if (mine >= d->cfg.max_connections_per_uid) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "sandboxd: uid %u has %u connections open (max_connections_per_uid)",
+                     cred.uid, mine);
+            refuse(fd, SBX__V1__ERROR__CODE__RESOURCE_EXHAUSTED, why);
+            return true;
+        }
     }
     struct sbx_conn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -80,8 +126,9 @@ bool sbx_conn_accept(struct sbx_daemon *d)
     c->uid = cred.uid;
     c->gid = cred.gid;
     c->pid = cred.pid;
-    c->admin = sbx_dconfig_is_admin(&d->cfg, cred.uid);
+    c->admin = admin;
     c->pfd = -1;
+    c->last_active = sbx_now_ns();
     c->next = d->conns;
     if (d->conns)
         d->conns->prev = c;
@@ -255,6 +302,7 @@ bool sbx_conn_readable(struct sbx_daemon *d, struct sbx_conn *c)
         return true;
     }
     c->rlen += (size_t)n;
+    c->last_active = sbx_now_ns();
     handle_frames(d, c);
     return false;
 }
@@ -337,6 +385,18 @@ void sbx_conn_check_timeouts(struct sbx_daemon *d, int64_t now)
                 c->partial_since = now;
         } else if (!c->closing && c->partial_since && now - c->partial_since >= d->cfg.stall_ns) {
             conn_fail(d, c, "frame: incomplete for longer than the daemon's stall_timeout");
+        } else if (!c->closing && !c->partial_since && now - c->last_active >= d->cfg.idle_ns) {
+            /* Busy (a wait pending, a job of its own): not idle; look again
+             * a whole idle_timeout later, not at every turn. */
+            if (c->n_waiters || sbx_jobs_owned_active(d, c) || c->wlen > c->woff) {
+                c->last_active = now;
+                continue;
+            }
+            sbx_log("connection %llu (uid %u): idle for idle_timeout; closing",
+                    (unsigned long long)c->id, c->uid);
+            sbx_conn_send_error(d, c, 0, SBX__V1__ERROR__CODE__UNAVAILABLE,
+                                "sandboxd: connection idle for longer than idle_timeout");
+            sbx_conn_shutdown(d, c);
         }
     }
 }
@@ -347,7 +407,7 @@ int sbx_conn_timeout_ms(struct sbx_daemon *d, int64_t now)
     for (struct sbx_conn *c = d->conns; c; c = c->next) {
         int64_t t = c->closing         ? c->close_deadline
                     : c->partial_since ? c->partial_since + d->cfg.stall_ns
-                                       : -1;
+                                       : c->last_active + d->cfg.idle_ns;
         if (t >= 0 && (next < 0 || t < next))
             next = t;
     }

@@ -40,6 +40,14 @@ struct sbx_djob *sbx_jobs_find(struct sbx_daemon *d, uint64_t id)
     return NULL;
 }
 
+bool sbx_jobs_owned_active(struct sbx_daemon *d, const struct sbx_conn *c)
+{
+    for (struct sbx_djob *j = d->jobs; j; j = j->next)
+        if (j->owner == c && is_active(j))
+            return true;
+    return false;
+}
+
 unsigned sbx_jobs_active_of(struct sbx_daemon *d, uid_t uid)
 {
     unsigned n = 0;
@@ -199,10 +207,21 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
     j->state = ST(STOPPED);
     j->ended_ms = sbx_unix_ms();
     d->n_stopped++;
+    d->stopped_since_trim = true;
     d->counters.finished++;
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
     sbx_jobio_close_fds(&j->io);
+    /* The stdin bytes were fed (or never will be): a stopped job kept for
+     * wait and inspect need not hold them (up to max_request_bytes each). */
+    Sbx__V1__Stdio *io = j->policy ? j->policy->stdio : NULL;
+    if (io && io->has_stdin_data && io->stdin_data.len) {
+        j->io.stdin_data = NULL;
+        j->io.stdin_len = j->io.stdin_off = 0;
+        free(io->stdin_data.data);
+        io->stdin_data.data = NULL;
+        io->stdin_data.len = 0;
+    }
     sbx_ops_job_stopped(d, j);
     if (j->remove_when_stopped)
         sbx_jobs_remove(d, j);
@@ -488,12 +507,42 @@ void sbx_jobs_release_ended(struct sbx_daemon *d)
     d->n_ended = 0;
 }
 
+struct uid_count {
+    uid_t uid;
+    unsigned n;
+};
+
+static struct uid_count *uid_slot(struct uid_count *c, size_t *n, uid_t uid)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (c[i].uid == uid)
+            return &c[i];
+    c[*n] = (struct uid_count){.uid = uid};
+    return &c[(*n)++];
+}
+
 void sbx_jobs_trim(struct sbx_daemon *d)
 {
-    struct sbx_djob *next;
-    for (struct sbx_djob *j = d->jobs; j && d->n_stopped > d->cfg.keep_stopped; j = next) {
-        next = j->next;
+    /* Per owner: one client's submits must not evict another's results. */
+    if (!d->stopped_since_trim || d->n_stopped <= d->cfg.keep_stopped)
+        return;
+    d->stopped_since_trim = false;
+    _cleanup_free_ struct uid_count *counts = calloc(d->n_stopped, sizeof *counts);
+    if (!counts)
+        return;
+    size_t n = 0;
+    for (struct sbx_djob *j = d->jobs; j; j = j->next)
         if (j->state == ST(STOPPED))
+            uid_slot(counts, &n, j->uid)->n++;
+    struct sbx_djob *next;
+    for (struct sbx_djob *j = d->jobs; j; j = next) {
+        next = j->next;
+        if (j->state != ST(STOPPED))
+            continue;
+        struct uid_count *c = uid_slot(counts, &n, j->uid);
+        if (c->n > d->cfg.keep_stopped) {
+            c->n--;
             sbx_jobs_remove(d, j);
+        }
     }
 }

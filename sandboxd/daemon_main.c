@@ -140,6 +140,7 @@ static void reload(struct sbx_daemon *d)
             sbx_conn_shutdown(d, c);
         }
     }
+    d->stopped_since_trim = true; /* keep_stopped may have shrunk */
     sbx_log("SIGHUP: configuration reloaded from %s", d->config_path);
 }
 
@@ -234,6 +235,8 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
         c->pfd = -1;
     sbx_jobs_poll_done(d, fds);
     sbx_jobs_schedule(d);
+    /* Jobs that stopped in this turn count against keep_stopped now. */
+    sbx_jobs_trim(d);
 
     now = sbx_now_ns();
     sbx_conn_check_timeouts(d, now);

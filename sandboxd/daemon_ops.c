@@ -96,6 +96,28 @@ static struct sbx_djob *find_visible(struct sbx_daemon *d, struct sbx_conn *c, u
     return j;
 }
 
+/* Each pending wait holds memory until its job stops: bounded per
+ * connection and, for non-admins, per uid. -EAGAIN with msg set when over. */
+static int waits_room(struct sbx_daemon *d, struct sbx_conn *c, char *msg, size_t len)
+{
+    if (c->n_waiters >= SBX_CONN_MAX_WAITS) {
+        snprintf(msg, len, "wait: this connection already waits on %u jobs (at most %u)",
+                 c->n_waiters, SBX_CONN_MAX_WAITS);
+        return -EAGAIN;
+    }
+    if (c->admin)
+        return 0;
+    unsigned n = 0;
+    for (struct sbx_conn *o = d->conns; o; o = o->next)
+        n += o->uid == c->uid ? o->n_waiters : 0;
+    if (n >= SBX_UID_MAX_WAITS) {
+        snprintf(msg, len, "wait: uid %u already waits on %u jobs (at most %u)", c->uid, n,
+                 SBX_UID_MAX_WAITS);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
 static int add_waiter(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, uint64_t job_id,
                       bool remove)
 {
@@ -105,6 +127,7 @@ static int add_waiter(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
     *w = (struct sbx_waiter){
         .next = d->waiters, .conn = c, .req_id = req_id, .job_id = job_id, .remove = remove};
     d->waiters = w;
+    c->n_waiters++;
     return 0;
 }
 
@@ -119,6 +142,8 @@ void sbx_ops_job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
         send_job(d, w->conn, w->req_id, j, false, 0);
         if (w->remove)
             j->remove_when_stopped = true;
+        w->conn->n_waiters--;
+        w->conn->last_active = sbx_now_ns();
         *pp = w->next;
         free(w);
     }
@@ -132,6 +157,7 @@ void sbx_ops_conn_gone(struct sbx_daemon *d, struct sbx_conn *c)
             pp = &w->next;
             continue;
         }
+        c->n_waiters--;
         *pp = w->next;
         free(w);
     }
@@ -170,6 +196,11 @@ static void op_wait(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
         send_job(d, c, req_id, j, false, 0);
         if (w->remove)
             sbx_jobs_remove(d, j);
+        return;
+    }
+    char msg[128];
+    if (waits_room(d, c, msg, sizeof msg) < 0) {
+        sbx_conn_send_error(d, c, req_id, E(RESOURCE_EXHAUSTED), msg);
         return;
     }
     if (add_waiter(d, c, req_id, j->id, w->remove) < 0)

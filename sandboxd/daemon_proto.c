@@ -76,8 +76,17 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
         if (sbx_dconfig_path_owned(m->src, &e) < 0)
             return sbx_err_set(err, EPERM, "mounts[%zu].src: %s", i, e.msg);
     }
-    if (p->seccomp && strcmp(p->seccomp, "default") != 0 && strcmp(p->seccomp, "strict") != 0 &&
-        strcmp(p->seccomp, "none") != 0) {
+    /* Without the filter, a job reaches what only seccomp closes (nested
+     * user namespaces with every capability, keyrings, io_uring): the
+     * operator's decision, not the client's. */
+    bool lowers = p->seccomp && strcmp(p->seccomp, "default") != 0 &&
+                  strcmp(p->seccomp, "strict") != 0;
+    if (lowers && !(ctx->cfg->msg && ctx->cfg->msg->clients_may_lower_seccomp))
+        return sbx_err_set(err, EPERM,
+                           "seccomp: \"%s\" lowers the filter, which only administrators may "
+                           "do (the daemon's clients_may_lower_seccomp is off)",
+                           p->seccomp);
+    if (lowers && strcmp(p->seccomp, "none") != 0) {
         if (!sbx_dconfig_path_shared(ctx->cfg, p->seccomp, false))
             return sbx_err_set(err, EPERM,
                                "seccomp: profile file \"%s\" is not in the daemon's "
@@ -115,6 +124,24 @@ static int fill_caps(JobPolicy *p, const struct sbx_caps *c, struct sbx_err *err
         return sbx_err_set(err, ENOMEM, "out of memory");
     if (c->pids && !l->has_pids)
         l->has_pids = true, l->pids = c->pids;
+    if (c->open_files && !l->has_open_files)
+        l->has_open_files = true, l->open_files = c->open_files;
+    if (c->rootfs_size_str) {
+        if (!p->rootfs) {
+            p->rootfs = malloc(sizeof *p->rootfs);
+            if (!p->rootfs)
+                return sbx_err_set(err, ENOMEM, "out of memory");
+            sbx__v1__root_fs__init(p->rootfs);
+        }
+        if (!p->rootfs->size && !(p->rootfs->size = dup_or_null(c->rootfs_size_str)))
+            return sbx_err_set(err, ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; c->tmpfs_size_str && i < p->n_mounts; i++) {
+        Sbx__V1__Mount *m = p->mounts[i];
+        if (m->has_type && m->type == SBX__V1__MOUNT__TYPE__TMPFS && !m->size &&
+            !(m->size = dup_or_null(c->tmpfs_size_str)))
+            return sbx_err_set(err, ENOMEM, "out of memory");
+    }
     if (c->cpus > 0 && !l->has_cpus)
         l->has_cpus = true, l->cpus = c->cpus;
     if (c->cpu_weight && !l->has_cpu_weight && c->cpu_weight < SBX_KERNEL_CPU_WEIGHT)
@@ -156,8 +183,20 @@ static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct
                  (uint64_t)c->cpu_time_ns / 1000000, " ms", err) < 0 ||
         over_u64("wall_time", (uint64_t)s->limits.wall_time_ns / 1000000,
                  (uint64_t)c->wall_time_ns / 1000000, " ms", err) < 0 ||
-        over_u64("output", s->limits.output, c->output, " bytes", err) < 0)
+        over_u64("output", s->limits.output, c->output, " bytes", err) < 0 ||
+        over_u64("open_files", s->limits.open_files, c->open_files, "", err) < 0)
         return -EPERM;
+    if (c->rootfs_size && s->rootfs_size > c->rootfs_size)
+        return sbx_err_set(err, EPERM,
+                           "rootfs.size: %" PRIu64 " bytes is over this client's cap of %" PRIu64
+                           " bytes (client_caps.rootfs_size)",
+                           s->rootfs_size, c->rootfs_size);
+    for (size_t i = 0; c->tmpfs_size && i < s->n_mounts; i++)
+        if (s->mounts[i].type == SBX_MOUNT_TMPFS && s->mounts[i].size > c->tmpfs_size)
+            return sbx_err_set(err, EPERM,
+                               "mounts[%zu].size: %" PRIu64 " bytes is over this client's cap of "
+                               "%" PRIu64 " bytes (client_caps.tmpfs_size)",
+                               i, s->mounts[i].size, c->tmpfs_size);
     /* A sub-millisecond excess still counts. */
     if ((c->cpu_time_ns && s->limits.cpu_time_ns > c->cpu_time_ns) ||
         (c->wall_time_ns && s->limits.wall_time_ns > c->wall_time_ns))

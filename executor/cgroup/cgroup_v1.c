@@ -98,6 +98,15 @@ static int apply_memory(const struct cg_dir *d, uint64_t bytes, struct sbx_err *
     int r = cg_write(d->fd, d->path, "memory.limit_in_bytes", v, "memory", err);
     if (r < 0)
         return r;
+    /* v1 charges a socket's buffers to its memcg only once a TCP limit is
+     * set there (v2 always does): without it a job held the host's TCP
+     * memory, shared by every socket, far past its memory limit. Kernels
+     * built without the v1 kmem files have no such counter to set. */
+    if (cg_file_exists(d->fd, "memory.kmem.tcp.limit_in_bytes")) {
+        r = cg_write(d->fd, d->path, "memory.kmem.tcp.limit_in_bytes", v, "memory", err);
+        if (r < 0)
+            return r;
+    }
     /* memsw is memory+swap: equal to the memory limit means no swap. It must
      * be written after memory.limit_in_bytes (it may never be below it). */
     if (cg_file_exists(d->fd, "memory.memsw.limit_in_bytes"))

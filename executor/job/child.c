@@ -34,6 +34,7 @@
 #include "common/cleanup.h"
 #include "executor/caps.h"
 #include "init.h"
+#include "proctitle.h"
 #include "executor/mounts.h"
 #include "executor/net.h"
 #include "executor/launcher/sync.h"
@@ -137,6 +138,11 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     struct sbx_err err = {0};
     close_launcher_fds(plan);
     const struct sbx_spec *spec = plan->spec;
+    /* Found now, while the launcher writes our id maps; used last. */
+    int pr = sbx_proctitle_prepare();
+    if (pr < 0)
+        sbx_child_fail(plan->sock, -pr, "setup: finding the launcher's command line: %s",
+                       strerror(-pr));
 
     /* The two costliest namespace steps are ours, not the launcher's, so
      * that they run while it writes our id maps and opens the mount sources
@@ -203,6 +209,9 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(plan->sock, errno, "cgroup namespace: unshare: %s", strerror(errno));
     write_time_offsets(plan);
+    /* The launcher's argv and environment are still in our memory (the
+     * default rootfs path may have come from there, so only now). */
+    sbx_proctitle_neutral();
     /* From here on nothing in the job may ptrace PID 1 or read its memory. */
     if (prctl(PR_SET_DUMPABLE, 0) < 0)
         sbx_child_fail(plan->sock, errno, "setup: PID 1 non-dumpable: %s", strerror(errno));

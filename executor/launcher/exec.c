@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "common/stdfds.h"
+#include "common/hostfile.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/hostfit.h"
 #include "executor/landlock.h"
@@ -68,6 +69,7 @@ struct sbx_job {
     bool reaped;
     struct rusage ru;
     enum kill_reason killed;
+    bool frozen;                    /* paused (sbx_job_freeze) */
     char syscall[64];
     bool output_file;               /* PID 1 found a file at the output limit */
     int output_fds[3];              /* stdio files opened for the job */
@@ -139,10 +141,14 @@ static void job_freep(struct sbx_job **j)
         job_free(*j);
 }
 
-/* Opens the policy's stdio files (as the launcher: the caller's own rights). */
+/* Opens the policy's stdio files (as the launcher: the caller's own rights),
+ * before the job runs, as regular files only: a symlink or FIFO a job left
+ * in a directory it could write is refused, never followed or blocked on. */
 static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                       struct sbx_job *job, int stdio[3], struct sbx_err *err)
 {
+    static const char *const names[3] = {"stdio.stdin_file", "stdio.stdout_file",
+                                         "stdio.stderr_file"};
     const char *files[3] = {spec->stdin_file, spec->stdout_file, spec->stderr_file};
     for (int i = 0; i < 3; i++) {
         stdio[i] = opts && opts->stdio[i] >= 0 ? opts->stdio[i] : -1;
@@ -151,10 +157,9 @@ static int open_stdio(const struct sbx_spec *spec, const struct sbx_exec_opts *o
         if (!files[i] || stdio[i] >= 0)
             continue;
         int flags = i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC | O_APPEND;
-        job->output_fds[i] = open(files[i], flags | O_CLOEXEC | O_NOCTTY, 0644);
+        job->output_fds[i] = sbx_hostfile_open(names[i], files[i], flags, 0644, err);
         if (job->output_fds[i] < 0)
-            return sbx_err_sys(err, errno, "stdio.%s: %s", i == 0 ? "stdin_file" :
-                               i == 1 ? "stdout_file" : "stderr_file", files[i]);
+            return job->output_fds[i];
         stdio[i] = job->output_fds[i];
     }
     return 0;
@@ -331,6 +336,14 @@ static void end_setup(struct sbx_job *job, bool failed, const struct sbx_err *er
     syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
 }
 
+static bool frozen_past_wall(const struct sbx_job *job)
+{
+    return job->frozen && job->wall_limit_ns > 0 &&
+           now_ns() - job->t_start >= job->wall_limit_ns;
+}
+
+static void kill_job(struct sbx_job *job, enum kill_reason why);
+
 /* The setup phase of sbx_job_step: returns 1 when the job ended during it
  * (a failed setup, or killed on request), else 0. */
 static int setup_step(struct sbx_job *job, const struct pollfd *fds)
@@ -347,6 +360,14 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
         else if (job->setup_deadline && now_ns() >= job->setup_deadline)
             r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
                             SETUP_TIMEOUT_MS / 1000);
+        else if (frozen_past_wall(job)) {
+            /* Paused during its setup: the setup clock stops, the wall clock
+             * does not, or a paused job would hold its slot for ever. */
+            job->killed = KILL_WALL;
+            end_setup(job, false, NULL);
+            kill_job(job, KILL_WALL);
+            return 0;
+        }
         if (r > 0) {
             job->started = true;
             job->t_start = now_ns();
@@ -617,7 +638,10 @@ int sbx_job_timeout_ms(struct sbx_job *job)
         return 0;
     int64_t now = now_ns(), next = -1;
     if (!job->started)
-        next = job->setup_deadline && !job->setup_over ? job->setup_deadline : -1;
+        next = job->setup_deadline && !job->setup_over ? job->setup_deadline
+               : job->frozen && !job->setup_over && job->wall_limit_ns > 0
+                   ? job->t_start + job->wall_limit_ns
+                   : -1;
     else if (job->wall_limit_ns > 0 && !job->killed)
         next = job->t_start + job->wall_limit_ns;
     if (job->started && job->cpu_limit_ns > 0 && job->cg && !job->killed)
@@ -635,6 +659,13 @@ static void kill_job(struct sbx_job *job, enum kill_reason why)
         job->killed = why;
     if (!job->reaped)
         syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
+    /* A frozen task dies only once thawed on cgroup v1: a paused job that
+     * reaches its wall-time limit must still end, and free its run slot. */
+    if (job->frozen && job->cg) {
+        struct sbx_err e = {0};
+        if (sbx_cgroup_freeze(job->cg, false, &e) == 0)
+            job->frozen = false;
+    }
 }
 
 static void check_limits(struct sbx_job *job)
@@ -755,7 +786,11 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
 {
     if (!job->cg)
         return sbx_err_set(err, ENOTSUP, "pause: the job has no cgroup (rootless mode)");
+    if (frozen && (job->killed || job->reaped))
+        return sbx_err_set(err, ESRCH, "pause: the job is being killed");
     int r = sbx_cgroup_freeze(job->cg, frozen, err);
+    if (r == 0)
+        job->frozen = frozen;
     /* A job frozen while it sets up cannot finish in time: its setup
      * clock stops meanwhile and starts afresh when it is thawed. */
     if (r == 0 && !job->started)

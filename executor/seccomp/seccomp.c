@@ -67,7 +67,9 @@ int sbx_seccomp_compile_text(const char *name, const char *text, size_t len,
 
 static int read_file(const char *path, char **text, size_t *len, struct sbx_err *err)
 {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO at the path must not hang the launcher (it is
+     * refused below as not a regular file). */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return sbx_err_sys(err, errno,
                            "seccomp profile \"%s\": not default, strict or none, and cannot open it",

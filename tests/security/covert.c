@@ -4,7 +4,9 @@
  * B) looks for it and prints LEAK or BLOCKED. Channels: keyring, vsock,
  * flock, ofd (open file description locks), posix (fcntl record locks),
  * inotify (A opens the shared file, B watches it for IN_OPEN),
- * io_uring, shm (/dev/shm), tmp (/tmp), abstract (UNIX socket), sysv.
+ * io_uring, shm (/dev/shm), tmp (/tmp), abstract (UNIX socket), sysv,
+ * filenr (a host-wide counter: A opens and closes 800 files in turns of
+ * 300 ms, B watches /proc/sys/fs/file-nr follow the pattern).
  * The lock channels use /shared/file, a read-only bind of one host file
  * into both jobs. */
 #include "attack.h"
@@ -38,8 +40,60 @@ static socklen_t abstract(struct sockaddr_un *a)
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(TOKEN));
 }
 
+#define FILENR_FILES 800
+
+static long file_nr(void)
+{
+    char buf[128];
+    int fd = open("/proc/sys/fs/file-nr", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return atol(buf);
+}
+
+/* The sender's side of filenr: a square wave of open files, for ever. */
+static void filenr_wave(void)
+{
+    static int fds[FILENR_FILES];
+    printf("SENT filenr: %ld now\nREADY\n", file_nr());
+    fflush(stdout);
+    for (;;) {
+        for (int i = 0; i < FILENR_FILES; i++)
+            fds[i] = open("/dev/null", O_RDONLY);
+        usleep(300000);
+        for (int i = 0; i < FILENR_FILES; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        usleep(300000);
+    }
+}
+
+/* The receiver's side: 40 samples 50 ms apart; the wave shows as a swing of
+ * most of FILENR_FILES between the highest and lowest values. */
+static long filenr_swing(void)
+{
+    long lo = -1, hi = -1;
+    for (int i = 0; i < 40; i++) {
+        long v = file_nr();
+        if (v < 0)
+            return -1;
+        lo = lo < 0 || v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        usleep(50000);
+    }
+    printf("INFO file-nr between %ld and %ld\n", lo, hi);
+    return hi - lo;
+}
+
 static int send_token(const char *ch)
 {
+    if (strcmp(ch, "filenr") == 0)
+        filenr_wave();
     long r = -1;
     int fd = -1;
     if (strcmp(ch, "keyring") == 0) {
@@ -129,6 +183,10 @@ static int recv_token(const char *ch)
         r = connect(fd, (struct sockaddr *)&a, l);
     } else if (strcmp(ch, "sysv") == 0) {
         r = shmget(KEY, 0, 0);
+    } else if (strcmp(ch, "filenr") == 0) {
+        long swing = filenr_swing();
+        r = swing >= FILENR_FILES * 3 / 4 ? 0 : -1;
+        errno = swing < 0 ? EACCES : EAGAIN;
     } else {
         return 2;
     }

@@ -28,7 +28,7 @@ covert() {
     if grep -q '^LEAK' <<<"$OUT"; then GOT=LEAK; else GOT=BLOCKED; fi
 }
 
-for ch in keyring vsock io_uring shm tmp abstract sysv; do
+for ch in keyring vsock io_uring shm tmp abstract sysv filenr; do
     for prof in default none; do
         covert $prof $ch
         check "$ch: no channel between concurrent jobs (--seccomp $prof)" "$GOT" BLOCKED
@@ -51,5 +51,12 @@ for ch in flock posix ofd inotify; do
     covert strict $ch
     check "$ch on a shared read-write bind: closed under --seccomp strict" "$GOT" BLOCKED
 done
+# What a job learns of the host: host-wide facts masked (empty), the rest
+# written down in SECURITY.md as residual channels.
+sbx_run -- /bin/sh -c 'for f in /proc/sys/fs/file-nr /proc/sys/kernel/random/boot_id /proc/cmdline /proc/config.gz; do
+    printf "%s=%s;" "$f" "$(head -c 64 $f 2>/dev/null | tr -d "\n")"; done'
+check "file-nr, boot_id, the kernel command line and config are empty in a job" "$OUT" \
+    "/proc/sys/fs/file-nr=;/proc/sys/kernel/random/boot_id=;/proc/cmdline=;/proc/config.gz=;"
+check_match "control: the host's are not" "$(cat /proc/sys/kernel/random/boot_id)" '^[0-9a-f-]{36}$'
 host_unchanged "covert channels"
 finish

@@ -62,4 +62,19 @@ else fail "while the job holds them, root lost: $host"; fi
 touch "$T/sync/done"
 wait "$holder"
 check "the holding job ended well" "$?" 0
+
+# Kernel memory outside the memory limit: loopback TCP buffers. Charged to
+# the job's memory cgroup (v1: memory.kmem.tcp.limit_in_bytes at the job's
+# limit; v2 always, tests/vm/sbx-limits.sh), the host's TCP memory
+# (/proc/net/sockstat, shared by every socket on the host) grows by at most
+# a small multiple of the limit.
+if [ -e /sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes ] || [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    attack --memory 32M -- tcp_mem 512 32
+    expect_blocked "TCP buffers under --memory 32M stay within 4x the limit"
+    # Control: without a memory limit the same job does hold them.
+    attack -- tcp_mem 160 16
+    expect_line "control: without a memory limit the TCP buffers grow the host's TCP memory" '^ESCAPED tcp buffers'
+else
+    ok "this kernel has no v1 TCP memory accounting (memory.kmem.tcp.*): documented in SECURITY.md"
+fi
 finish

@@ -122,6 +122,11 @@ attack --rootfs-size 8M -- disk_fill /big 64
 expect_line "the rootfs is bounded by --rootfs-size" '^BLOCKED fill /big .*ENOSPC'
 attack --rootfs-size 8M -- disk_fill /tmp/big 64
 expect_line "/tmp is bounded" '^BLOCKED fill /tmp/big .*ENOSPC'
+# One budget for the root's writes, /tmp and /dev/shm (they used to get
+# --rootfs-size each: a job without --memory held 3x the size in RAM).
+sbx_run --rootfs-size 16M -- /bin/sh -c 'for f in /tmp/a /dev/shm/b /c; do
+    dd if=/dev/zero of=$f bs=1M count=12 2>/dev/null; done; du -sk /tmp/a /dev/shm/b /c | awk "{s += \$1} END {print s}"'
+check_cmp "the root, /tmp and /dev/shm share --rootfs-size (KiB written)" "${OUT:-99999}" -le 16384
 attack --tmpfs /scratch:4M -- disk_fill /scratch/big 64
 expect_line "--tmpfs is bounded" '^BLOCKED fill /scratch/big .*ENOSPC'
 attack --output-limit 4M --bind-rw "$T/data:/out" -- disk_fill /out/big 64

@@ -69,4 +69,12 @@ if command -v script >/dev/null; then
 else
     fail "script(1) is missing: install bsdutils"
 fi
+# PID 1 is a fork of the launcher: its command line and environment memory
+# must not show the launcher's (host paths, every flag, its environment).
+SBX_HOST_SECRET=host-secret-$$ sbx_run --env A=b --hostname marker-host-flag -- /bin/sh -c \
+    'tr "\0" " " </proc/1/cmdline | sed "s/ *$//"; echo; cat /proc/1/comm'
+echo "$OUT" | sed 's/^/    | /'
+check "PID 1's command line is neutral" "$(echo "$OUT" | head -1)" "sbx-init"
+check "PID 1's name is neutral" "$(echo "$OUT" | sed -n 2p)" "sbx-init"
+check "no host path or flag of the launcher in it" "$(grep -c -e "$T" -e marker-host-flag -e result-json <<<"$OUT")" 0
 finish

@@ -229,6 +229,11 @@ static void test_host_paths(void **state)
     refused("run { policy { command: '/bin/true' seccomp: '/etc/my.profile' } }", false,
             E(PERMISSION_DENIED), "seccomp");
     accepted("run { policy { command: '/bin/true' seccomp: 'strict' } }", false);
+    /* Lowering the filter is the operator's decision (off by default). */
+    refused("run { policy { command: '/bin/true' seccomp: 'none' } }", false,
+            E(PERMISSION_DENIED), "seccomp: \"none\" lowers the filter");
+    accepted("run { policy { command: '/bin/true' seccomp: 'none' } }", true);
+    accepted("run { policy { command: '/bin/true' seccomp: 'default' } }", false);
     accepted("run { policy { command: '/bin/true' mounts { type: TMPFS dst: '/t' } } }", false);
 }
 
