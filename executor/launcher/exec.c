@@ -26,6 +26,7 @@
 #include "executor/landlock.h"
 #include "executor/job/child.h"
 #include "executor/mounts.h"
+#include "executor/rlimits.h"
 #include "executor/seccomp/seccomp.h"
 #include "sync.h"
 
@@ -398,6 +399,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
     struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
+    if (sbx_rlimits_fit(spec, err) < 0)
+        goto failed;
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
