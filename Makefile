@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test unit integration asan clean
+.PHONY: all deps build run test unit integration asan clean images install
 
 all: build
 
@@ -19,6 +19,10 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/sbx run --memory 64M --pids 32 --wall-time-limit 5 -- \
 	    /bin/sh -c 'echo "hello from $$(hostname): uid $$(id -u), pid $$$$"; ls /'
+
+# The judge and CI image layers (Debian packages) in $(BUILD)/images.
+images: build
+	cmake --build $(BUILD) --target images
 
 # Builds and runs every test (what CI runs).
 test: build
