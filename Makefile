@@ -1,6 +1,7 @@
 # A thin wrapper over CMake, so that the README's two commands are short.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
 
 .PHONY: all deps build run test unit integration asan clean images install
 
@@ -23,6 +24,11 @@ run: build
 # The judge and CI image layers (Debian packages) in $(BUILD)/images.
 images: build
 	cmake --build $(BUILD) --target images
+
+# Installs into $(DESTDIR)$(PREFIX): bin/sbx, sbin/sandboxd, lib/sbx (rootfs,
+# profiles, example policies), lib/systemd/system, share/doc/sbx.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 # Builds and runs every test (what CI runs).
 test: build

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "executor/datadir.h"
 #include "policy/units.h"
 
 const char sbx_run_usage[] =
@@ -53,7 +54,8 @@ const char sbx_run_usage[] =
     "  --time-offset CLOCK=SECONDS  time namespace offset; CLOCK is monotonic or\n"
     "                            boottime; SECONDS may be negative; repeatable\n"
     "  --network loopback|none   empty network namespace with lo up (default) or down\n"
-    "  --seccomp PROFILE         default (the default), strict, none, or a profile file\n"
+    "  --seccomp PROFILE         default (the default), strict, none, a shipped profile\n"
+    "                            by name (python, judge-c), or a profile file\n"
     "  --uid N, --gid N          ids the job runs as inside (default 0:0), 0..65535\n"
     "  --result-json FILE        write the job result as one JSON object to FILE\n"
     "  -q, --quiet               no notes on stderr (such as the rootless one), only errors\n"
@@ -541,6 +543,14 @@ static int f_seccomp(struct state *st, const char *flag, const char *v)
 {
     if (strcmp(v, "default") == 0 || strcmp(v, "strict") == 0 || strcmp(v, "none") == 0)
         return set_str(st, &st->opts->policy->seccomp, v);
+    /* A bare name of a shipped profile (python, judge-c): its file. */
+    if (!strchr(v, '/')) {
+        _cleanup_free_ char *shipped = NULL;
+        if (asprintf(&shipped, "%s/%s.profile", sbx_profile_dir(), v) < 0)
+            return oom(st);
+        if (access(shipped, F_OK) == 0)
+            return set_str(st, &st->opts->policy->seccomp, shipped);
+    }
     _cleanup_free_ char *path = host_path(v);
     if (!path)
         return oom(st);

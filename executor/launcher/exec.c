@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "executor/cgroup/cgroup.h"
+#include "executor/datadir.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
 #include "executor/mounts.h"
@@ -81,7 +82,13 @@ static int64_t now_ns(void)
 const char *sbx_default_rootfs(void)
 {
     const char *env = getenv("SBX_DEFAULT_ROOTFS");
-    return env && *env ? env : SBX_DEFAULT_ROOTFS;
+    if (env && *env)
+        return env;
+    static char installed[4200];
+    const char *dir = sbx_install_dir();
+    if (dir && !installed[0])
+        snprintf(installed, sizeof installed, "%s/rootfs", dir);
+    return dir ? installed : SBX_DEFAULT_ROOTFS;
 }
 
 void sbx_result_init(struct sbx_result *res)
