@@ -75,7 +75,7 @@ const char sbx_run_usage[] =
     "  sbx run --rootfs /var/lib/sbx/images/judge --memory 256M --pids 64 \\\n"
     "      --time-limit 2 --wall-time-limit 5 --seccomp strict \\\n"
     "      --bind /srv/judge/42:/work --cwd /work -- /work/solution\n"
-    "  sbx run --policy policy/examples/ci-job.pb.txt --bind-rw \"$PWD\":/src \\\n"
+    "  sbx run --policy policy/examples/ci-job.pb.txt --bind-rw /srv/ci/checkout:/src \\\n"
     "      --env CI=1 -- make test\n"
     "  sbx run --policy policy/examples/fuzzing.pb.txt --arg -runs=100000\n"
     "  sbx run --result-json result.json --time-offset boottime=86400 -- uptime\n";
