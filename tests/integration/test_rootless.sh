@@ -37,4 +37,11 @@ check_match "the error names the field" "$(cat "$T/err")" 'limits.memory'
 
 as_user "$SBX" run -q -- /bin/sh -c 'echo x > /newfile && cat /newfile' >"$T/o" 2>&1
 check "writes land in the upper layer" "$(cat "$T/o")" x
+# sbx doctor tells the same user the same thing: jobs run (rootless), and
+# what that mode lacks is a warning, not a failure.
+OUT=$(cd "$T" && as_user "$SBX" doctor 2>&1)
+check "doctor as a user: this host can run jobs" "$?" 0
+check "doctor as a user: no FAIL" "$(echo "$OUT" | grep -c '^FAIL')" 0
+check_match "doctor as a user: the overlay probe maps the user's own uid" "$OUT" 'ok +overlayfs in userns'
+check_match "doctor as a user: says rootless" "$OUT" 'warn +privileges +running as uid 65534: jobs run rootless'
 finish
