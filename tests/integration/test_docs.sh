@@ -135,7 +135,7 @@ for f in "$EX"/*.sh; do
     "make run"*)
         # The Quick start: make run as written (with this build); make test
         # is this very suite.
-        OUT=$(cd "$SBX_SRC" && make -s run BUILD="$SBX_BUILD" 2>&1); RC=$?
+        OUT=$(cd "$SBX_SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s run BUILD="$SBX_BUILD" 2>&1); RC=$?
         check "$from: make run" "$RC" 0
         check_match "$from: make run's sample job" "$OUT" 'hello from sandbox: uid 0, pid [0-9]+'
         seen+="quickstart " ;;
