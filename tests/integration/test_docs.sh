@@ -162,10 +162,16 @@ for f in "$EX"/*.sh; do
         check_match "$from: the crash is kept under -artifact_prefix" "$(ls /srv/fuzz/crashes)" '^crash-'
         seen+="fuzz " ;;
     "sandboxd --socket /tmp/sbx.sock &")
-        # A /tmp of its own, so that its socket meets no other.
-        # And it waits for what the example started in the background.
-        OUT=$(cd "$W" && timeout 120 unshare --mount --propagation private \
-              bash -c 'mount -t tmpfs docs-tmp /tmp && bash -ec "$1"' sh "$(cat "$f"; echo wait)" 2>&1 </dev/null)
+        # A /tmp of its own, so that its socket meets no other; the build
+        # and source trees stay where they are if they live below /tmp (a
+        # clone there: sandboxd and its rootfs). And it waits for what the
+        # example started in the background.
+        OUT=$(cd "$W" && timeout 120 unshare --mount --propagation private bash -c '
+            mkdir -p /srv/.tmp && mount --bind /tmp /srv/.tmp && mount -t tmpfs docs-tmp /tmp || exit 1
+            for d in "$2" "$3"; do
+                case $d in /tmp/*) mkdir -p "$d" && mount --bind "/srv/.tmp/${d#/tmp/}" "$d" || exit 1 ;; esac
+            done
+            bash -ec "$1"' sh "$(cat "$f"; echo wait)" "$(readlink -f "$SBX_BUILD")" "$(readlink -f "$SBX_SRC")" 2>&1 </dev/null)
         RC=$?
         check "$from: the job service example exits 0" "$RC" 0
         check_match "$from: a job through sandboxd" "$OUT" '(^|
