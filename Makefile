@@ -1,8 +1,9 @@
 # A thin wrapper over CMake, so that the README's two commands are short.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
 
-.PHONY: all deps build run test unit integration asan clean
+.PHONY: all deps build run test unit integration asan clean images install
 
 all: build
 
@@ -19,6 +20,15 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/sbx run --memory 64M --pids 32 --wall-time-limit 5 -- \
 	    /bin/sh -c 'echo "hello from $$(hostname): uid $$(id -u), pid $$$$"; ls /'
+
+# The judge and CI image layers (Debian packages) in $(BUILD)/images.
+images: build
+	cmake --build $(BUILD) --target images
+
+# Installs into $(DESTDIR)$(PREFIX): bin/sbx, sbin/sandboxd, lib/sbx (rootfs,
+# profiles, example policies), lib/systemd/system, share/doc/sbx.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 # Builds and runs every test (what CI runs).
 test: build

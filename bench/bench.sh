@@ -21,7 +21,7 @@
 #   sbx-before the `sbx run` row with another sbx binary, e.g. an older build
 #              for a before/after in the same run (only if $SBX_BEFORE is set)
 # Metrics: median and p99 latency (hyperfine -N), jobs/s with 2 parallel
-# client loops (bash loops, as ../shared/bench/peers.sh), CPU per job (user+sys
+# client loops (bash loops, each starting the next job when one ends), CPU per job (user+sys
 # of the launcher and everything it reaped, hyperfine's mean) and launcher
 # peak RSS (/usr/bin/time %M, median of 5).
 #
@@ -118,7 +118,7 @@ payload() { case $1 in plain|unshare) echo "$R/bin/true" ;; crun*) ;; *) echo /b
 is_crun() { case $1 in crun*) return 0 ;; esac; return 1; }
 
 # crun refuses a hybrid host whose cgroup2 mount has controllers: run it (and
-# its harness) in a private mount namespace without that mount, as peers.sh.
+# its harness) in a private mount namespace without that mount.
 crun_wrap() {
     if hybrid_has_ctrl; then
         unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh "$@"

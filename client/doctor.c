@@ -36,7 +36,8 @@
 const char sbx_doctor_usage[] =
     "usage: sbx doctor [--json]\n"
     "\n"
-    "Checks whether this host can run sbx jobs and how well: cgroups (version\n"
+    "Checks whether this host can run sbx jobs for the user running it (as root,\n"
+    "or rootless for anyone else) and how well: cgroups (version\n"
     "per controller, delegation), namespaces, overlayfs in user namespaces,\n"
     "idmapped mounts, Landlock, seccomp, and what makes time measurements\n"
     "noisy. Each line is a verdict (ok / warn / FAIL) and, where something is\n"
@@ -316,7 +317,7 @@ static void check_unprivileged_userns(struct report *r)
     if (e == 0 && max != 0)
         add(r, V_OK, "unprivileged userns", NULL, "allowed (user.max_user_namespaces=%ld)", max);
     else
-        add(r, V_WARN, "unprivileged userns",
+        add(r, geteuid() == 0 ? V_WARN : V_FAIL, "unprivileged userns",
             "sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000 (only "
             "needed to run sbx without root)",
             "not available to unprivileged users%s%s (user.max_user_namespaces=%ld)",
@@ -363,12 +364,21 @@ static int start_userns_child(struct userns_child *c, int flags, int (*fn)(void 
         return -(e ? e : ECHILD);
     }
     close(ready[0]);
-    static const char *const maps[] = {"uid_map", "gid_map"};
-    for (int i = 0; i < 2; i++) {
+    /* As a job's would be: root's jobs map an unprivileged id, rootless
+     * ones the caller's own (which needs setgroups denied first). */
+    bool root = geteuid() == 0;
+    char ids[2][32];
+    snprintf(ids[0], sizeof ids[0], "0 %u 1", root ? 65534U : (unsigned)geteuid());
+    snprintf(ids[1], sizeof ids[1], "0 %u 1", root ? 65534U : (unsigned)getegid());
+    static const char *const files[] = {"setgroups", "uid_map", "gid_map"};
+    const char *text[] = {"deny", ids[0], ids[1]};
+    for (int i = root ? 1 : 0; i < 3 && !e; i++) {
         char path[64];
-        snprintf(path, sizeof path, "/proc/%d/%s", (int)c->pid, maps[i]);
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)c->pid, files[i]);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0 65534 1", 9) != 9)
+        size_t len = strlen(text[i]);
+        errno = 0;
+        if (fd < 0 || write(fd, text[i], len) != (ssize_t)len)
             e = errno ? errno : EIO;
         if (fd >= 0)
             close(fd);
@@ -433,6 +443,10 @@ __attribute__((noreturn)) static int wait_forever(void *arg)
 
 static void check_idmap(struct report *r, const char *tmp)
 {
+    if (geteuid() != 0) {
+        add(r, V_OK, "idmapped mounts", NULL, "not used rootless (the layers keep their owners)");
+        return;
+    }
     struct userns_child c;
     int e = start_userns_child(&c, 0, wait_forever, NULL);
     if (e < 0) {
@@ -606,7 +620,10 @@ static void print_report(const struct report *r, bool json, bool can_run)
         if (c->fix[0])
             printf("      %-24s fix: %s\n", "", c->fix);
     }
-    printf("%s\n", can_run ? "This host can run sbx jobs." : "This host cannot run sbx jobs: see FAIL above.");
+    if (geteuid() != 0)
+        printf("%s (uid %d, rootless).\n", can_run ? "This host can run sbx jobs for this user" : "This host cannot run sbx jobs for this user: see FAIL above", (int)geteuid());
+    else
+        printf("%s\n", can_run ? "This host can run sbx jobs." : "This host cannot run sbx jobs: see FAIL above.");
 }
 
 int sbx_doctor_main(int argc, char **argv)
@@ -628,12 +645,21 @@ int sbx_doctor_main(int argc, char **argv)
         fprintf(stderr, "sbx doctor: out of memory\n");
         return 1;
     }
-    if (geteuid() == 0)
+    /* The verdicts are for the user running doctor: as root, root jobs; as
+     * anyone else, the rootless jobs sbx run gives that user. */
+    bool rootless = geteuid() != 0;
+    if (!rootless)
         add(r, V_OK, "privileges", NULL, "running as root");
     else
-        add(r, V_FAIL, "privileges", "run sbx as root (it maps each job to its own unprivileged uid)",
-            "running as uid %d: cannot map jobs to other uids nor manage cgroups", (int)geteuid());
-    check_cgroups(r);
+        add(r, V_WARN, "privileges", "run sbx as root for a host uid range per job and cgroup limits",
+            "running as uid %d: jobs run rootless, as this uid, without cgroup limits or accounting, "
+            "idmapped layers or dropped supplementary groups", (int)geteuid());
+    if (rootless)
+        add(r, V_WARN, "cgroups", "run sbx as root",
+            "not used rootless: --memory, --pids, --cpus, --cpu-weight, --cpuset and --time-limit "
+            "are refused (no job cgroup)");
+    else
+        check_cgroups(r);
     check_namespaces(r);
     check_unprivileged_userns(r);
     const char *tmpdir = getenv("TMPDIR");

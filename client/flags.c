@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "executor/datadir.h"
 #include "policy/units.h"
 
 const char sbx_run_usage[] =
@@ -21,7 +22,9 @@ const char sbx_run_usage[] =
     "same field of --policy. Sizes take K, M, G, T suffixes (powers of 1024);\n"
     "seconds may be fractional or carry a unit (ns, us, ms, s, m, h).\n"
     "Both --flag VALUE and --flag=VALUE work; flags end at \"--\" or at the first\n"
-    "argument that is not a flag.\n"
+    "argument that is not a flag. COMMAND [ARG...], when given, replaces the\n"
+    "policy's command and args; --arg appends to whichever args are left.\n"
+    "Relative host paths are relative to the current directory.\n"
     "\n"
     "Options:\n"
     "  --policy FILE             job policy in protobuf text format (sandbox.proto);\n"
@@ -35,6 +38,7 @@ const char sbx_run_usage[] =
     "  --bind-rw SRC[:DST]       read-write bind mount\n"
     "  --tmpfs DST[:SIZE]        an extra tmpfs (default size 16M)\n"
     "  --cwd DIR                 working directory inside (default /)\n"
+    "  --arg ARG                 append ARG to the arguments; repeatable\n"
     "  --env KEY=VALUE           repeatable; the environment holds only these plus\n"
     "                            PATH=" SBX_DEFAULT_PATH "\n"
     "                            unless PATH is given\n"
@@ -53,10 +57,12 @@ const char sbx_run_usage[] =
     "                            boottime; repeatable; SECONDS may be negative, but\n"
     "                            not past the host's uptime (no clock before boot)\n"
     "  --network loopback|none   empty network namespace with lo up (default) or down\n"
-    "  --seccomp PROFILE         default (the default), strict, none, or a profile file\n"
+    "  --seccomp PROFILE         default (the default), strict, none, a shipped profile\n"
+    "                            by name (python, judge-c), or a profile file\n"
     "  --uid N, --gid N          ids the job runs as inside (default 0:0), 0..65535\n"
     "  --result-json FILE        write the job result as one JSON object to FILE (a new\n"
     "                            file renamed over it; if it exists it must be regular)\n"
+    "  -q, --quiet               no notes on stderr (such as the rootless one), only errors\n"
     "  -h, --help                print this help\n"
     "\n"
     "Status (in the result): decided only from what sbx itself saw, in this order:\n"
@@ -74,16 +80,21 @@ const char sbx_run_usage[] =
     "  126                  COMMAND exists in the sandbox but cannot be executed\n"
     "  127                  COMMAND was not found in the sandbox\n"
     "\n"
-    "Examples:\n"
+    "Examples (as root; rootfs/build-images.sh makes the judge layer):\n"
     "  sbx run -- /bin/sh -c 'echo hello'\n"
-    "  sbx run --memory 256M --pids 64 --time-limit 2 --wall-time-limit 5 \\\n"
-    "      --seccomp strict --bind /srv/judge/42:/work --cwd /work ./solution\n"
-    "  sbx run --policy ci-job.pb.txt --bind-rw \"$PWD\":/src --env CI=1 make test\n"
-    "  sbx run --result-json result.json --time-offset boottime=86400 uptime\n";
+    "  sbx run --rootfs /var/lib/sbx/images/judge --memory 256M --pids 64 \\\n"
+    "      --time-limit 2 --wall-time-limit 5 --seccomp strict \\\n"
+    "      --bind /srv/judge/42:/work --cwd /work -- /work/solution\n"
+    "  sbx run --policy policy/examples/ci-job.pb.txt --bind-rw /srv/ci/checkout:/src \\\n"
+    "      --env CI=1 -- make test\n"
+    "  sbx run --policy policy/examples/fuzzing.pb.txt --arg -runs=100000\n"
+    "  sbx run --result-json result.json --time-offset boottime=86400 -- uptime\n";
 
 struct state {
     struct sbx_run_opts *opts;
     bool layers_replaced;
+    const char **extra_args; /* --arg values, pointing into argv */
+    size_t n_extra_args;
     struct sbx_err *err;
 };
 
@@ -148,7 +159,10 @@ static Sbx__V1__RootFs *rootfs(struct state *st)
 }
 
 /* Relative host paths are relative to where sbx runs, as users expect;
- * the policy itself only ever holds absolute paths. */
+ * the policy itself only ever holds absolute paths. The joined path is
+ * normalized as the shell's cd does (".", "..", "//" resolved by name), so
+ * that "./dir" does not become a path with a "." component the policy's
+ * rules refuse. getcwd's part has no symlinks to make ".." mean otherwise. */
 static char *host_path(const char *v)
 {
     if (v[0] == '/' || v[0] == '\0')
@@ -156,9 +170,36 @@ static char *host_path(const char *v)
     _cleanup_free_ char *cwd = getcwd(NULL, 0);
     if (!cwd)
         return NULL;
-    char *out;
-    if (asprintf(&out, "%s/%s", cwd, v) < 0)
+    size_t cap = strlen(cwd) + strlen(v) + 3;
+    char *out = malloc(cap);
+    if (!out)
         return NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (int part = 0; part < 2; part++) {
+        const char *p = part == 0 ? cwd : v;
+        while (*p) {
+            while (*p == '/')
+                p++;
+            size_t n = strcspn(p, "/");
+            if (n == 0 || (n == 1 && p[0] == '.')) {
+                /* nothing to add */
+            } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+                while (len > 0 && out[len - 1] != '/')
+                    len--;
+                if (len > 0)
+                    len--; /* the '/' before the component */
+            } else {
+                out[len++] = '/';
+                memcpy(out + len, p, n);
+                len += n;
+            }
+            p += n;
+        }
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = '\0';
     return out;
 }
 
@@ -301,6 +342,19 @@ static int f_tmpfs(struct state *st, const char *flag, const char *v)
             return r;
     }
     return put_mount(st, SBX__V1__MOUNT__TYPE__TMPFS, NULL, dst, true, colon ? colon + 1 : NULL);
+}
+
+/* --arg appends to the arguments, after the command line's (which replaces
+ * the policy's command and arguments) or else the policy's: noted here,
+ * added once the command is known. */
+static int f_arg(struct state *st, const char *flag, const char *v)
+{
+    const char **na = realloc(st->extra_args, (st->n_extra_args + 1) * sizeof *na);
+    if (!na)
+        return oom(st);
+    st->extra_args = na;
+    na[st->n_extra_args++] = v;
+    return 0;
 }
 
 static int f_cwd(struct state *st, const char *flag, const char *v)
@@ -499,13 +553,21 @@ static int f_seccomp(struct state *st, const char *flag, const char *v)
 {
     if (strcmp(v, "default") == 0 || strcmp(v, "strict") == 0 || strcmp(v, "none") == 0)
         return set_str(st, &st->opts->policy->seccomp, v);
+    /* A bare name of a shipped profile (python, judge-c): its file. */
+    if (!strchr(v, '/')) {
+        _cleanup_free_ char *shipped = NULL;
+        if (asprintf(&shipped, "%s/%s.profile", sbx_profile_dir(), v) < 0)
+            return oom(st);
+        if (access(shipped, F_OK) == 0)
+            return set_str(st, &st->opts->policy->seccomp, shipped);
+    }
     _cleanup_free_ char *path = host_path(v);
     if (!path)
         return oom(st);
     return set_str(st, &st->opts->policy->seccomp, path);
 }
 
-/* --policy and --result-json were taken by the first pass. */
+/* --policy, --result-json, --quiet and --help were taken by the first pass. */
 static int f_noop(struct state *st, const char *flag, const char *v)
 {
     return 0;
@@ -516,12 +578,15 @@ static const struct flag flags[] = {
     {"--result-json", true, f_noop},
     {"--help", false, f_noop},
     {"-h", false, f_noop},
+    {"--quiet", false, f_noop},
+    {"-q", false, f_noop},
     {"--rootfs", true, f_rootfs},
     {"--rootfs-size", true, f_rootfs_size},
     {"--bind", true, f_bind},
     {"--bind-rw", true, f_bind_rw},
     {"--tmpfs", true, f_tmpfs},
     {"--cwd", true, f_cwd},
+    {"--arg", true, f_arg},
     {"--env", true, f_env},
     {"--hostname", true, f_hostname},
     {"--memory", true, f_memory},
@@ -577,6 +642,37 @@ static int next_flag(int argc, char **argv, int *i, const struct flag **fl, cons
     return 0;
 }
 
+/* The second pass: every flag over the policy, then the command line (it
+ * replaces the policy's command and arguments when it names a command),
+ * then the --arg values appended. */
+static int apply_flags_and_command(int argc, char **argv, struct state *st)
+{
+    const struct flag *fl;
+    const char *v;
+    char name[64];
+    int i = 0, r = 0;
+    JobPolicy *p = st->opts->policy;
+    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, st->err)) == 0)
+        if ((r = fl->apply(st, name, v)) < 0)
+            return r;
+    if (r < 0)
+        return r;
+    if (i < argc) {
+        if ((r = set_str(st, &p->command, argv[i])) < 0)
+            return r;
+        for (size_t k = 0; k < p->n_args; k++)
+            free(p->args[k]);
+        p->n_args = 0;
+        for (i++; i < argc; i++)
+            if ((r = append_str(st, &p->args, &p->n_args, argv[i])) < 0)
+                return r;
+    }
+    for (size_t k = 0; k < st->n_extra_args; k++)
+        if ((r = append_str(st, &p->args, &p->n_args, st->extra_args[k])) < 0)
+            return r;
+    return 0;
+}
+
 int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct sbx_err *err)
 {
     memset(opts, 0, sizeof *opts);
@@ -597,6 +693,8 @@ int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct
             opts->policy_path = v;
         } else if (strcmp(fl->name, "--result-json") == 0) {
             opts->result_json = v;
+        } else if (strcmp(fl->name, "--quiet") == 0 || strcmp(fl->name, "-q") == 0) {
+            opts->quiet = true;
         } else {
             opts->help = true;
         }
@@ -614,26 +712,9 @@ int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct
     }
 
     struct state st = {.opts = opts, .err = err};
-    i = 0;
-    r = 0;
-    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, err)) == 0)
-        if ((r = fl->apply(&st, name, v)) < 0)
-            return r;
-    if (r < 0)
-        return r;
-
-    if (i < argc) {
-        JobPolicy *p = opts->policy;
-        if ((r = set_str(&st, &p->command, argv[i])) < 0)
-            return r;
-        for (size_t k = 0; k < p->n_args; k++)
-            free(p->args[k]);
-        p->n_args = 0;
-        for (i++; i < argc; i++)
-            if ((r = append_str(&st, &p->args, &p->n_args, argv[i])) < 0)
-                return r;
-    }
-    return 0;
+    r = apply_flags_and_command(argc, argv, &st);
+    free(st.extra_args);
+    return r;
 }
 
 void sbx_run_opts_free(struct sbx_run_opts *opts)

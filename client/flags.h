@@ -14,11 +14,13 @@ struct sbx_run_opts {
     const char *policy_path;  /* --policy FILE, or NULL */
     const char *result_json;  /* --result-json FILE, or NULL */
     bool help;                /* --help was given: print usage, run nothing */
+    bool quiet;               /* --quiet: no notes on stderr, only errors */
 };
 
 /* Parses argv[0..argc) (argv[0] is the first argument after "run"). Flags
  * stop at "--" or at the first argument that is not a flag; the rest is
- * COMMAND [ARG...] and replaces the policy's command and args when present.
+ * COMMAND [ARG...] and replaces the policy's command and args when present;
+ * --arg values are appended after them (or after the policy's args).
  *
  * Repeatable flags merge with the policy's list by key, so that a flag
  * overrides "the same field": --env by KEY, --bind/--bind-rw/--tmpfs by

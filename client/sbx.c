@@ -116,6 +116,11 @@ static int cmd_run(int argc, char **argv)
         return r;
     }
 
+    /* Rootless is a weaker sandbox, and nothing else would say so. */
+    if (geteuid() != 0 && !opts.quiet)
+        fprintf(stderr, "sbx: rootless mode (not root): the job runs as your own uid, without cgroup "
+                        "limits or accounting, idmapped layers or dropped supplementary groups "
+                        "(SECURITY.md; --quiet hides this)\n");
     struct sbx_exec_opts eo = {.stdio = {-1, -1, -1}, .forward_signals = true};
     struct sbx_result res;
     struct sbx_jobio io;

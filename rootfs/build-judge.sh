@@ -1,21 +1,17 @@
 #!/bin/sh
-# build-judge.sh DIR [--debootstrap] - builds a larger image for judging.
+# build-judge.sh DIR - builds a judge layer from the host's own programs.
 #
-# Default: a layer to stack on top of the bundled rootfs, holding the host's
-# python3, gcc and (when installed) g++ with their library closure (fast, no
-# network):
+# A layer to stack on top of the bundled rootfs, holding the host's python3,
+# gcc and (when installed) g++ with their library closure (seconds, no
+# network; what tests/integration/test_judge.sh uses):
 #     sbx run --rootfs build/rootfs --rootfs DIR -- python3 -c 'print(1)'
-# --debootstrap: a full Debian bookworm minbase with gcc, g++ and python3
-# (needs Debian's archive; takes minutes), usable as the only layer:
-#     sbx run --rootfs DIR -- gcc --version
+# The same layer from Debian packages instead of the host's files, and a CI
+# layer on top of it: rootfs/build-images.sh (make images).
 set -eu
-DIR=${1:?usage: build-judge.sh DIR [--debootstrap]}
-MODE=${2:-closure}
-
-if [ "$MODE" = "--debootstrap" ]; then
-    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
-    debootstrap --variant=minbase --include=gcc,g++,python3 bookworm "$DIR"
-    exit 0
+DIR=${1:?usage: build-judge.sh DIR}
+if [ $# -gt 1 ]; then
+    echo "build-judge.sh: a judge layer from Debian packages is built by rootfs/build-images.sh DIR judge" >&2
+    exit 2
 fi
 
 # Debian's own programs, not whatever a user's PATH finds first (pyenv, ...).

@@ -16,32 +16,17 @@
 #include "executor/caps.h"
 #include "init.h"
 #include "executor/landlock.h"
+#include "executor/rlimits.h"
 #include "executor/launcher/sync.h"
-
-static void set_rlimit(const struct sbx_plan *plan, int res, const char *name, uint64_t v)
-{
-    struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
-    if (setrlimit(res, &rl) < 0)
-        sbx_child_fail(plan->sock, errno, "rlimit %s: %s", name, strerror(errno));
-}
 
 static void apply_rlimits(const struct sbx_plan *plan)
 {
-    const struct sbx_spec *s = plan->spec;
-    set_rlimit(plan, RLIMIT_CORE, "core", s->limits.core);
-    set_rlimit(plan, RLIMIT_NOFILE, "open_files", s->limits.open_files);
-    set_rlimit(plan, RLIMIT_STACK, "stack", s->limits.stack);
-    /* Counted per user: the whole job's, against its slot uid's account. */
-    set_rlimit(plan, RLIMIT_SIGPENDING, "pending_signals", s->limits.pending_signals);
-    set_rlimit(plan, RLIMIT_MSGQUEUE, "msgqueue", s->limits.msgqueue);
-    if (s->limits.output)
-        set_rlimit(plan, RLIMIT_FSIZE, "output", s->limits.output);
-    if (s->limits.cpu_time_ns > 0) {
-        /* A backstop only: the supervisor enforces the limit on the whole
-         * job through the cgroup's accounting; this one catches a single
-         * process even if that were not possible. */
-        uint64_t secs = (uint64_t)(s->limits.cpu_time_ns + 999999999) / 1000000000 + 1;
-        set_rlimit(plan, RLIMIT_CPU, "cpu_time", secs);
+    struct sbx_rlimit rl[SBX_MAX_RLIMITS];
+    int n = sbx_job_rlimits(plan->spec, rl);
+    for (int i = 0; i < n; i++) {
+        struct rlimit v = {.rlim_cur = rl[i].value, .rlim_max = rl[i].value};
+        if (setrlimit(rl[i].resource, &v) < 0)
+            sbx_child_fail(plan->sock, errno, "rlimit %s: %s", rl[i].field, strerror(errno));
     }
 }
 

@@ -26,9 +26,11 @@
 #include "common/hostfile.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/hostfit.h"
+#include "executor/datadir.h"
 #include "executor/landlock.h"
 #include "executor/job/child.h"
 #include "executor/mounts.h"
+#include "executor/rlimits.h"
 #include "executor/seccomp/seccomp.h"
 #include "sync.h"
 
@@ -85,7 +87,13 @@ static int64_t now_ns(void)
 const char *sbx_default_rootfs(void)
 {
     const char *env = getenv("SBX_DEFAULT_ROOTFS");
-    return env && *env ? env : SBX_DEFAULT_ROOTFS;
+    if (env && *env)
+        return env;
+    static char installed[4200];
+    const char *dir = sbx_install_dir();
+    if (dir && !installed[0])
+        snprintf(installed, sizeof installed, "%s/rootfs", dir);
+    return dir ? installed : SBX_DEFAULT_ROOTFS;
 }
 
 void sbx_result_init(struct sbx_result *res)
@@ -459,6 +467,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
     struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
+    if (sbx_rlimits_fit(spec, err) < 0)
+        goto failed;
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;

@@ -107,7 +107,8 @@ void sbx_job_release(struct sbx_job *job);
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                 struct sbx_jobio *io, struct sbx_result *res);
 
-/* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else the one built with sbx. */
+/* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else PREFIX/lib/sbx/rootfs of an
+ * installed sbx, else the one built with sbx. */
 const char *sbx_default_rootfs(void);
 
 /* The exit status `sbx run` returns for a result (the contract's table). */

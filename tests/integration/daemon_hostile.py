@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Hostile and malformed frames against a running sandboxd, for
 test_daemon.sh. Each case prints one line "CASE: WHAT HAPPENED"; the
-shell test compares them. Needs the generated sandboxd_pb2 on PYTHONPATH."""
+shell test compares them. Needs the sbx_client package (build/python) on PYTHONPATH."""
 import os
 import socket
 import struct
 import sys
 import time
 
-import sandboxd_pb2 as pb
+from sbx_client import sandboxd_pb2 as pb
 
 SOCK = sys.argv[1]
 

@@ -6,12 +6,12 @@ SOCK="$T/sandboxd.sock"
 DLOG="$T/sandboxd.log"
 DPID=
 
-# The Python classes, generated from the project's .proto at test time.
-mkdir -p "$T/gen"
-protoc --python_out="$T/gen" -I "$SBX_SRC/policy" "$SBX_SRC/policy/sandbox.proto" \
-    "$SBX_SRC/policy/sandboxd.proto" || { echo "protoc failed"; exit 1; }
-export PYTHONPATH="$T/gen"
-PYCLIENT=("$PY" "$SBX_SRC/client/python/sbx_client.py" --socket "$SOCK")
+# The Python client package, as the build lays it out (client/python plus
+# the message modules generated from the .proto files).
+PYPKG="$SBX_BUILD/python"
+[ -f "$PYPKG/sbx_client/sandboxd_pb2.py" ] || { echo "no $PYPKG/sbx_client (protoc missing at build time?)"; exit 1; }
+export PYTHONPATH="$PYPKG"
+PYCLIENT=("$PY" -m sbx_client --socket "$SOCK")
 
 # start_daemon [EXTRA ARGS]: starts sandboxd with $T/sandboxd.conf, waits
 # until it answers.

@@ -90,7 +90,7 @@ cat > "$T/lifecycle.py" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[2])
 from sbx_client import Client, SandboxdError, make_policy
-import sandboxd_pb2 as pb
+from sbx_client import sandboxd_pb2 as pb
 with Client(sys.argv[1]) as c:
     jid = c.submit(make_policy(["/bin/sleep", "30"]), detached=True, name="py")
     seen = [pb.JobState.Name(c.inspect(jid).state)]
@@ -107,7 +107,7 @@ with Client(sys.argv[1]) as c:
         seen.append(e.code)
     print(" ".join(seen))
 PY
-check "python: the whole lifecycle" "$("$PY" "$T/lifecycle.py" "$SOCK" "$SBX_SRC/client/python")" \
+check "python: the whole lifecycle" "$("$PY" "$T/lifecycle.py" "$SOCK" "$PYPKG")" \
     "RUNNING PAUSED RUNNING ['py'] STOPPED 143 REMOVED NOT_FOUND"
 
 # Limits hold through sandboxd, where on v1 the child moves itself into its
@@ -129,7 +129,7 @@ cat > "$T/setup.py" <<'PY'
 import sys, time
 sys.path.insert(0, sys.argv[2])
 from sbx_client import Client, make_policy, sandbox_pb2
-import sandboxd_pb2 as pb
+from sbx_client import sandboxd_pb2 as pb
 def slow(argv):
     p = make_policy(argv)
     for i in range(200):
@@ -155,7 +155,7 @@ with Client(sys.argv[1]) as c:
     out.append("caught in setup %d of 3" % caught)
 print(" ".join(out))
 PY
-out=$("$PY" "$T/setup.py" "$SOCK" "$SBX_SRC/client/python" 2>&1)
+out=$("$PY" "$T/setup.py" "$SOCK" "$PYPKG" 2>&1)
 check_match "during setup: a signal waits for the command, SIGKILL kills, pause holds" "$out" \
     '^15:143:- 9:137:- PAUSED 7 started:True caught in setup [1-3] of 3$'
 

@@ -54,11 +54,11 @@ mounts() { wc -l < /proc/"$DPID"/mountinfo; }
 
 # Warm up: the first jobs open the cgroup hierarchies' directory fds (kept
 # for the daemon's life) and grow the allocator's arenas.
-"$PY" "$T/soak.py" "$SOCK" 64 "$SBX_SRC/client/python" >/dev/null
+"$PY" "$T/soak.py" "$SOCK" 64 "$PYPKG" >/dev/null
 fd0=$(fds); rss0=$(rss_kb); m0=$(mounts); cg0=$(job_cgroups "$DPID"); fl0=$(flocks "$DPID")
 
 start=$(date +%s)
-errors=$("$PY" "$T/soak.py" "$SOCK" "$JOBS" "$SBX_SRC/client/python")
+errors=$("$PY" "$T/soak.py" "$SOCK" "$JOBS" "$PYPKG")
 check "$JOBS jobs: every result right" "$errors" 0
 echo "# $JOBS jobs in $(( $(date +%s) - start )) s"
 finished=$(S stats --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["finished"])')

@@ -20,6 +20,10 @@ check "no_new_privs" "$(echo "$OUT" | awk '$1=="NoNewPrivs:" {print $2}')" 1
 check "seccomp filter" "$(echo "$OUT" | awk '$1=="Seccomp:" {print $2}')" 2
 check "the result says rootless" "$(field rootless)" true
 check "host_uid is the caller" "$(field host_uid)" $U
+check_match "one line on stderr says what rootless mode loses" "$(cat "$T/err")" \
+    '^sbx: rootless mode \(not root\): .*without cgroup limits.*--quiet hides this\)$'
+as_user "$SBX" run --quiet -- /bin/true 2>"$T/err"
+check "--quiet: nothing on stderr" "$?:$(cat "$T/err")" "0:"
 
 OUT=$(as_user "$SBX" run -- /bin/sh -c 'for n in user pid net mnt; do readlink /proc/self/ns/$n; done' 2>&1)
 for n in user pid net mnt; do
@@ -31,6 +35,13 @@ as_user "$SBX" run --memory 64M -- /bin/true 2>"$T/err"
 check "a cgroup limit is refused, not dropped" "$?" 125
 check_match "the error names the field" "$(cat "$T/err")" 'limits.memory'
 
-as_user "$SBX" run -- /bin/sh -c 'echo x > /newfile && cat /newfile' >"$T/o" 2>&1
+as_user "$SBX" run -q -- /bin/sh -c 'echo x > /newfile && cat /newfile' >"$T/o" 2>&1
 check "writes land in the upper layer" "$(cat "$T/o")" x
+# sbx doctor tells the same user the same thing: jobs run (rootless), and
+# what that mode lacks is a warning, not a failure.
+OUT=$(cd "$T" && as_user "$SBX" doctor 2>&1)
+check "doctor as a user: this host can run jobs" "$?" 0
+check "doctor as a user: no FAIL" "$(echo "$OUT" | grep -c '^FAIL')" 0
+check_match "doctor as a user: the overlay probe maps the user's own uid" "$OUT" 'ok +overlayfs in userns'
+check_match "doctor as a user: says rootless" "$OUT" 'warn +privileges +running as uid 65534: jobs run rootless'
 finish

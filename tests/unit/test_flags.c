@@ -151,6 +151,20 @@ static void test_policy_merge(void **state)
     assert_int_equal(o.policy->n_args, 0);
     sbx_run_opts_free(&o);
 
+    /* --arg appends to the policy's args, or after COMMAND's */
+    PARSE_OK(&o, "--policy", policy_path, "--arg", "-a1", "--arg=-a2");
+    assert_string_equal(o.policy->command, "/bin/policy-cmd");
+    assert_int_equal(o.policy->n_args, 3);
+    assert_string_equal(o.policy->args[0], "p1");
+    assert_string_equal(o.policy->args[2], "-a2");
+    sbx_run_opts_free(&o);
+    PARSE_OK(&o, "--arg", "late", "--policy", policy_path, "--", "/bin/x", "early");
+    assert_string_equal(o.policy->command, "/bin/x");
+    assert_int_equal(o.policy->n_args, 2);
+    assert_string_equal(o.policy->args[0], "early");
+    assert_string_equal(o.policy->args[1], "late");
+    sbx_run_opts_free(&o);
+
     /* no COMMAND keeps the policy's */
     PARSE_OK(&o, "--policy", policy_path, "--");
     assert_string_equal(o.policy->command, "/bin/policy-cmd");
@@ -191,6 +205,21 @@ static void test_relative_host_paths(void **state)
     snprintf(want, sizeof want, "%s/prof.json", cwd);
     assert_string_equal(o.policy->seccomp, want);
     sbx_run_opts_free(&o);
+
+    /* ".", ".." and "//" are resolved by name: the policy's rules refuse
+     * them, and sbx made the path itself. */
+    PARSE_OK(&o, "--bind", "./data:/a", "--bind-rw", "x/../y//z/.:/b", "--rootfs", ".", "/x");
+    snprintf(want, sizeof want, "%s/data", strcmp(cwd, "/") ? cwd : "");
+    assert_string_equal(o.policy->mounts[0]->src, want);
+    snprintf(want, sizeof want, "%s/y/z", strcmp(cwd, "/") ? cwd : "");
+    assert_string_equal(o.policy->mounts[1]->src, want);
+    assert_string_equal(o.policy->rootfs->layers[0], cwd);
+    sbx_run_opts_free(&o);
+    assert_int_equal(chdir("/"), 0);
+    PARSE_OK(&o, "--bind", "../..:/a", "/x");
+    assert_string_equal(o.policy->mounts[0]->src, "/");
+    sbx_run_opts_free(&o);
+    assert_int_equal(chdir(cwd), 0);
 }
 
 static void test_help(void **state)
@@ -203,11 +232,17 @@ static void test_help(void **state)
     assert_true(o.help);
     sbx_run_opts_free(&o);
     PARSE_ERR("--help: takes no value", "--help=yes");
+    PARSE_OK(&o, "--quiet", "/x");
+    assert_true(o.quiet);
+    sbx_run_opts_free(&o);
+    PARSE_OK(&o, "-q", "/x");
+    assert_true(o.quiet);
+    sbx_run_opts_free(&o);
 
     const char *must[] = {"--policy", "--rootfs", "--rootfs-size", "--bind", "--bind-rw", "--tmpfs", "--cwd", "--env",
                           "--hostname", "--memory", "--pids", "--cpus", "--time-limit", "--wall-time-limit",
                           "--output-limit", "--time-offset", "--network", "--seccomp", "--result-json", "--help",
-                          "--cpu-weight", "--cpuset", "--uid", "--gid", "125", "126", "127", "128+N", "Examples"};
+                          "--cpu-weight", "--cpuset", "--uid", "--gid", "--arg", "--quiet", "125", "126", "127", "128+N", "Examples"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!strstr(sbx_run_usage, must[i]))
             fail_msg("usage lacks %s", must[i]);

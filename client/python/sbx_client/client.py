@@ -1,15 +1,15 @@
-#!/usr/bin/python3
-"""A small sandboxd client in Python: the wire protocol of
-policy/sandboxd.proto, with no code of its own for the messages.
+"""A sandboxd client in Python: the wire protocol of policy/sandboxd.proto,
+with no code of its own for the messages (the sandbox_pb2 and sandboxd_pb2
+modules beside this one are generated from the project's .proto files by
+the CMake build, into build/python/sbx_client/).
 
-The message classes are generated from the project's .proto files (never
-committed), with Debian's protobuf-compiler and python3-protobuf:
+As a program (from a build, or after pip install build/python):
 
-    protoc --python_out=GEN -I policy policy/sandbox.proto policy/sandboxd.proto
-    PYTHONPATH=GEN python3 client/python/sbx_client.py --socket S run -- /bin/echo hi
+    PYTHONPATH=build/python python3 -m sbx_client --socket S run -- /bin/echo hi
 
 As a library:
 
+    from sbx_client import Client, make_policy
     c = Client("/run/sbx/sandboxd.sock")
     info = c.run(make_policy(["/bin/cat"], stdin=b"hi", capture=True))
     info.result.stdout  # b"hi"
@@ -21,9 +21,15 @@ import socket
 import struct
 import sys
 
-import sandbox_pb2  # noqa: F401  (sandboxd_pb2 needs it importable)
-import sandboxd_pb2 as pb
-from google.protobuf import json_format
+try:
+    from google.protobuf import json_format
+    from . import sandbox_pb2
+    from . import sandboxd_pb2 as pb
+except ImportError as e:  # say what is missing, not only where
+    raise ImportError(
+        "sbx_client needs the protobuf module (Debian: apt-get install python3-protobuf) and "
+        "its generated sandbox_pb2/sandboxd_pb2 modules (built by CMake into build/python; "
+        "use PYTHONPATH=build/python or pip install build/python): %s" % e) from e
 
 PROTOCOL_VERSION = 1
 MAX_RESPONSE = 1 << 30
@@ -197,7 +203,3 @@ def main():
         except SandboxdError as e:
             print("sbx_client: %s" % e, file=sys.stderr)
             return 125
-
-
-if __name__ == "__main__":
-    sys.exit(main())
