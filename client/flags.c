@@ -29,6 +29,11 @@ const char sbx_run_usage[] =
     "  --rootfs DIR              a read-only lower layer of the root filesystem;\n"
     "                            repeatable, later ones on top; replaces the policy's\n"
     "                            layers (default: the bundled minimal rootfs)\n"
+    "  --image NAME[:TAG]        run on an image of the image store (sbx image ls): its\n"
+    "                            layers below any --rootfs; its Env, WorkingDir,\n"
+    "                            Entrypoint+Cmd and User are defaults that the policy\n"
+    "                            and flags override (a COMMAND replaces Entrypoint\n"
+    "                            and Cmd both)\n"
     "  --rootfs-size SIZE        size of the tmpfs taking the job's writes (default 64M)\n"
     "  --bind SRC[:DST]          read-only bind mount of host path SRC at DST (default SRC)\n"
     "  --bind-rw SRC[:DST]       read-write bind mount\n"
@@ -293,6 +298,11 @@ static int f_tmpfs(struct state *st, const char *flag, const char *v)
     return put_mount(st, SBX__V1__MOUNT__TYPE__TMPFS, NULL, dst, true, colon ? colon + 1 : NULL);
 }
 
+static int f_image(struct state *st, const char *flag, const char *v)
+{
+    return set_str(st, &st->opts->policy->image, v);
+}
+
 static int f_cwd(struct state *st, const char *flag, const char *v)
 {
     return set_str(st, &st->opts->policy->cwd, v);
@@ -508,6 +518,7 @@ static const struct flag flags[] = {
     {"-h", false, f_noop},
     {"--rootfs", true, f_rootfs},
     {"--rootfs-size", true, f_rootfs_size},
+    {"--image", true, f_image},
     {"--bind", true, f_bind},
     {"--bind-rw", true, f_bind_rw},
     {"--tmpfs", true, f_tmpfs},
