@@ -10,6 +10,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/openat2.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
@@ -788,8 +789,7 @@ static json_t *config_subset(json_t *config)
     return out;
 }
 
-static int commit(int root, struct plan *p, const struct sbx_extract_stats *st, bool *replaced,
-                  struct sbx_err *err)
+static int commit(int root, struct plan *p, uint64_t bytes, bool *replaced, struct sbx_err *err)
 {
     /* The layers' data reach the disk before any name points to them. */
     if (syncfs(root) < 0)
@@ -818,7 +818,7 @@ static int commit(int root, struct plan *p, const struct sbx_extract_stats *st, 
     char id[80];
     snprintf(id, sizeof id, "sha256:%s", p->config_hex);
     json_t *rec = json_pack("{s:s, s:s, s:o, s:o, s:I, s:I}", "name", p->name, "id", id, "layers",
-                            layers, "config", config_subset(p->config), "size", (json_int_t)st->bytes,
+                            layers, "config", config_subset(p->config), "size", (json_int_t)bytes,
                             "imported", (json_int_t)time(NULL));
     if (!rec)
         return sbx_err_set(err, ENOMEM, "out of memory");
@@ -828,6 +828,25 @@ static int commit(int root, struct plan *p, const struct sbx_extract_stats *st, 
     int r = sbx_store_record_write(root, p->name, rec, err);
     json_decref(rec);
     return r;
+}
+
+static __thread uint64_t tree_bytes;
+
+static int add_size(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        tree_bytes += (uint64_t)st->st_size;
+    return 0;
+}
+
+/* The file data of a layer already in the store (for the record's size). */
+static uint64_t stored_layer_bytes(const char *store, const char *hex)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/layers/sha256/%s", store, hex);
+    tree_bytes = 0;
+    (void)nftw(path, add_size, 16, FTW_PHYS | FTW_MOUNT);
+    return tree_bytes;
 }
 
 static int import_planned(const char *store, struct source *s, struct plan *p,
@@ -852,8 +871,12 @@ static int import_planned(const char *store, struct source *s, struct plan *p,
     struct sbx_extract_stats xs = {0};
     bool replaced = false;
     int r = extract_all(root, s, p, lim, &xs, err);
+    uint64_t total = xs.bytes;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->l[i].skip && !p->l[i].done)
+            total += stored_layer_bytes(store, p->l[i].diff);
     if (r == 0)
-        r = commit(root, p, &xs, &replaced, err);
+        r = commit(root, p, total, &replaced, err);
     if (r < 0) {
         struct sbx_err ignored = {0};
         for (size_t i = 0; i < p->n; i++)
@@ -866,7 +889,7 @@ static int import_planned(const char *store, struct source *s, struct plan *p,
     res->layers = (unsigned)p->n;
     for (size_t i = 0; i < p->n; i++)
         res->layers_new += p->l[i].done;
-    res->bytes = xs.bytes;
+    res->bytes = total;
     res->setuid_stripped = xs.setuid_stripped;
     res->ids_clamped = xs.ids_clamped;
     if (replaced) {
