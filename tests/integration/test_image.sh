@@ -82,6 +82,22 @@ sbx_run --image demo:ociar -- /bin/sh -c 'ls /opt/a'
 check "an image of fewer layers sees the lower file" "$OUT" lower-file
 check "layers are shared, not copied" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)" 3
 
+# Many layers: the overlay takes its lowers one fsconfig("lowerdir+") each.
+many=()
+for i in $(seq 1 120); do
+    mkdir -p "$T/many/$i/layers" && echo "$i" > "$T/many/$i/layers/$i" && echo "$i" > "$T/many/$i/layers/top"
+    many+=("$T/many/$i")
+done
+$MK docker "$T/many.tar" --name many:1 "$SBX_ROOTFS" "${many[@]}"
+img import "$T/many.tar"
+check_match "an image of 121 layers imports" "$IOUT" '121 layers'
+sbx_run --image many:1 -- /bin/sh -c 'ls /layers | wc -l; cat /layers/top /layers/1'
+check "a job stacks all 121 layers, the last on top" "$(echo $OUT)" "121 120 1"
+$MK docker "$T/toomany.tar" --name many:2 "$SBX_ROOTFS" "${many[@]}" "${many[@]:0:10}"
+img import "$T/toomany.tar"
+check_match "more than 127 layers are refused" "$IERR" '131 layers, more than the 127 allowed'
+rm -rf "$T/many"
+
 # Concurrent imports of the same new layer.
 mkdir -p "$T/l4" && echo four > "$T/l4/four"
 $MK docker "$T/c1.tar" --name conc:1 "$SBX_ROOTFS" "$T/l4"
