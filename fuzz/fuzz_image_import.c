@@ -22,6 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
+static void remove_dir(void)
+{
+    rmdir(dir);
+}
+
 static int check_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
     if ((S_ISCHR(st->st_mode) && st->st_rdev != makedev(0, 0)) || S_ISBLK(st->st_mode) ||
@@ -43,13 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/fuzz-image.%d", (int)getpid());
         mkdir(dir, 0700);
+        atexit(remove_dir);
     }
     int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         abort();
     struct sbx_err err = {0};
     if (data[0] & 1) {
-        mkdir("/tmp/fuzz-image-layer", 0755);
         struct archive *a = archive_read_new();
         archive_read_support_format_tar(a);
         archive_read_support_filter_gzip(a);

@@ -444,9 +444,10 @@ static int plan_docker(struct source *s, const struct sbx_import_opts *o, struct
     if (base && strlen(base) >= 64)
         snprintf(hex, sizeof hex, "%.64s", base);
     if (!sbx_is_sha256_hex(hex) || (strlen(base) != 64 && strcmp(base + 64, ".json") != 0)) {
+        r = sbx_err_set(err, EINVAL, "%s: manifest.json: Config \"%.100s\" does not carry its "
+                        "sha256", s->path, cfg ? cfg : "(missing)");
         json_decref(man);
-        return sbx_err_set(err, EINVAL, "%s: manifest.json: Config \"%.100s\" does not carry its "
-                           "sha256", s->path, cfg ? cfg : "(missing)");
+        return r;
     }
     memcpy(p->config_hex, hex, 65);
     r = load_json(s, member_name(cfg), hex, -1, &p->config, err);
