@@ -201,6 +201,12 @@ static int write_file(struct ctx *c, struct archive *a, int parent, const char *
     c->st->bytes += (uint64_t)size;
     if (fchown(fd, uid, gid) < 0 || fchmod(fd, perm) < 0)
         return sbx_err_sys(c->err, errno, "entry \"%s\": setting its owner and mode", SHOWN(path));
+    /* Kept: caches in images (Python's .pyc) compare sources' mtimes. */
+    if (archive_entry_mtime_is_set(e)) {
+        struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+                                 {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+        (void)futimens(fd, ts);
+    }
     return 0;
 }
 

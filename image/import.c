@@ -578,6 +578,7 @@ static int plan_oci(struct source *s, const struct sbx_import_opts *o, struct pl
 /* ---- one layer, streamed: blob -> sha256 -> decompress -> sha256 -> tar ---- */
 
 struct raw {
+    bool hash;              /* the blob has a digest of its own to check */
     int fd;                 /* a layout's blob file, or -1 */
     struct archive *outer;  /* else the archive positioned at the member */
     struct sha256_ctx sha;
@@ -602,7 +603,8 @@ static la_ssize_t raw_read(struct archive *a, void *arg, const void **out)
         archive_set_error(a, EFBIG, "the blob is larger than its descriptor says");
         return -1;
     }
-    sha256_update(&r->sha, (size_t)n, r->buf);
+    if (r->hash)
+        sha256_update(&r->sha, (size_t)n, r->buf);
     *out = r->buf;
     return n;
 }
@@ -647,6 +649,7 @@ static int extract_stream(struct layer *l, int fd, struct archive *outer, int di
     _cleanup_free_ struct mid *mid = calloc(1, sizeof *mid);
     if (!raw || !mid)
         return sbx_err_set(err, ENOMEM, "out of memory");
+    raw->hash = l->blob[0] != '\0';
     raw->fd = fd;
     raw->outer = outer;
     raw->max = l->blob_size >= 0 ? (uint64_t)l->blob_size : UINT64_MAX;
