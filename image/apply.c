@@ -44,18 +44,20 @@ int sbx_image_ref_normalise(const char *ref, char *out, size_t size, struct sbx_
     const char *tag = colon ? colon + 1 : "latest";
     /* NAME: components of [a-z0-9._-] starting with a letter or digit,
      * separated by single '/' (a registry host may carry ":port"). */
-    bool start = true;
+    bool start = true, first = true;
     for (size_t i = 0; i < nlen; i++) {
         char c = ref[i];
         if (c == '/') {
             if (start)
                 goto bad;
             start = true;
+            first = false;
             continue;
         }
         if (start && !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
             goto bad;
-        if (!name_char(c) && c != ':')
+        /* ':' only in a registry host's ":port", before the first '/'. */
+        if (!name_char(c) && !(c == ':' && first && memchr(ref + i, '/', nlen - i)))
             goto bad;
         start = false;
     }
