@@ -861,8 +861,20 @@ static int import_planned(const char *store, struct source *s, struct plan *p,
     if (root < 0)
         return root;
     /* Shared: other imports may run alongside; a removal (which collects
-     * layers) waits until this image's record names its layers. */
-    _cleanup_close_ int lock = sbx_store_lock(root, LOCK_SH, err);
+     * layers) waits until this image's record names its layers. Alone in
+     * the store, an import first clears what an interrupted one left in
+     * tmp/. */
+    _cleanup_close_ int lock = sbx_store_lock(root, LOCK_EX | LOCK_NB, err);
+    if (lock >= 0) {
+        _cleanup_close_ int tmp = openat(root, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct sbx_err ignored = {0};
+        if (tmp >= 0)
+            (void)sbx_remove_tree_at(tmp, &ignored);
+        if (flock(lock, LOCK_SH) < 0)
+            return sbx_err_sys(err, errno, "image store: locking");
+    } else if (lock == -EWOULDBLOCK) {
+        lock = sbx_store_lock(root, LOCK_SH, err);
+    }
     if (lock < 0)
         return lock;
     for (size_t i = 0; i < p->n; i++) {

@@ -80,7 +80,8 @@ int sbx_store_lock(int rootfd, int op, struct sbx_err *err)
         return sbx_err_sys(err, errno, "image store: opening its lock");
     while (flock(fd, op) < 0)
         if (errno != EINTR)
-            return sbx_err_sys(err, errno, "image store: locking");
+            return errno == EWOULDBLOCK ? -EWOULDBLOCK
+                                        : sbx_err_sys(err, errno, "image store: locking");
     return take_fd(fd);
 }
 

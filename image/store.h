@@ -12,7 +12,8 @@
  * create). */
 int sbx_store_open(const char *store, bool create, struct sbx_err *err);
 
-/* flock()s the store's lock file (LOCK_SH or LOCK_EX); returns its fd. */
+/* flock()s the store's lock file (LOCK_SH or LOCK_EX, maybe | LOCK_NB:
+ * then -EWOULDBLOCK, err untouched, when taken); returns its fd. */
 int sbx_store_lock(int rootfd, int op, struct sbx_err *err);
 
 /* images/<file name> of a canonical image name. */

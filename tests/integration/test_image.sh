@@ -109,6 +109,12 @@ check "two imports of the same layer at once both succeed" "$r1 $r2" "0 0"
 sbx_run --image conc:2 -- /bin/cat /four
 check "... and the layer is whole" "$OUT" four
 
+# A crash mid-import leaves only tmp/, never a layer; the next import
+# clears it.
+mkdir -p "$SBX_IMAGE_STORE/tmp/999.0.abcdef/etc" && echo half > "$SBX_IMAGE_STORE/tmp/999.0.abcdef/etc/half"
+img import "$T/c1.tar"
+check "an import clears what an interrupted one left" "$(ls -A "$SBX_IMAGE_STORE/tmp")" ""
+
 # Hostile layers: refused with one line, store unchanged, nothing outside.
 before=$(store_state)
 for kind in traversal traversal-middle symlink-dir symlink-dotdot hardlink-out hardlink-missing \
