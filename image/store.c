@@ -130,8 +130,17 @@ static int load_file(int rootfd, const char *file, json_t **out, struct sbx_err 
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECORD_MAX)
         return sbx_err_set(err, EINVAL, "image store: %s is not an image record", file);
+    /* Whole, in one read: jansson reads an fd a byte per call, on every
+     * job's start-up path. */
+    _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    size_t got = 0;
+    ssize_t n;
+    while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+        got += (size_t)n;
     json_error_t je;
-    json_t *rec = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+    json_t *rec = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &je);
     if (!rec)
         return sbx_err_set(err, EINVAL, "image store: %s: %s", file, je.text);
     int r = check_record(rec, file, err);
