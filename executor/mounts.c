@@ -366,18 +366,12 @@ static int setup_policy_mounts(const struct sbx_spec *spec, int rootfd, int *bin
 }
 
 /* The lowers, top first as overlayfs lists them (the policy lists the bottom
- * first). "lowerdir+" takes one layer per call, so the stack is not bound by
- * the one page a "lowerdir" string may fill (kernel 6.8); an older kernel
- * gets that string. */
-static int add_lowers(int fs, size_t n)
+ * first). "lowerdir+" takes one layer per call (Linux 6.8), so the stack is
+ * not bound by the one page a "lowerdir" string may fill; legacy is that
+ * string, for older kernels. */
+static int add_lowers(int fs, size_t n, bool legacy)
 {
-    for (size_t i = n; i-- > 0;) {
-        char dir[32];
-        snprintf(dir, sizeof dir, STAGE "/l%zu", i);
-        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) == 0)
-            continue;
-        if (errno != EINVAL || i != n - 1)
-            return -errno;
+    if (legacy) {
         char lower[SBX_MAX_LAYERS * 16 + 16];
         size_t off = 0;
         for (size_t k = n; k-- > 0;)
@@ -385,7 +379,33 @@ static int add_lowers(int fs, size_t n)
                                     off ? ":" : "", k);
         return fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ? -errno : 0;
     }
+    for (size_t i = n; i-- > 0;) {
+        char dir[32];
+        snprintf(dir, sizeof dir, STAGE "/l%zu", i);
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
+            return -errno;
+    }
     return 0;
+}
+
+/* The job's overlay as a detached mount, or -errno. */
+static int new_overlay(size_t n_layers, bool legacy)
+{
+    _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return -errno;
+    int r = add_lowers(fs, n_layers, legacy);
+    if (r < 0)
+        return r;
+    /* userxattr: an overlay mounted in a user namespace keeps its metadata
+     * in user.* xattrs, since trusted.* needs privilege over the host. */
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", STAGE "/upper", 0) < 0 ||
+        fsconfig(fs, FSCONFIG_SET_STRING, "workdir", STAGE "/work", 0) < 0 ||
+        fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return -errno;
+    int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    return m < 0 ? -errno : m;
 }
 
 static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx_err *err)
@@ -414,22 +434,16 @@ static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx
         mkdir(STAGE "/root", 0755) < 0)
         return sbx_err_sys(err, errno, "rootfs: creating overlay directories");
 
-    /* userxattr: an overlay mounted in a user namespace keeps its metadata in
-     * user.* xattrs, since trusted.* needs privilege over the host. */
-    _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
-    if (fs < 0)
-        return sbx_err_sys(err, errno, "rootfs: overlayfs");
-    int r = add_lowers(fs, spec->n_layers);
-    if (r < 0)
-        return sbx_err_sys(err, -r, "rootfs: the overlay's %zu lower layers", spec->n_layers);
-    if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", STAGE "/upper", 0) < 0 ||
-        fsconfig(fs, FSCONFIG_SET_STRING, "workdir", STAGE "/work", 0) < 0 ||
-        fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
-        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        return sbx_err_sys(err, errno, "rootfs: mounting the overlay");
-    _cleanup_close_ int ov = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    /* A kernel without "lowerdir+" refuses it when it is given (6.5-6.7)
+     * or when the overlay is created (before 6.5, which passes options on
+     * as a string): either way EINVAL, and the one-string form follows. */
+    _cleanup_close_ int ov = new_overlay(spec->n_layers, false);
+    if (ov == -EINVAL)
+        ov = new_overlay(spec->n_layers, true);
+    if (ov < 0)
+        return sbx_err_sys(err, -ov, "rootfs: mounting the overlay");
     _cleanup_close_ int root_target = open(STAGE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (ov < 0 || root_target < 0 || attach(ov, root_target) < 0)
+    if (root_target < 0 || attach(ov, root_target) < 0)
         return sbx_err_sys(err, errno, "rootfs: mounting the overlay");
     return 0;
 }

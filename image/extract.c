@@ -169,7 +169,7 @@ static int write_file(struct ctx *c, struct archive *a, int parent, const char *
 {
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
     if (size < 0 || (uint64_t)size > c->lim->max_bytes - c->st->bytes)
-        return sbx_err_set(c->err, EFBIG, "entry \"%s\": the layer's files exceed %llu bytes",
+        return sbx_err_set(c->err, EFBIG, "entry \"%s\": the image's files exceed %llu bytes (--max-size)",
                            SHOWN(path), (unsigned long long)c->lim->max_bytes);
     _cleanup_close_ int fd =
         openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -725,11 +725,11 @@ static int extract_one(int root, struct plan *p, size_t i, int fd, struct archiv
         return dir;
     char what[128];
     snprintf(what, sizeof what, "layer %zu (sha256:%.12s)", i, l->diff);
-    struct sbx_extract_limits left = *lim;
-    left.max_bytes = lim->max_bytes - st->bytes; /* the whole image shares one budget */
+    /* st->bytes runs over the whole image (one budget, lim->max_bytes);
+     * entries are counted per layer. */
     uint64_t before = st->entries;
     st->entries = 0;
-    int r = extract_stream(l, fd, outer, dir, &left, st, what, err);
+    int r = extract_stream(l, fd, outer, dir, lim, st, what, err);
     st->entries += before;
     if (r == 0)
         l->done = true;

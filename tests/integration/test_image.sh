@@ -127,6 +127,13 @@ for kind in traversal traversal-middle symlink-dir symlink-dotdot hardlink-out h
     check_match "... naming the entry" "$IERR" 'entry "'
     check "... and the store unchanged" "$(store_state)" "$before"
 done
+# --max-size bounds the whole image, not each layer.
+mkdir -p "$T/b1" "$T/b2"
+head -c 1500000 /dev/zero > "$T/b1/one"; head -c 1500000 /dev/zero > "$T/b2/two"
+$MK docker "$T/b.tar" --name big:2 "$T/b1" "$T/b2"
+img import --max-size 2M "$T/b.tar"
+check_match "layers that together exceed --max-size are refused" "$IERR" 'layer [01] .*the image.s files exceed 2097152 bytes'
+check "... and the store unchanged" "$(store_state)" "$before"
 [ -e /tmp/sbx-escaped ] || [ -e "$T/sbx-escaped" ] || [ -e "$SBX_IMAGE_STORE/sbx-escaped" ] &&
     fail "a hostile entry was written outside its layer" || ok "nothing written outside the layer"
 
