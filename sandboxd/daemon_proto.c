@@ -178,6 +178,8 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
         return sbx_err_set(err, EPERM, "image: only administrators may run jobs on images "
                            "(the daemon's share_images is off)");
     }
+    /* An image not in the store is a field naming nothing: as a bad path. */
+    *code = E(INVALID_ARGUMENT);
     if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, err)) < 0)
         return r;
     if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {

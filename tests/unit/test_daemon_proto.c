@@ -23,7 +23,8 @@ static const char config[] =
     "admin_uids: 3000\n"
     "client_caps { memory: \"256M\" pids: 64 cpus: 1.5 wall_time: \"20s\" output: \"1M\" }\n"
     "shared_paths: \"/srv/data\"\n"
-    "default_rootfs: \"/opt/sbx/rootfs\"\n";
+    "default_rootfs: \"/opt/sbx/rootfs\"\n"
+    "image_store: \"/nonexistent/sbx-image-store\"\n";
 
 static struct sbx_dconfig cfg;
 
@@ -214,6 +215,14 @@ static void test_host_paths(void **state)
             E(PERMISSION_DENIED), "seccomp");
     accepted("run { policy { command: '/bin/true' seccomp: 'strict' } }", false);
     accepted("run { policy { command: '/bin/true' mounts { type: TMPFS dst: '/t' } } }", false);
+    /* The image store is the daemon's: non-admins only when shared, and an
+     * image not in it is an invalid field, not a permission matter. */
+    refused("run { policy { command: '/bin/true' image: 'gcc:13' } }", false,
+            E(PERMISSION_DENIED), "image: only administrators");
+    refused("run { policy { command: '/bin/true' image: 'gcc:13' } }", true,
+            E(INVALID_ARGUMENT), "image gcc:13: image store /nonexistent/sbx-image-store: does not exist");
+    refused("run { policy { command: '/bin/true' image: 'Bad Name' } }", true,
+            E(INVALID_ARGUMENT), "image: \"Bad Name\" is not NAME[:TAG]");
 }
 
 static void test_caps(void **state)
