@@ -55,8 +55,10 @@ struct layer {
     char blob[65];          /* expected sha256 of the blob, "" if unknown */
     int64_t blob_size;      /* expected size, -1 if unknown */
     char *member;           /* blobs/sha256/<hex>, or a Docker archive's path */
-    bool skip;              /* in the store already, or a duplicate */
-    bool done;
+    bool present;           /* in the store already: only checked */
+    bool dup;               /* the same diff_id as an earlier layer */
+    bool done;              /* unpacked into tmp */
+    bool checked;           /* its blob matched its digests */
     char tmp[64];           /* its staging directory in tmp/ */
 };
 
@@ -671,12 +673,15 @@ static int extract_stream(struct layer *l, int fd, struct archive *outer, int di
         return sbx_err_set(err, EINVAL, "%s: %s", what,
                            archive_error_string(dec) ? archive_error_string(dec) : "empty blob");
     mid->dec = dec;
-    archive_read_support_format_tar(tar);
-    if (archive_read_open(tar, mid, NULL, mid_read, NULL) != ARCHIVE_OK)
-        return sbx_err_set(err, EINVAL, "%s: %s", what, archive_error_string(tar));
-    int r = sbx_layer_extract(tar, dirfd, lim, st, err);
-    if (r < 0)
-        return sbx_err_wrap(err, "%s", what);
+    /* dirfd < 0: a layer already in the store; its blob is only checked. */
+    if (dirfd >= 0) {
+        archive_read_support_format_tar(tar);
+        if (archive_read_open(tar, mid, NULL, mid_read, NULL) != ARCHIVE_OK)
+            return sbx_err_set(err, EINVAL, "%s: %s", what, archive_error_string(tar));
+        int r = sbx_layer_extract(tar, dirfd, lim, st, err);
+        if (r < 0)
+            return sbx_err_wrap(err, "%s", what);
+    }
     /* Whatever follows the tar's end still counts for both digests. */
     const void *b;
     la_ssize_t n;
@@ -720,8 +725,8 @@ static int extract_one(int root, struct plan *p, size_t i, int fd, struct archiv
                        struct sbx_err *err)
 {
     struct layer *l = &p->l[i];
-    _cleanup_close_ int dir = stage_dir(root, l, i, err);
-    if (dir < 0)
+    _cleanup_close_ int dir = l->present ? -1 : stage_dir(root, l, i, err);
+    if (dir < 0 && !l->present)
         return dir;
     char what[128];
     snprintf(what, sizeof what, "layer %zu (sha256:%.12s)", i, l->diff);
@@ -732,7 +737,8 @@ static int extract_one(int root, struct plan *p, size_t i, int fd, struct archiv
     int r = extract_stream(l, fd, outer, dir, lim, st, what, err);
     st->entries += before;
     if (r == 0)
-        l->done = true;
+        l->done = l->present ? false : true;
+    l->checked = r == 0;
     return r;
 }
 
@@ -742,7 +748,7 @@ static int extract_all(int root, struct source *s, struct plan *p,
 {
     if (s->dirfd >= 0) {
         for (size_t i = 0; i < p->n; i++) {
-            if (p->l[i].skip)
+            if (p->l[i].dup)
                 continue;
             _cleanup_close_ int fd = openat_beneath(s->dirfd, p->l[i].member, O_RDONLY | O_NOFOLLOW);
             if (fd < 0)
@@ -764,7 +770,7 @@ static int extract_all(int root, struct source *s, struct plan *p,
             continue;
         name = member_name(name);
         for (size_t i = 0; i < p->n; i++)
-            if (!p->l[i].skip && !p->l[i].done && strcmp(p->l[i].member, name) == 0) {
+            if (!p->l[i].dup && !p->l[i].checked && strcmp(p->l[i].member, name) == 0) {
                 int r = extract_one(root, p, i, -1, a, lim, st, err);
                 if (r < 0)
                     return sbx_err_wrap(err, "%s", s->path);
@@ -774,7 +780,7 @@ static int extract_all(int root, struct source *s, struct plan *p,
     if (ar != ARCHIVE_EOF)
         return sbx_err_set(err, EINVAL, "%s: %s", s->path, archive_error_string(a));
     for (size_t i = 0; i < p->n; i++)
-        if (!p->l[i].skip && !p->l[i].done)
+        if (!p->l[i].dup && !p->l[i].checked)
             return sbx_err_set(err, ENOENT, "%s: layer %zu: %s is not a file of the archive",
                                s->path, i, p->l[i].member);
     return 0;
@@ -880,16 +886,16 @@ static int import_planned(const char *store, struct source *s, struct plan *p,
     for (size_t i = 0; i < p->n; i++) {
         char path[96];
         snprintf(path, sizeof path, "layers/sha256/%s", p->l[i].diff);
-        p->l[i].skip = faccessat(root, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-        for (size_t k = 0; k < i && !p->l[i].skip; k++)
-            p->l[i].skip = strcmp(p->l[k].diff, p->l[i].diff) == 0;
+        for (size_t k = 0; k < i && !p->l[i].dup; k++)
+            p->l[i].dup = strcmp(p->l[k].diff, p->l[i].diff) == 0;
+        p->l[i].present = !p->l[i].dup && faccessat(root, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
     }
     struct sbx_extract_stats xs = {0};
     bool replaced = false;
     int r = extract_all(root, s, p, lim, &xs, err);
     uint64_t total = xs.bytes;
     for (size_t i = 0; i < p->n; i++)
-        if (p->l[i].skip && !p->l[i].done)
+        if (p->l[i].present)
             total += stored_layer_bytes(store, p->l[i].diff);
     if (r == 0)
         r = commit(root, p, total, &replaced, err);

@@ -81,6 +81,11 @@ check_match "OCI archive imports" "$IOUT" '^demo:ociar .*2 layers \(0 new\)'
 sbx_run --image demo:ociar -- /bin/sh -c 'ls /opt/a'
 check "an image of fewer layers sees the lower file" "$OUT" lower-file
 check "layers are shared, not copied" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)" 3
+before=$(store_state)
+$MK oci-dir "$T/bad-present" --gzip --name bad:present --bad-blob 1 "$SBX_ROOTFS" "$T/l2"
+img import "$T/bad-present"
+check_match "a corrupted blob is refused even when its layer is in the store" "$IERR" 'layer 1 .*(blob sha256 is|decompressing)'
+check "... and the store unchanged" "$(store_state)" "$before"
 
 # Many layers: the overlay takes its lowers one fsconfig("lowerdir+") each.
 many=()
