@@ -1,9 +1,9 @@
 /* Importing an image: a Docker archive, an OCI archive or an OCI image
  * layout directory. The archive's JSON (manifests, configs) is read first
- * and checked against its digests; then each layer not yet in the store is
- * streamed once through: its blob's sha256, decompression (gzip, zstd or
- * none), the uncompressed tar's sha256 (the diff_id) and the hardened
- * extraction into tmp/. Only when every layer of the image has matched its
+ * and checked against its digests; then each layer is streamed once
+ * through: its blob's sha256, decompression (gzip, zstd or none), the
+ * uncompressed tar's sha256 (the diff_id) and, unless the store has it
+ * already, the hardened extraction into tmp/. Only when every layer of the image has matched its
  * digests do the layers move into layers/sha256/ (rename) and the image's
  * record into images/. */
 #include <archive.h>
