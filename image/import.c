@@ -144,14 +144,18 @@ static struct archive *outer_open(const char *path, struct sbx_err *err)
     return a;
 }
 
-/* First pass over an archive: the small regular members, in memory. */
-static int read_small_members(struct source *s, struct sbx_err *err)
+/* First pass over an archive: the small regular members, in memory. The
+ * members' sizes together are bounded too (four times the image's budget:
+ * layers are tars of its files, or smaller): skipping a member of a
+ * compressed archive means decompressing it. */
+static int read_small_members(struct source *s, uint64_t max_bytes, struct sbx_err *err)
 {
     struct archive *a = outer_open(s->path, err);
     if (!a)
         return -err->code;
     int r = 0;
     size_t count = 0;
+    uint64_t all = 0;
     struct archive_entry *e;
     int ar;
     while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
@@ -160,6 +164,12 @@ static int read_small_members(struct source *s, struct sbx_err *err)
             break;
         }
         la_int64_t size = archive_entry_size(e);
+        all += size > 0 ? (uint64_t)size : 0;
+        if (size < 0 || all > 4 * max_bytes) {
+            r = sbx_err_set(err, EFBIG, "%s: members of more than %llu bytes in all (4 x --max-size)",
+                            s->path, (unsigned long long)(4 * max_bytes));
+            break;
+        }
         const char *name = archive_entry_pathname(e);
         if (archive_entry_filetype(e) != AE_IFREG || !name || size < 0 || size > SMALL_MAX ||
             s->total + (size_t)size > SMALL_TOTAL_MAX)
@@ -947,7 +957,7 @@ int sbx_image_import(const char *store, const char *src, const struct sbx_import
             return sbx_err_sys(err, errno, "%s", src);
         r = plan_oci(&s, opts, &p, err);
     } else {
-        r = read_small_members(&s, err);
+        r = read_small_members(&s, lim.max_bytes, err);
         const char *d;
         size_t n;
         char *owned;

@@ -139,6 +139,8 @@ $MK docker "$T/b.tar" --name big:2 "$T/b1" "$T/b2"
 img import --max-size 2M "$T/b.tar"
 check_match "layers that together exceed --max-size are refused" "$IERR" 'layer [01] .*the image.s files exceed 2097152 bytes'
 check "... and the store unchanged" "$(store_state)" "$before"
+img import --max-size 500K "$T/b.tar"
+check_match "an archive far larger than --max-size is refused before any layer" "$IERR" 'members of more than 2048000 bytes in all'
 [ -e /tmp/sbx-escaped ] || [ -e "$T/sbx-escaped" ] || [ -e "$SBX_IMAGE_STORE/sbx-escaped" ] &&
     fail "a hostile entry was written outside its layer" || ok "nothing written outside the layer"
 
