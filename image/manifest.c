@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,9 @@ int sbx_img_read_small(struct source *s, uint64_t max_bytes, struct sbx_err *err
         la_int64_t size = archive_entry_size(e);
         all += size > 0 ? (uint64_t)size : 0;
         if (size < 0 || all > 4 * max_bytes) {
-            r = sbx_err_set(err, EFBIG, "%s: members of more than %llu bytes in all (4 x --max-size)",
-                            s->path, (unsigned long long)(4 * max_bytes));
+            uint64_t bound = 4 * max_bytes;
+            r = sbx_err_set(err, EFBIG, "%s: members of more than %" PRIu64 " bytes in all (4 x --max-size)",
+                            s->path, bound);
             break;
         }
         const char *name = archive_entry_pathname(e);
