@@ -187,7 +187,8 @@ img rm conc:2
 check_match "rm of an unknown image says so" "$IERR" 'conc:2: not in the store'
 check "... and fails" "$IRC" 1
 
-# A real podman save (both formats) and skopeo copy to an OCI layout, when
+# A real podman save (both formats), podman build (RUN rm: real whiteouts)
+# and skopeo copy to an OCI layout, when
 # the tools are there. Their state lives in $T and goes with it.
 if command -v podman >/dev/null && command -v skopeo >/dev/null; then
     PODMAN=(podman --root "$T/podman" --runroot "$T/podman-run" --cgroup-manager cgroupfs
@@ -206,6 +207,31 @@ if command -v podman >/dev/null && command -v skopeo >/dev/null; then
         check_match "skopeo copy oci:DIR imports" "$IOUT" '^pod:skopeo '
         sbx_run --image pod:1 -- /bin/sh -c 'echo from-podman'
         check "a job runs on the podman image" "$OUT" from-podman
+        # podman build: RUN rm makes real whiteouts, rm -rf then mkdir an
+        # opaque directory (chroot isolation: no runtime, no cgroups).
+        mkdir -p "$T/ctx" && echo f > "$T/ctx/f"
+        cat > "$T/ctx/Containerfile" <<'CF'
+FROM localhost/pod:1
+COPY f /opt/keep/f
+RUN rm /bin/ls && mkdir -p /opt/keep2 && echo y > /opt/keep2/y
+RUN rm -rf /opt/keep && mkdir /opt/keep && echo g > /opt/keep/g
+ENV FROMBUILD=1
+WORKDIR /opt
+CMD ["/bin/cat", "/opt/keep/g"]
+CF
+        if "${PODMAN[@]}" build --isolation chroot --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
+               -t localhost/built:1 "$T/ctx" >"$T/build.log" 2>&1 &&
+           "${PODMAN[@]}" save --format oci-archive -o "$T/built.tar" localhost/built:1 >/dev/null 2>&1; then
+            img import --name built:1 "$T/built.tar"
+            check_match "a podman-built image imports" "$IOUT" '^built:1 .*4 layers'
+            sbx_run --image built:1
+            check "its Cmd runs" "$OUT" g
+            sbx_run --image built:1 -- /bin/sh -c 'ls /bin/ls 2>&1; ls /opt/keep; cat /opt/keep2/y; echo $FROMBUILD; pwd'
+            check "RUN rm and rm -rf hide the lower files; ENV, WORKDIR apply" "$(echo $OUT)" \
+                "ls: /bin/ls: No such file or directory g y 1 /opt"
+        else
+            echo "# podman build failed, skipped: $(tail -c 300 "$T/build.log")"
+        fi
         "${PODMAN[@]}" rmi -a -f >/dev/null 2>&1
     else
         echo "# podman import failed, skipping: $(head -c 300 "$T/podman.err")"
