@@ -28,7 +28,11 @@ static const char usage[] =
     "        --allow-setuid: keep setuid/setgid bits (default: dropped)\n"
     "  ls [--json]            list the images\n"
     "  inspect NAME[:TAG]     print an image's record (layers, config) as JSON\n"
-    "  rm NAME[:TAG]          remove an image, and the layers no other image uses\n";
+    "  rm NAME[:TAG]          remove an image, and the layers no other image uses\n"
+    "  prune                  remove the layers no image uses (those of an image\n"
+    "                         whose name a later import took)\n"
+    "Remove or prune only when no job runs on the images concerned: their jobs\n"
+    "would see the files go. Imports never remove anything jobs use.\n";
 
 static int fail(const struct sbx_err *err)
 {
@@ -72,6 +76,9 @@ static int cmd_import(const char *store, int argc, char **argv)
     if (res.setuid_stripped)
         fprintf(stderr, "sbx image: dropped setuid/setgid bits of %" PRIu64
                         " files (--allow-setuid keeps them)\n", res.setuid_stripped);
+    if (res.replaced)
+        fprintf(stderr, "sbx image: %s named another image before: its layers stay until sbx image "
+                        "prune\n", res.name);
     if (res.ids_clamped)
         fprintf(stderr, "sbx image: %" PRIu64 " files had a uid or gid over 65535: now 65534\n",
                 res.ids_clamped);
@@ -131,6 +138,17 @@ int sbx_image_main(int argc, char **argv)
         if (!json)
             printf("%-40s %-19s %6s %12s\n", "NAME", "ID", "LAYERS", "SIZE");
         return sbx_image_list(store, print_line, &json, &err) < 0 ? fail(&err) : 0;
+    }
+    if (!strcmp(cmd, "prune")) {
+        unsigned freed;
+        if (i < argc) {
+            fprintf(stderr, "sbx image prune: unexpected argument \"%s\"\n", argv[i]);
+            return 2;
+        }
+        if (sbx_image_prune(store, &freed, &err) < 0)
+            return fail(&err);
+        printf("%u layers freed\n", freed);
+        return 0;
     }
     if ((!strcmp(cmd, "inspect") || !strcmp(cmd, "rm")) && argc - i != 1) {
         fprintf(stderr, "sbx image %s: NAME[:TAG] required (see sbx image --help)\n", cmd);

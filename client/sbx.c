@@ -28,7 +28,7 @@ static const char usage[] =
     "commands:\n"
     "  run [OPTIONS] [--] COMMAND [ARG...]   run a job and wait for it (sbx run --help)\n"
     "  doctor [--json]                       check whether this host can run jobs, and how well\n"
-    "  image import|ls|inspect|rm ...        the image store (sbx image --help)\n";
+    "  image import|ls|inspect|rm|prune ...  the image store (sbx image --help)\n";
 static const char usage_options[] =
     "\n"
     "With --socket, run goes through sandboxd, with the same flags, result and\n"

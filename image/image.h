@@ -39,6 +39,7 @@ struct sbx_import_result {
     unsigned layers, layers_new;
     uint64_t bytes;
     uint64_t setuid_stripped, ids_clamped;
+    bool replaced;              /* the name was another image's */
 };
 
 /* Imports a Docker archive (docker/podman save), an OCI archive, or an OCI
@@ -51,6 +52,11 @@ int sbx_image_import(const char *store, const char *src, const struct sbx_import
 /* Removes image name and then every layer no image uses any more (and
  * leftovers of interrupted imports). *freed counts the layers removed. */
 int sbx_image_remove(const char *store, const char *name, unsigned *freed, struct sbx_err *err);
+
+/* Removes every layer no image uses (and leftovers of interrupted
+ * imports); *freed counts the layers removed. Jobs still running on an image
+ * removed or renamed meanwhile would see their files go. */
+int sbx_image_prune(const char *store, unsigned *freed, struct sbx_err *err);
 
 /* Calls fn for every image record (a JSON object, as inspect prints it),
  * sorted by name. */

@@ -368,15 +368,9 @@ static int import_planned(const char *store, struct source *s, struct plan *p,
     res->bytes = total;
     res->setuid_stripped = xs.setuid_stripped;
     res->ids_clamped = xs.ids_clamped;
-    if (replaced) {
-        /* The name moved: the layers only its old image had go. */
-        close(take_fd(lock));
-        struct sbx_err ignored = {0};
-        lock = sbx_store_lock(root, LOCK_EX, &ignored);
-        unsigned freed;
-        if (lock >= 0)
-            (void)sbx_store_gc(root, &freed, &ignored);
-    }
+    /* A name that moved keeps its old layers in the store: jobs may run on
+     * them now. sbx image prune (or rm) collects them. */
+    res->replaced = replaced;
     return 0;
 }
 

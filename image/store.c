@@ -339,6 +339,18 @@ int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
     return sbx_remove_tree_at(tmp, err);
 }
 
+int sbx_image_prune(const char *store, unsigned *freed, struct sbx_err *err)
+{
+    *freed = 0;
+    _cleanup_close_ int root = sbx_store_open(store, false, err);
+    if (root < 0)
+        return root;
+    _cleanup_close_ int lock = sbx_store_lock(root, LOCK_EX, err);
+    if (lock < 0)
+        return lock;
+    return sbx_store_gc(root, freed, err);
+}
+
 int sbx_image_remove(const char *store, const char *name, unsigned *freed, struct sbx_err *err)
 {
     *freed = 0;

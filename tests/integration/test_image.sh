@@ -103,6 +103,29 @@ img import "$T/toomany.tar"
 check_match "more than 127 layers are refused" "$IERR" '131 layers, more than the 127 allowed'
 rm -rf "$T/many"
 
+# Import is safe while jobs run: a name moved to a new image keeps the old
+# image's layers (for its running jobs) until sbx image prune.
+mkdir -p "$T/v1/etc" "$T/v2/etc" "$T/sync" && chmod 0777 "$T/sync"
+echo v1 > "$T/v1/etc/ver"; echo v2 > "$T/v2/etc/ver"
+$MK docker "$T/v1.tar" --name ver:1 "$SBX_ROOTFS" "$T/v1"
+$MK docker "$T/v2.tar" --name ver:1 "$SBX_ROOTFS" "$T/v2"
+img import "$T/v1.tar"
+"$SBX" run --image ver:1 --bind-rw "$T/sync:/sync" -- /bin/sh -c \
+    'echo started > /sync/s; while [ ! -e /sync/go ]; do sleep 0.05; done; cat /etc/ver' > "$T/bg.out" 2>&1 &
+bg=$!
+for _ in $(seq 200); do [ -s "$T/sync/s" ] && break; sleep 0.05; done
+img import "$T/v2.tar"
+check_match "an import taking a name says the old layers stay" "$IERR" 'ver:1 named another image before'
+touch "$T/sync/go"
+wait $bg
+check "a job running on the old image keeps its files" "$(cat "$T/bg.out")" v1
+sbx_run --image ver:1 -- /bin/cat /etc/ver
+check "a new job gets the new image" "$OUT" v2
+img prune
+check "prune frees the old image's own layer" "$IOUT" "1 layers freed"
+img prune
+check "... once" "$IOUT" "0 layers freed"
+
 # Concurrent imports of the same new layer.
 mkdir -p "$T/l4" && echo four > "$T/l4/four"
 $MK docker "$T/c1.tar" --name conc:1 "$SBX_ROOTFS" "$T/l4"
