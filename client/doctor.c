@@ -28,6 +28,7 @@
 #include "common/err.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/uidpool.h"
+#include "image/image.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -441,7 +442,7 @@ __attribute__((noreturn)) static int wait_forever(void *arg)
         pause();
 }
 
-static void check_idmap(struct report *r, const char *tmp)
+static void check_idmap(struct report *r, const char *tmp, const char *what)
 {
     if (geteuid() != 0) {
         add(r, V_OK, "idmapped mounts", NULL, "not used rootless (the layers keep their owners)");
@@ -450,7 +451,7 @@ static void check_idmap(struct report *r, const char *tmp)
     struct userns_child c;
     int e = start_userns_child(&c, 0, wait_forever, NULL);
     if (e < 0) {
-        add(r, V_WARN, "idmapped mounts", "enable user namespaces", "cannot probe: %s", strerror(-e));
+        add(r, V_WARN, what, "enable user namespaces", "cannot probe: %s", strerror(-e));
         return;
     }
     char path[64];
@@ -467,9 +468,9 @@ static void check_idmap(struct report *r, const char *tmp)
     }
     finish_userns_child(&c, true);
     if (e == 0)
-        add(r, V_OK, "idmapped mounts", NULL, "supported (checked on the file system of %s)", tmp);
+        add(r, V_OK, what, NULL, "supported (checked on the file system of %s)", tmp);
     else
-        add(r, V_WARN, "idmapped mounts",
+        add(r, V_WARN, what,
             "use Linux >= 5.12 (tmpfs needs >= 6.3) and a file system that supports them",
             "not available on the file system of %s: %s", tmp, strerror(e));
 }
@@ -667,13 +668,20 @@ int sbx_doctor_main(int argc, char **argv)
     snprintf(tmp, sizeof tmp, "%s/sbx-doctor-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (mkdtemp(tmp)) {
         check_overlay(r, tmp);
-        check_idmap(r, tmp);
+        check_idmap(r, tmp, "idmapped mounts");
         rmdir(tmp);
     } else {
         add(r, V_WARN, "overlayfs in userns", "set TMPDIR to a writable directory",
             "cannot probe: mkdtemp %s: %s", tmp, strerror(errno));
     }
     check_uid_pool(r);
+    /* The image store's layers are lowers too: without idmapping, an
+     * image's files appear owned by nobody in the job. */
+    char store[4096];
+    snprintf(store, sizeof store, "%s", sbx_image_store_default());
+    while (access(store, F_OK) < 0 && strrchr(store, '/') > store)
+        *strrchr(store, '/') = '\0';
+    check_idmap(r, store, "image store idmapped mounts");
     check_landlock(r);
     check_seccomp(r);
     check_noise(r);

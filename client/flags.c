@@ -32,6 +32,11 @@ const char sbx_run_usage[] =
     "  --rootfs DIR              a read-only lower layer of the root filesystem;\n"
     "                            repeatable, later ones on top; replaces the policy's\n"
     "                            layers (default: the bundled minimal rootfs)\n"
+    "  --image NAME[:TAG]        run on an image of the image store (sbx image ls): its\n"
+    "                            layers below any --rootfs; its Env, WorkingDir,\n"
+    "                            Entrypoint+Cmd and User are defaults that the policy\n"
+    "                            and flags override (a COMMAND replaces Entrypoint\n"
+    "                            and Cmd both)\n"
     "  --rootfs-size SIZE        size of the tmpfs taking the job's writes to its root,\n"
     "                            /tmp and /dev/shm together (default 64M)\n"
     "  --bind SRC[:DST]          read-only bind mount of host path SRC at DST (default SRC)\n"
@@ -357,6 +362,11 @@ static int f_arg(struct state *st, const char *flag, const char *v)
     return 0;
 }
 
+static int f_image(struct state *st, const char *flag, const char *v)
+{
+    return set_str(st, &st->opts->policy->image, v);
+}
+
 static int f_cwd(struct state *st, const char *flag, const char *v)
 {
     return set_str(st, &st->opts->policy->cwd, v);
@@ -582,6 +592,7 @@ static const struct flag flags[] = {
     {"-q", false, f_noop},
     {"--rootfs", true, f_rootfs},
     {"--rootfs-size", true, f_rootfs_size},
+    {"--image", true, f_image},
     {"--bind", true, f_bind},
     {"--bind-rw", true, f_bind_rw},
     {"--tmpfs", true, f_tmpfs},

@@ -15,6 +15,8 @@
 #include "commands.h"
 #include "doctor.h"
 #include "flags.h"
+#include "image/image.h"
+#include "image_cmd.h"
 
 static const char usage[] =
     "usage: sbx [--socket PATH] COMMAND [ARGS...]\n"
@@ -25,7 +27,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run [OPTIONS] [--] COMMAND [ARG...]   run a job and wait for it (sbx run --help)\n"
-    "  doctor [--json]                       check whether this host can run jobs, and how well\n";
+    "  doctor [--json]                       check whether this host can run jobs, and how well\n"
+    "  image import|ls|inspect|rm|prune ...  the image store (sbx image --help)\n";
 static const char usage_options[] =
     "\n"
     "With --socket, run goes through sandboxd, with the same flags, result and\n"
@@ -110,7 +113,8 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     struct sbx_spec spec;
-    if (sbx_policy_validate(opts.policy, sbx_default_rootfs(), &spec, &err) < 0) {
+    if (sbx_image_apply(opts.policy, sbx_image_store_default(), &err) < 0 ||
+        sbx_policy_validate(opts.policy, sbx_default_rootfs(), &spec, &err) < 0) {
         int r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);
         return r;
@@ -179,6 +183,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[i++];
     if (!strcmp(cmd, "run") && !socket_path)
         return cmd_run(argc - i, argv + i);
+    if (!strcmp(cmd, "image"))
+        return sbx_image_main(argc - i, argv + i);
     if (!strcmp(cmd, "doctor"))
         return sbx_doctor_main(argc - i + 1, argv + i - 1);
     if (sbx_is_remote_command(cmd))

@@ -391,6 +391,49 @@ static int setup_policy_mounts(const struct sbx_spec *spec, int rootfd, int *bin
     return 0;
 }
 
+/* The lowers, top first as overlayfs lists them (the policy lists the bottom
+ * first). "lowerdir+" takes one layer per call (Linux 6.8), so the stack is
+ * not bound by the one page a "lowerdir" string may fill; legacy is that
+ * string, for older kernels. */
+static int add_lowers(int fs, size_t n, bool legacy)
+{
+    if (legacy) {
+        char lower[SBX_MAX_LAYERS * 16 + 16];
+        size_t off = 0;
+        for (size_t k = n; k-- > 0;)
+            off += (size_t)snprintf(lower + off, sizeof lower - off, "%s" STAGE "/l%zu",
+                                    off ? ":" : "", k);
+        return fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ? -errno : 0;
+    }
+    for (size_t i = n; i-- > 0;) {
+        char dir[32];
+        snprintf(dir, sizeof dir, STAGE "/l%zu", i);
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dir, 0) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+/* The job's overlay as a detached mount, or -errno. */
+static int new_overlay(size_t n_layers, bool legacy)
+{
+    _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return -errno;
+    int r = add_lowers(fs, n_layers, legacy);
+    if (r < 0)
+        return r;
+    /* userxattr: an overlay mounted in a user namespace keeps its metadata
+     * in user.* xattrs, since trusted.* needs privilege over the host. */
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", STAGE "/upper", 0) < 0 ||
+        fsconfig(fs, FSCONFIG_SET_STRING, "workdir", STAGE "/work", 0) < 0 ||
+        fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ||
+        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return -errno;
+    int m = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    return m < 0 ? -errno : m;
+}
+
 static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx_err *err)
 {
     char sz[32];
@@ -403,9 +446,6 @@ static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx
     if (stage < 0 || attach(stage, stage_target) < 0)
         return sbx_err_sys(err, stage < 0 ? -stage : errno, "rootfs: mounting the upper tmpfs");
 
-    char lower[SBX_MAX_LAYERS * 16 + 16];
-    size_t off = 0;
-    lower[0] = '\0';
     for (size_t i = 0; i < spec->n_layers; i++) {
         char dir[32];
         snprintf(dir, sizeof dir, STAGE "/l%zu", i);
@@ -416,22 +456,21 @@ static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx
         close(layer_fds[i]);
         layer_fds[i] = -1;
     }
-    /* overlayfs lists the top layer first; the policy lists the bottom first. */
-    for (size_t i = spec->n_layers; i-- > 0;)
-        off += (size_t)snprintf(lower + off, sizeof lower - off, "%s" STAGE "/l%zu",
-                                off ? ":" : "", i);
     if (mkdir(STAGE "/upper", 0755) < 0 || mkdir(STAGE "/work", 0755) < 0 ||
         mkdir(STAGE "/root", 0755) < 0)
         return sbx_err_sys(err, errno, "rootfs: creating overlay directories");
 
-    /* userxattr: an overlay mounted in a user namespace keeps its metadata in
-     * user.* xattrs, since trusted.* needs privilege over the host. */
-    const char *ovl[] = {"lowerdir", lower, "upperdir", STAGE "/upper", "workdir", STAGE "/work",
-                         "userxattr", NULL, NULL};
+    /* A kernel without "lowerdir+" refuses it when it is given (6.5-6.7)
+     * or when the overlay is created (before 6.5, which passes options on
+     * as a string): either way EINVAL, and the one-string form follows. */
+    _cleanup_close_ int ov = new_overlay(spec->n_layers, false);
+    if (ov == -EINVAL)
+        ov = new_overlay(spec->n_layers, true);
+    if (ov < 0)
+        return sbx_err_sys(err, -ov, "rootfs: mounting the overlay");
     _cleanup_close_ int root_target = open(STAGE "/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_close_ int ov = new_fs("overlay", ovl, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-    if (ov < 0 || root_target < 0 || attach(ov, root_target) < 0)
-        return sbx_err_sys(err, ov < 0 ? -ov : errno, "rootfs: mounting the overlay");
+    if (root_target < 0 || attach(ov, root_target) < 0)
+        return sbx_err_sys(err, errno, "rootfs: mounting the overlay");
     return 0;
 }
 

@@ -34,7 +34,9 @@ typedef Sbx__V1__JobResult JobResult;
  * never clamped). */
 #define SBX_MAX_ARGS 4096
 #define SBX_MAX_ENV 4096
-#define SBX_MAX_LAYERS 64
+/* An image may have 127 layers (Docker's bound), and rootfs layers stack on
+ * top; overlayfs takes up to 500 lowers. */
+#define SBX_MAX_LAYERS 160
 #define SBX_MAX_MOUNTS 256
 #define SBX_MAX_PATH 4095
 #define SBX_MAX_HOSTNAME 64

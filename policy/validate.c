@@ -446,6 +446,12 @@ static int check_ids(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *err
 static int check_misc(struct sbx_spec *s, const JobPolicy *p, struct sbx_err *err)
 {
     int r = 0;
+    /* The front-end resolves an image into layers and defaults
+     * (image/apply.c) and clears the field; one still set here would run
+     * the job on the wrong root. */
+    if (p->image)
+        return sbx_err_set(err, EINVAL, "image: %s was not resolved (this front-end has no image "
+                           "store)", Q(p->image));
     s->cwd = SBX_DEFAULT_CWD;
     if (p->cwd && (r = check_path(s, "cwd", p->cwd, &s->cwd, err)) < 0)
         return r;

@@ -2,6 +2,8 @@
  * DaemonConfig lives here, so the daemon never sees a half-checked value. */
 #include "daemon_config.h"
 
+#include "image/image.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -247,6 +249,10 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
         if (check_path(field, m->shared_paths_rw[i], err) < 0)
             return -EINVAL;
     }
+    cfg->image_store = m->image_store ? m->image_store : SBX_IMAGE_DEFAULT_STORE;
+    if (m->image_store && check_path("image_store", m->image_store, err) < 0)
+        return -EINVAL;
+    cfg->share_images = m->has_share_images && m->share_images;
     cfg->default_rootfs = m->default_rootfs;
     if (m->default_rootfs && check_path("default_rootfs", m->default_rootfs, err) < 0)
         return -EINVAL;

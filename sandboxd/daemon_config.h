@@ -70,6 +70,8 @@ struct sbx_dconfig {
     int64_t idle_ns;
     struct sbx_caps caps;
     const char *default_rootfs;
+    const char *image_store;   /* for policy.image; default /var/lib/sbx */
+    bool share_images;         /* non-admins may use the image store */
 };
 
 /* Parses and validates the configuration text (len bytes). An empty text is

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "executor/launcher/exec.h"
+#include "image/image.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 
@@ -279,6 +280,17 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
                            jr->stdio_fds & 2 ? "stdout" : "stderr");
     int r = check_host_paths(p, ctx, code, err);
     if (r < 0)
+        return r;
+    /* The store's layers are host paths the daemon opens as root: a
+     * non-admin uses them only where the operator shared the store. */
+    if (p->image && !ctx->admin && !ctx->cfg->share_images) {
+        *code = E(PERMISSION_DENIED);
+        return sbx_err_set(err, EPERM, "image: only administrators may run jobs on images "
+                           "(the daemon's share_images is off)");
+    }
+    /* An image not in the store is a field naming nothing: as a bad path. */
+    *code = E(INVALID_ARGUMENT);
+    if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, err)) < 0)
         return r;
     if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {
         *code = E(INTERNAL);

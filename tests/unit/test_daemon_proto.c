@@ -25,7 +25,8 @@ static const char config[] =
     "  cpu_weight: 200 cpuset: \"1-2\" pending_signals: 512 msgqueue: \"64K\" }\n"
     "shared_paths: \"/srv/data\"\n"
     "shared_paths_rw: \"/srv/scratch\"\n"
-    "default_rootfs: \"/opt/sbx/rootfs\"\n";
+    "default_rootfs: \"/opt/sbx/rootfs\"\n"
+    "image_store: \"/nonexistent/sbx-image-store\"\n";
 
 static struct sbx_dconfig cfg;
 
@@ -235,6 +236,14 @@ static void test_host_paths(void **state)
     accepted("run { policy { command: '/bin/true' seccomp: 'none' } }", true);
     accepted("run { policy { command: '/bin/true' seccomp: 'default' } }", false);
     accepted("run { policy { command: '/bin/true' mounts { type: TMPFS dst: '/t' } } }", false);
+    /* The image store is the daemon's: non-admins only when shared, and an
+     * image not in it is an invalid field, not a permission matter. */
+    refused("run { policy { command: '/bin/true' image: 'gcc:13' } }", false,
+            E(PERMISSION_DENIED), "image: only administrators");
+    refused("run { policy { command: '/bin/true' image: 'gcc:13' } }", true,
+            E(INVALID_ARGUMENT), "image gcc:13: image store /nonexistent/sbx-image-store: does not exist");
+    refused("run { policy { command: '/bin/true' image: 'Bad Name' } }", true,
+            E(INVALID_ARGUMENT), "image: \"Bad Name\" is not NAME[:TAG]");
 }
 
 static void test_caps(void **state)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# sandboxd and images: a request's policy.image resolves in the daemon's
+# image_store; a non-administrator may use it only when the operator set
+# share_images. Kills only the daemon it started, by pid.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+
+export SBX_IMAGE_STORE="$T/store"
+mkdir -p "$T/l2/etc" && echo from-image > "$T/l2/etc/greeting"
+python3 "$SBX_SRC/tests/integration/mkimage.py" docker "$T/d.tar" --name demo:1 \
+    --cmd /bin/cat --cmd /etc/greeting "$SBX_ROOTFS" "$T/l2"
+"$SBX" image import "$T/d.tar" >/dev/null || { fail "import"; finish; }
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+conf() {
+    cat > "$T/sandboxd.conf" <<CONF
+allowed_uids: 65534
+image_store: "$T/store"
+$1
+CONF
+}
+conf ""
+# The daemon reads its own store, not the client's environment.
+SBX_IMAGE_STORE=/nonexistent start_daemon || exit 1
+check "an administrator runs a job on an image" "$(S run --image demo:1 2>&1)" from-image
+check "... with the flags over the image's defaults" \
+    "$(S run --image demo:1 --env X=1 -- /bin/sh -c 'echo $X' 2>&1)" 1
+out=$("${NOBODY[@]}" "$SBX" --socket "$SOCK" run --image demo:1 2>&1); rc=$?
+check "a non-administrator is refused the image store" "$rc" 125
+check_match "... saying why" "$out" 'image: only administrators may run jobs on images'
+out=$(S run --image nope:1 2>&1)
+check_match "an unknown image is refused by the daemon" "$out" 'image nope:1: not in the store'
+stop_daemon
+
+conf "share_images: true"
+start_daemon || exit 1
+check "with share_images, a non-administrator may use it" \
+    "$("${NOBODY[@]}" "$SBX" --socket "$SOCK" run --image demo:1 2>&1)" from-image
+stop_daemon
+echo 'image_store: "relative"' > "$T/sandboxd.conf"
+out=$("$SANDBOXD" --socket "$SOCK" --config "$T/sandboxd.conf" 2>&1 </dev/null); rc=$?
+check_match "a relative image_store is a configuration error" "$out" 'image_store: .*absolute'
+check_log_clean
+finish
