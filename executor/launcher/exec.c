@@ -240,6 +240,9 @@ static int read_setup_msg(struct sbx_job *job, int *exec_status, bool *said, str
         job->listener = nfds ? fd : -1;
         return 1;
     }
+    /* A detached job is as far as it goes without its start. */
+    if (m.type == SBX_MSG_READY && !nfds)
+        return 1;
     if (nfds)
         close(fd);
     *said = m.type == SBX_MSG_SETUP_FAILED || m.type == SBX_MSG_EXEC_FAILED;
@@ -373,6 +376,8 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
         snprintf(name, sizeof name, "%s", opts->job_name);
     else
         snprintf(name, sizeof name, "%d-%u", (int)getpid(), seq++);
+    if (opts && opts->detached)
+        return sbx_cgroup_create_kept(name, &l, &job->cg, err);
     return sbx_cgroup_create(name, &l, &job->cg, err);
 }
 
@@ -397,7 +402,15 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1};
+    if (opts && opts->detached) {
+        if (opts->start_fd < 0) {
+            sbx_err_set(err, EINVAL, "setup: a detached job needs a start FIFO");
+            goto failed;
+        }
+        plan.detached = true;
+        plan.start_fd = opts->start_fd;
+    }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
@@ -821,6 +834,25 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
         p->io_full_us = st.io_full_us;
         r->pressure = p;
     }
+}
+
+void sbx_job_detach(struct sbx_job *job, struct sbx_job_detached *out)
+{
+    memset(out, 0, sizeof *out);
+    out->pid = job->pid;
+    out->host_uid = job->host_uid;
+    out->host_gid = job->host_gid;
+    if (job->cg) {
+        const char *dirs[SBX_CG_MAX_DIRS];
+        int n = sbx_cgroup_dirs(job->cg, dirs, SBX_CG_MAX_DIRS);
+        for (int i = 0; i < n; i++)
+            snprintf(out->cgroups[out->n_cgroups++], sizeof out->cgroups[0], "%s", dirs[i]);
+        sbx_cgroup_forget(job->cg);
+        job->cg = NULL;
+    }
+    /* PID 1 keeps its own copy of the slot's lock, and the job runs on:
+     * closing ours and the socket frees nothing of the job's. */
+    job_free(job);
 }
 
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
