@@ -146,7 +146,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
      * clone3 charged it, the launcher's cgroup, the same in both ways of
      * entering them, so that a job's memory figures do not depend on which
      * way was taken. */
-    if (unshare(CLONE_NEWNET) < 0)
+    if (!plan->joined_netns && unshare(CLONE_NEWNET) < 0)
         sbx_child_fail(plan->sock, errno, "network namespace: unshare: %s", strerror(errno));
     /* Into the job's cgroups where clone3 could not put us (v1), when the
      * launcher is a service that must not wait: through cgroup.procs files

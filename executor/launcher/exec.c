@@ -53,6 +53,7 @@ struct sbx_job {
     int sock;
     int listener;
     bool rootless;
+    bool engine_idmap;              /* the caller's range: its files are already shifted */
     bool landlock;
     struct sbx_uid_slot slot;
     struct sbx_cgroup *cg;
@@ -164,8 +165,10 @@ static int send_sources(struct sbx_job *job, const struct sbx_spec *spec, size_t
     if (n && !job->rootless) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/ns/user", (int)job->pid);
-        _cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
+        /* A range the engine chose comes with files it already shifted
+         * into it: idmapping them again would shift them twice. */
+        _cleanup_close_ int userns = job->engine_idmap ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+        if (userns < 0 && !job->engine_idmap)
             return sbx_err_sys(err, errno, "opening the job's user namespace");
         int r = sbx_mount_sources_open(spec, userns, fds, err);
         if (r < 0)
@@ -390,6 +393,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
 {
     *exec_status = 125;
     *out = NULL;
+    _cleanup_close_ int own_net = -1;
     __attribute__((cleanup(job_freep))) struct sbx_job *job = calloc(1, sizeof *job);
     if (!job) {
         sbx_err_set(err, ENOMEM, "out of memory");
@@ -410,6 +414,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         }
         plan.detached = true;
         plan.start_fd = opts->start_fd;
+        plan.joined_netns = opts->netns_fd >= 0;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
@@ -439,6 +444,12 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
                                     "(run as root)", needs_cg);
             goto failed;
         }
+    } else if (plan.detached && opts->idmap) {
+        /* The caller's own range (checked by sbx_userns_write_maps: never
+         * host uid 0 nor the launcher's). */
+        plan.idmap = *opts->idmap;
+        plan.idmap.rootless = false;
+        job->engine_idmap = true;
     } else {
         struct sbx_uidpool pool;
         if (opts && opts->pool)
@@ -477,7 +488,21 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
             goto failed;
         }
     }
+    /* A joined network namespace is the launcher's for the clone only. */
+    if (plan.joined_netns) {
+        own_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own_net < 0 || setns(opts->netns_fd, CLONE_NEWNET) < 0) {
+            sbx_err_sys(err, errno, "network namespace: joining the given one");
+            close(sv[1]);
+            goto failed;
+        }
+    }
     int r = clone_child(job, &plan, sv[1], err);
+    if (plan.joined_netns && setns(own_net, CLONE_NEWNET) < 0) {
+        /* The launcher cannot stay in a container's network: fail closed. */
+        sbx_err_sys(err, errno, "network namespace: returning to the launcher's");
+        r = -EIO;
+    }
     close(sv[1]);
     for (int i = 0; i < plan.n_cg_procs; i++)
         close(plan.cg_procs[i]);

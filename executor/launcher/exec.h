@@ -16,6 +16,7 @@
 #include "jobio.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/uidpool.h"
+#include "executor/userns.h"
 
 struct sbx_exec_opts {
     const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
@@ -30,6 +31,14 @@ struct sbx_exec_opts {
      * then returns as soon as it waits; hand it over with sbx_job_detach. */
     bool detached;
     int start_fd;
+    /* detached: a network namespace to join instead of a new empty one (an
+     * engine's, e.g. a bridge's; the caller makes sure it is not the
+     * host's), or -1. The job cannot reconfigure it: it belongs to the
+     * host's user namespace. */
+    int netns_fd;
+    /* detached: root inside maps to this range instead of a slot of the
+     * pool (an engine's --userns=auto range), or NULL. */
+    const struct sbx_idmap *idmap;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
