@@ -377,6 +377,9 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     int r;
     if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
+    /* The process first: a privileged container is named as such. */
+    if ((r = add_process(json_object_get(root, "process"), p, err)) < 0)
+        return r;
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(linux_, "devices"), i, e) {
@@ -420,8 +423,6 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     /* The writes of a container land in a tmpfs: more room than a job's. */
     p->rootfs->size = xstrdup("1G");
 
-    if ((r = add_process(json_object_get(root, "process"), p, err)) < 0)
-        return r;
     const char *host = jstr(root, "hostname");
     if (host && *host)
         p->hostname = xstrdup(host);
