@@ -54,7 +54,7 @@ int oci_cmd_list(const struct oci_globals *g, int argc, char **argv, struct sbx_
         if (r < 0)
             return 1;
         if (r > 0) {
-            if (strcmp(v, "json") && strcmp(v, "table"))
+            if (strcmp(v, "json") != 0 && strcmp(v, "table") != 0)
                 return sbx_err_set(err, EINVAL, "--format: %s is not table or json", v), 1;
             json = strcmp(v, "json") == 0;
         } else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {

@@ -91,8 +91,8 @@ static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_e
             have_net = true;
         else if (strcmp(type, "mount") == 0)
             have_mnt = true;
-        else if (strcmp(type, "user") && strcmp(type, "uts") && strcmp(type, "cgroup") &&
-                 strcmp(type, "time"))
+        else if (strcmp(type, "user") != 0 && strcmp(type, "uts") != 0 &&
+                 strcmp(type, "cgroup") != 0 && strcmp(type, "time") != 0)
             return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace %s", i,
                                type);
     }

@@ -40,7 +40,7 @@ int oci_opt_value(int argc, char **argv, int *i, const char *name, const char **
 
 bool oci_wants_help(int argc, char **argv)
 {
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return true;
     return false;
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
             if (r > 0)
                 g.log = v;
         } else if ((r = oci_opt_value(argc, argv, &i, "--log-format", &v, &err))) {
-            if (r > 0 && strcmp(v, "json") && strcmp(v, "text"))
+            if (r > 0 && strcmp(v, "json") != 0 && strcmp(v, "text") != 0)
                 r = sbx_err_set(&err, EINVAL, "--log-format: %s is not text or json", v);
             if (r > 0)
                 g.log_json = strcmp(v, "json") == 0;
