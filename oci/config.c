@@ -430,6 +430,12 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
         return r;
+    if (cfg->netns[0]) {
+        /* The engine's namespace is as the engine set it up: the job may
+         * not (and cannot) bring its lo up or down. */
+        p->has_network = true;
+        p->network = SBX__V1__JOB_POLICY__NETWORK__NONE;
+    }
     return 0;
 }
 

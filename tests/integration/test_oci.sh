@@ -140,6 +140,22 @@ wait_status c5 stopped && ok "a created container killed is stopped" || fail "c5
 "${OCI[@]}" delete c5
 LIST=$("${OCI[@]}" list -q); check "list is empty after deletes" "$LIST" ""
 
+# --- an engine's network namespace (by path) is joined, not the host's ---
+touch "$T/netns"
+if unshare --net="$T/netns" true; then
+    cleanup_hooks+=("umount '$T/netns'")
+    bundle '["readlink", "/proc/self/ns/net"]' 'c["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "'"$T/netns"'"} for n in c["linux"]["namespaces"]]'
+    OUT=$("${OCI[@]}" run --bundle "$T/b" n1 2>&1)
+    check "a network namespace given by path is joined" "$OUT" "net:[$(stat -L -c %i "$T/netns")]"
+else
+    fail "unshare --net: cannot make a network namespace for the test"
+fi
+# --- mappings the spec brings are honoured (no slot of the pool) ---
+bundle '["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]'
+OUT=$("${OCI[@]}" run --bundle "$T/b" m1 2>&1 | tr -s ' ' | sed 's/^ //')
+check "the spec's uid and gid maps are used" "$OUT" "0 300000 65536
+0 300000 65536"
+
 # --- refusals: one line naming the config.json field, nothing left behind ---
 refused() { # DESCRIPTION PYTHON REGEX
     bundle '["true"]' "$2"
