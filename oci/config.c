@@ -234,7 +234,7 @@ static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
-static int add_process(json_t *proc, JobPolicy *p, struct sbx_err *err)
+int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err)
 {
     if (!json_is_object(proc))
         return sbx_err_set(err, EINVAL, "process: missing");
@@ -378,7 +378,7 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
     /* The process first: a privileged container is named as such. */
-    if ((r = add_process(json_object_get(root, "process"), p, err)) < 0)
+    if ((r = oci_process_policy(json_object_get(root, "process"), p, err)) < 0)
         return r;
     size_t i;
     json_t *e;

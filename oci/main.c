@@ -129,7 +129,13 @@ static const struct cmd {
     {"features", oci_cmd_features, "features", "Prints what sbx-oci supports, as JSON."},
     {"spec", oci_cmd_spec, "spec [--bundle DIR]",
      "Writes a starting config.json (running sh) into DIR or the current directory."},
-    {"exec", NULL, "exec ...", "Not supported by sbx-oci yet."},
+    {"exec", oci_cmd_exec,
+     "exec [--process FILE] [--detach] [--pid-file FILE] [--cwd DIR] [--env K=V]... ID [CMD ARGS...]",
+     "Runs another process in a running container, held as tightly as its first one: in all\n"
+     "its namespaces and cgroups, no capabilities, no_new_privs, Landlock, sbx's seccomp\n"
+     "filter. --process: an OCI process JSON (else CMD ARGS). --detach: leave it running (a\n"
+     "child of this command until it exits) and write --pid-file last; else wait and exit\n"
+     "with its status. A terminal (--tty, --console-socket) is not supported yet."},
     {"update", NULL, "update ...", "Not supported by sbx-oci yet."},
     {"checkpoint", NULL, "checkpoint ...", "Refused: sbx-oci does not checkpoint containers."},
     {"restore", NULL, "restore ...", "Refused: sbx-oci does not restore containers."},

@@ -41,6 +41,9 @@ struct oci_config {
  * `linux.namespaces: no "pid" entry (the host's PID namespace) is refused`. */
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
+/* config.json's "process" (or exec's --process file) into p: command,
+ * args, env, cwd, user, rlimits; refuses a terminal and CAP_SYS_ADMIN. */
+int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err);
 
 /* The state of one container, as create wrote it under --root/ID. */
 struct oci_state {
@@ -89,6 +92,7 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv, struct sbx_
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_spec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 

@@ -46,8 +46,12 @@ ERR=$("$SBX_OCI" --root="$T/state" --log="$T/log" --log-format=json state nosuch
 check "state of a missing container fails" "$RC" 1
 check "runc's wording" "$ERR" "sbx-oci: container does not exist"
 check_match "--log gets one JSON error line" "$(cat "$T/log")" '^\{"level": ?"error", ?"msg": ?"container does not exist", ?"time": ?"[0-9T:-]+Z"\}$'
-ERR=$("$SBX_OCI" --root "$T/state" exec x 2>&1); RC=$?
-check "exec is refused clearly" "$RC:$ERR" "1:sbx-oci: exec: not supported by sbx-oci yet"
+ERR=$("$SBX_OCI" --root "$T/state" update x 2>&1); RC=$?
+check "update is refused clearly" "$RC:$ERR" "1:sbx-oci: update: not supported by sbx-oci yet"
+ERR=$("$SBX_OCI" --root "$T/state" checkpoint x 2>&1); RC=$?
+check "checkpoint is refused clearly" "$RC:$ERR" "1:sbx-oci: checkpoint: checkpoint/restore is refused by sbx-oci"
+ERR=$("$SBX_OCI" --root "$T/state" exec --tty x sh 2>&1); RC=$?
+check "exec --tty is refused clearly" "$RC:$ERR" "1:sbx-oci: --tty: a terminal is not supported by sbx-oci yet"
 ERR=$("${OCI[@]}" create --bundle "$T/b" ../x 2>&1)
 check_match "an id with / is refused" "$ERR" "invalid container id"
 
@@ -118,6 +122,23 @@ check "running" "$(status_of c2)" running
 check "paused" "$(status_of c2)" paused
 "${OCI[@]}" resume c2; check "resume" "$?" 0
 check "running again" "$(status_of c2)" running
+OUT=$("${OCI[@]}" exec c2 sh -c 'echo exec-$(id -u); grep -E "CapEff|NoNewPrivs|Seccomp:" /proc/self/status; touch /exec-write && echo wrote; exit 6' 2>&1); RC=$?
+check "exec: the process's exit status" "$RC" 6
+check_match "exec: root of the container" "$OUT" "exec-0"
+check_match "exec: no capabilities" "$OUT" "CapEff:[[:space:]]+0+"
+check_match "exec: no_new_privs" "$OUT" "NoNewPrivs:[[:space:]]+1"
+check_match "exec: seccomp" "$OUT" "Seccomp:[[:space:]]+2"
+check_match "exec: writes the container's root" "$OUT" "wrote"
+[ ! -e "$SBX_ROOTFS/exec-write" ] && ok "exec: the write stays in the container" || { fail "exec wrote the rootfs"; rm -f "$SBX_ROOTFS/exec-write"; }
+"${OCI[@]}" exec c2 /no/such >/dev/null 2>&1; check "exec of a missing command" "$?" 127
+echo '{"args": ["sh", "-c", "id -u; echo $FOO; pwd"], "env": ["FOO=bar", "PATH=/bin"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1000}}' > "$T/proc.json"
+OUT=$("${OCI[@]}" exec --process "$T/proc.json" c2 2>&1)
+check "exec --process: user, env and cwd" "$OUT" "1000
+bar
+/tmp"
+"${OCI[@]}" exec --detach --pid-file "$T/exec.pid" c2 sleep 100; check "exec --detach" "$?" 0
+EP=$(cat "$T/exec.pid")
+"${OCI[@]}" ps --format json c2 | grep -q "$EP" && ok "the detached process is in the container's cgroup" || fail "exec pid $EP not in ps"
 "${OCI[@]}" ps --format json c2 | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)) >= 2 else 1)' \
     && ok "ps lists PID 1 and the command" || fail "ps"
 ERR=$("${OCI[@]}" delete c2 2>&1); RC=$?
@@ -220,5 +241,16 @@ check_cmp "podman --privileged fails" "$RC" -ne 0
 check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
 ERR=$(timeout 120 "${RUN[@]}" --pid host sbx-oci-test true 2>&1)
 check_match "podman --pid host is refused" "$ERR" 'linux.namespaces: no "pid" entry'
+CID=$(timeout 120 "${P[@]}" run -d --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 sbx-oci-test sleep 100 2>&1)
+check_match "podman run -d" "$CID" '^[0-9a-f]{64}$'
+OUT=$(timeout 120 "${P[@]}" exec "$CID" sh -c 'echo exec-$(id -u); grep CapEff /proc/self/status; exit 4' 2>&1); RC=$?
+check "podman exec: its exit code" "$RC" 4
+check_match "podman exec: root inside, no capabilities" "$OUT" "exec-0.*CapEff:[[:space:]]+0+$"
+timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
+check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
+timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
+check "running again" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" running
+timeout 60 "${P[@]}" stop -t 5 "$CID" >/dev/null; check "podman stop" "$?" 0
+timeout 60 "${P[@]}" rm "$CID" >/dev/null; check "podman rm" "$?" 0
 check "podman has no container left" "$("${P[@]}" ps -aq)" ""
 finish
