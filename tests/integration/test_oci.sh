@@ -253,4 +253,43 @@ check "running again" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$C
 timeout 60 "${P[@]}" stop -t 5 "$CID" >/dev/null; check "podman stop" "$?" 0
 timeout 60 "${P[@]}" rm "$CID" >/dev/null; check "podman rm" "$?" 0
 check "podman has no container left" "$("${P[@]}" ps -aq)" ""
+
+# --- containerd, through its runc shim (ctr run --runc-binary) ---
+if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+    PRE_RUN_CTD=$([ -e /run/containerd ] && echo yes)
+    mkdir -p "$T/ctd"
+    printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s/sock"\n' \
+        "$T/ctd" "$T/ctd" "$T/ctd" > "$T/ctd/config.toml"
+    containerd --config "$T/ctd/config.toml" >"$T/ctd/log" 2>&1 &
+    CTD_PID=$!
+    ctd_cleanup() {
+        local c
+        for c in $("${C[@]}" task ls -q 2>/dev/null); do "${C[@]}" task kill -s KILL "$c"; "${C[@]}" task delete "$c"; done
+        for c in $("${C[@]}" container ls -q 2>/dev/null); do "${C[@]}" container rm "$c"; done
+        kill "$CTD_PID"; wait "$CTD_PID"
+        grep -o " $T/ctd[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+        # The shim's sockets go to /run/containerd/s whatever the config says.
+        [ -n "$PRE_RUN_CTD" ] || rm -rf /run/containerd
+    }
+    C=(ctr -a "$T/ctd/sock")
+    cleanup_hooks+=(ctd_cleanup)
+    for _ in $(seq 50); do [ -S "$T/ctd/sock" ] && break; sleep 0.1; done
+    "${P[@]}" save -o "$T/img.tar" sbx-oci-test >/dev/null 2>&1
+    "${C[@]}" images import "$T/img.tar" >/dev/null 2>&1; check "ctr images import (podman save)" "$?" 0
+    IMG=$("${C[@]}" images ls -q | head -1)
+    CR=(--runc-binary "$SBX_OCI" --runc-root "$T/ctd/runc" --fifo-dir "$T/ctd/fifo")
+    OUT=$(timeout 120 "${C[@]}" run --rm "${CR[@]}" "$IMG" t1 echo hi 2>&1); RC=$?
+    check "ctr run --rm echo hi" "$RC:$OUT" "0:hi"
+    timeout 120 "${C[@]}" run --rm "${CR[@]}" "$IMG" t2 sh -c 'exit 5' >/dev/null 2>&1
+    check "ctr run passes the exit code" "$?" 5
+    timeout 120 "${C[@]}" run -d "${CR[@]}" "$IMG" t3 sleep 100 >/dev/null 2>&1; check "ctr run -d" "$?" 0
+    check_match "ctr task ls: running" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +RUNNING"
+    timeout 60 "${C[@]}" task kill t3; check "ctr task kill" "$?" 0
+    for _ in $(seq 50); do "${C[@]}" task ls 2>&1 | grep -qE "t3 +[0-9]+ +STOPPED" && break; sleep 0.1; done
+    check_match "ctr task ls: stopped" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +STOPPED"
+    timeout 60 "${C[@]}" task delete t3 >/dev/null; check "ctr task delete" "$?" 0
+    "${C[@]}" container rm t3; check "ctr container rm" "$?" 0
+else
+    echo "# containerd/ctr not installed: containerd tests not run"
+fi
 finish
