@@ -169,8 +169,8 @@ static int add_hier_dir(struct sbx_cgroup *cg, struct cg_host *host, int i, unsi
     return cg_backend_of(h)->apply(h, d, hard, l, err);
 }
 
-int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
-                      struct sbx_cgroup **out, struct sbx_err *err)
+static int create(const char *job_name, bool kept, const struct sbx_cg_limits *limits,
+                  struct sbx_cgroup **out, struct sbx_err *err)
 {
     *out = NULL;
     static const struct sbx_cg_limits none;
@@ -190,9 +190,17 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
                                "hierarchy nor in the launcher's v2 cgroup.controllers)",
                                cg_ctrl_name[c]);
     char name[NAME_MAX + 1];
-    r = make_name(name, sizeof name, job_name);
-    if (r < 0)
+    if (kept) {
+        /* Not "job-": its creator exits, and the job must not be taken for
+         * a stale one then. The caller's name is the whole identity. */
+        size_t n = strlen(job_name);
+        if (!n || n > 200 || strchr(job_name, '/') || strcmp(job_name, ".") == 0 ||
+            strcmp(job_name, "..") == 0)
+            return sbx_err_set(err, EINVAL, "cgroup: %s is not a usable job name", job_name);
+        snprintf(name, sizeof name, "kept-%s", job_name);
+    } else if ((r = make_name(name, sizeof name, job_name)) < 0) {
         return sbx_err_sys(err, -r, "cgroup: cannot read /proc/self/stat for the job name");
+    }
     _cleanup_(cg_destroyp) struct sbx_cgroup *cg = cg_alloc(name);
     if (!cg)
         return sbx_err_sys(err, ENOMEM, "cgroup");
@@ -211,6 +219,67 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
     }
     *out = take_ptr(cg);
     return 0;
+}
+
+int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
+                      struct sbx_cgroup **out, struct sbx_err *err)
+{
+    return create(job_name, false, limits, out, err);
+}
+
+int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *limits,
+                           struct sbx_cgroup **out, struct sbx_err *err)
+{
+    return create(job_name, true, limits, out, err);
+}
+
+int sbx_cgroup_dirs(const struct sbx_cgroup *cg, const char **paths, int max)
+{
+    int n = 0;
+    for (int i = 0; i < cg->ndirs && n < max; i++)
+        paths[n++] = cg->dirs[i].path;
+    return n;
+}
+
+void sbx_cgroup_forget(struct sbx_cgroup *cg)
+{
+    if (!cg)
+        return;
+    for (int i = 0; i < cg->ndirs; i++)
+        sbx_closep(&cg->dirs[i].fd);
+    sbx_closep(&cg->usage_fd);
+    free(cg);
+}
+
+int sbx_cgroup_remove_dirs(const char *const *paths, int n, struct sbx_err *err)
+{
+    int rc = 0;
+    pid_t pids[1024];
+    for (int i = 0; i < n; i++) {
+        /* Only what sbx_cgroup_create_kept made: never another cgroup. */
+        const char *base = strrchr(paths[i], '/');
+        if (!base || strncmp(base, "/kept-", 6) != 0 || strstr(paths[i], "/../")) {
+            rc = rc < 0 ? rc : sbx_err_set(err, EINVAL, "cgroup: %s is not a kept job cgroup",
+                                           paths[i]);
+            continue;
+        }
+        uint64_t deadline = cg_now_ns() + (uint64_t)KILL_TIMEOUT_MS * 1000000u;
+        for (unsigned delay = 1;; delay = delay < 20 ? delay * 2 : 20) {
+            if (rmdir(paths[i]) == 0 || errno == ENOENT)
+                break;
+            int e = errno;
+            if (e != EBUSY || cg_now_ns() > deadline) {
+                rc = rc < 0 ? rc : sbx_err_sys(err, e, "cgroup: cannot remove %s", paths[i]);
+                break;
+            }
+            _cleanup_close_ int fd = open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            int k = fd < 0 ? 0 : cg_read_pids(fd, pids, (int)(sizeof pids / sizeof pids[0]));
+            for (int j = 0; j < k; j++)
+                kill(pids[j], SIGKILL);
+            sleep_ms(delay);
+        }
+    }
+    return rc;
 }
 
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg)

@@ -68,6 +68,20 @@ struct sbx_cg_stats {
 int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
                       struct sbx_cgroup **out, struct sbx_err *err);
 
+/* The same for a job that outlives its creator (sbx-oci): named
+ * "kept-<job_name>" exactly, which sbx_cgroup_cleanup_stale never takes for
+ * a stale job's; an existing one of that name is an error (EEXIST). Whoever
+ * keeps it removes it (sbx_cgroup_remove_dirs). */
+int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *limits,
+                           struct sbx_cgroup **out, struct sbx_err *err);
+/* The job's directories (absolute paths, valid while cg is): up to max. */
+int sbx_cgroup_dirs(const struct sbx_cgroup *cg, const char **paths, int max);
+/* Frees cg, leaving its directories as they are. */
+void sbx_cgroup_forget(struct sbx_cgroup *cg);
+/* Kills whatever is left in the given job directories (as returned by
+ * sbx_cgroup_dirs) and removes them; a missing one is not an error. */
+int sbx_cgroup_remove_dirs(const char *const *paths, int n, struct sbx_err *err);
+
 /* A directory fd usable with clone3(CLONE_INTO_CGROUP) when every used
  * controller is on v2, else -1 (then use sbx_cgroup_enter). */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);

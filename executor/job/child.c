@@ -116,9 +116,9 @@ static int cmp_int(const void *a, const void *b)
  * for, for as long as this job runs. Keep only what the job needs. */
 static void close_launcher_fds(const struct sbx_plan *plan)
 {
-    int keep[8 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
-                                     plan->stdio[2], plan->lock_fd};
-    int n = 8;
+    int keep[9 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
+                                     plan->stdio[2], plan->lock_fd, plan->start_fd};
+    int n = 9;
     for (int i = 0; i < plan->n_cg_procs; i++)
         keep[n++] = plan->cg_procs[i];
     qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
@@ -152,7 +152,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
      * clone3 charged it, the launcher's cgroup, the same in both ways of
      * entering them, so that a job's memory figures do not depend on which
      * way was taken. */
-    if (unshare(CLONE_NEWNET) < 0)
+    if (!plan->joined_netns && unshare(CLONE_NEWNET) < 0)
         sbx_child_fail(plan->sock, errno, "network namespace: unshare: %s", strerror(errno));
     /* Into the job's cgroups where clone3 could not put us (v1), when the
      * launcher is a service that must not wait: through cgroup.procs files
@@ -177,8 +177,9 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* If the launcher dies, so does the job: PID 1 dying takes the whole PID
      * namespace with it. Armed only now because changing credentials clears
-     * it; a launcher that died before shows as a hung-up socket. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+     * it; a launcher that died before shows as a hung-up socket. A detached
+     * job is meant to outlive its launcher (sbx-oci create exits). */
+    if (!plan->detached && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         sbx_child_fail(plan->sock, errno, "setup: PR_SET_PDEATHSIG: %s", strerror(errno));
     /* Dumpable until the time namespace offsets are written: writing
      * /proc/self/timens_offsets needs /proc/self to be ours, and both a

@@ -26,6 +26,9 @@ struct sbx_plan {
     size_t n_sources;                   /* mount source fds the launcher sends */
     int lock_fd;                        /* the uid slot's lock, held by PID 1; -1: none */
     int landlock_abi;                   /* 0: the kernel has no Landlock */
+    bool detached;                      /* outlives the launcher (sbx_exec_opts.detached) */
+    int start_fd;                       /* detached: the start FIFO (O_PATH); else -1 */
+    bool joined_netns;                  /* cloned inside an engine's network namespace */
 };
 
 /* Runs in the clone()d child. Never returns. */

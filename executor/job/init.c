@@ -119,6 +119,31 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listen
     return (pid_t)pid;
 }
 
+/* A detached job waits here, set up but before its command, until its
+ * start: the launcher learns that it waits, then opening the FIFO for
+ * writing blocks until someone opens it for reading (runc's exec FIFO). The
+ * launcher may be gone by then, so nothing more is said to it until the
+ * command runs. */
+static void wait_for_start(const struct sbx_plan *plan)
+{
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (sbx_msg_send(plan->sock, &ready, NULL, 0) < 0)
+        _exit(125);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", plan->start_fd);
+    int fd;
+    while ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+        ;
+    if (fd < 0)
+        _exit(125);
+    /* The reader takes this byte as the sign that the command starts now. */
+    ssize_t n = write(fd, "0", 1);
+    close(fd);
+    close(plan->start_fd);
+    if (n != 1)
+        _exit(125);
+}
+
 __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd)
 {
     sigset_t set;
@@ -131,6 +156,9 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
      * sigwaitinfo sees the launcher's SIGTERM; the job's process unblocks
      * them before exec. */
     sigprocmask(SIG_BLOCK, &set, NULL);
+
+    if (plan->detached)
+        wait_for_start(plan);
 
     int exec_errno = 0;
     int listener = -1;
@@ -156,7 +184,9 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
      * fallback only. */
     if (listener < 0 && plan->seccomp && plan->seccomp->wants_listener)
         listener = find_listener();
-    if (sbx_msg_send(plan->sock, &started, listener >= 0 ? &listener : NULL, listener >= 0) < 0)
+    /* A detached job's launcher has usually exited by now: nobody to tell. */
+    if (sbx_msg_send(plan->sock, &started, listener >= 0 ? &listener : NULL, listener >= 0) < 0 &&
+        !plan->detached)
         _exit(125);
     if (listener >= 0)
         close(listener);

@@ -58,6 +58,7 @@ struct sbx_job {
     int sock;
     int listener;
     bool rootless;
+    bool engine_idmap;              /* the caller's range: its files are already shifted */
     bool landlock;
     struct sbx_uid_slot slot;
     struct sbx_cgroup *cg;
@@ -206,8 +207,10 @@ static int send_sources(struct sbx_job *job, const struct sbx_spec *spec, size_t
     if (n && !job->rootless) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/ns/user", (int)job->pid);
-        _cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
+        /* A range the engine chose comes with files it already shifted
+         * into it: idmapping them again would shift them twice. */
+        _cleanup_close_ int userns = job->engine_idmap ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+        if (userns < 0 && !job->engine_idmap)
             return sbx_err_sys(err, errno, "opening the job's user namespace");
         int r = sbx_mount_sources_open(spec, userns, fds, err);
         if (r < 0)
@@ -290,6 +293,9 @@ static int read_setup_msg(struct sbx_job *job, int *exec_status, bool *said, str
         job->listener = nfds ? fd : -1;
         return 1;
     }
+    /* A detached job is as far as it goes without its start. */
+    if (m.type == SBX_MSG_READY && !nfds)
+        return 1;
     if (nfds)
         close(fd);
     *said = m.type == SBX_MSG_SETUP_FAILED || m.type == SBX_MSG_EXEC_FAILED;
@@ -439,6 +445,8 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
         snprintf(name, sizeof name, "%s", opts->job_name);
     else
         snprintf(name, sizeof name, "%d-%u", (int)getpid(), seq++);
+    if (opts && opts->detached)
+        return sbx_cgroup_create_kept(name, &l, &job->cg, err);
     return sbx_cgroup_create(name, &l, &job->cg, err);
 }
 
@@ -451,6 +459,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
 {
     *exec_status = 125;
     *out = NULL;
+    _cleanup_close_ int own_net = -1;
     __attribute__((cleanup(job_freep))) struct sbx_job *job = NULL;
     if (sbx_hostfit_check(spec, err) < 0)
         goto failed;
@@ -466,9 +475,18 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1};
     if (sbx_rlimits_fit(spec, err) < 0)
         goto failed;
+    if (opts && opts->detached) {
+        if (opts->start_fd < 0) {
+            sbx_err_set(err, EINVAL, "setup: a detached job needs a start FIFO");
+            goto failed;
+        }
+        plan.detached = true;
+        plan.start_fd = opts->start_fd;
+        plan.joined_netns = opts->netns_fd >= 0;
+    }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
     plan.seccomp = job->seccomp;
@@ -497,6 +515,12 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
                                     "(run as root)", needs_cg);
             goto failed;
         }
+    } else if (plan.detached && opts->idmap) {
+        /* The caller's own range (checked by sbx_userns_write_maps: never
+         * host uid 0 nor the launcher's). */
+        plan.idmap = *opts->idmap;
+        plan.idmap.rootless = false;
+        job->engine_idmap = true;
     } else {
         struct sbx_uidpool pool;
         if (opts && opts->pool)
@@ -537,7 +561,21 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
             goto failed;
         }
     }
+    /* A joined network namespace is the launcher's for the clone only. */
+    if (plan.joined_netns) {
+        own_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own_net < 0 || setns(opts->netns_fd, CLONE_NEWNET) < 0) {
+            sbx_err_sys(err, errno, "network namespace: joining the given one");
+            close(sv[1]);
+            goto failed;
+        }
+    }
     int r = clone_child(job, &plan, sv[1], err);
+    if (plan.joined_netns && setns(own_net, CLONE_NEWNET) < 0) {
+        /* The launcher cannot stay in a container's network: fail closed. */
+        sbx_err_sys(err, errno, "network namespace: returning to the launcher's");
+        r = -EIO;
+    }
     close(sv[1]);
     for (int i = 0; i < plan.n_cg_procs; i++)
         close(plan.cg_procs[i]);
@@ -926,6 +964,25 @@ static void fill_result(struct sbx_job *job, struct sbx_result *res)
         p->io_full_us = st.io_full_us;
         r->pressure = p;
     }
+}
+
+void sbx_job_detach(struct sbx_job *job, struct sbx_job_detached *out)
+{
+    memset(out, 0, sizeof *out);
+    out->pid = job->pid;
+    out->host_uid = job->host_uid;
+    out->host_gid = job->host_gid;
+    if (job->cg) {
+        const char *dirs[SBX_CG_MAX_DIRS];
+        int n = sbx_cgroup_dirs(job->cg, dirs, SBX_CG_MAX_DIRS);
+        for (int i = 0; i < n; i++)
+            snprintf(out->cgroups[out->n_cgroups++], sizeof out->cgroups[0], "%s", dirs[i]);
+        sbx_cgroup_forget(job->cg);
+        job->cg = NULL;
+    }
+    /* PID 1 keeps its own copy of the slot's lock, and the job runs on:
+     * closing ours and the socket frees nothing of the job's. */
+    job_free(job);
 }
 
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)

@@ -14,13 +14,31 @@
 #include "common/err.h"
 #include "policy/policy.h"
 #include "jobio.h"
+#include "executor/cgroup/cgroup.h"
 #include "executor/uidpool.h"
+#include "executor/userns.h"
 
 struct sbx_exec_opts {
     const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
     int stdio[3];                   /* the job's stdin/out/err; -1: the launcher's own */
     const char *job_name;           /* names the job's cgroup; NULL: derived from the pid */
     bool forward_signals;           /* sbx_job_run: pass SIGINT/SIGTERM/SIGHUP on to the job */
+    /* A job that outlives its launcher (sbx-oci): its PID 1 does not die
+     * with the launcher, its cgroup is named "kept-<job_name>" (never taken
+     * for a stale one) and, once set up, it waits before starting the
+     * command until start_fd (an O_PATH fd of a FIFO) can be opened for
+     * writing, i.e. until someone opens the FIFO for reading. sbx_job_start
+     * then returns as soon as it waits; hand it over with sbx_job_detach. */
+    bool detached;
+    int start_fd;
+    /* detached: a network namespace to join instead of a new empty one (an
+     * engine's, e.g. a bridge's; the caller makes sure it is not the
+     * host's), or -1. The job cannot reconfigure it: it belongs to the
+     * host's user namespace. */
+    int netns_fd;
+    /* detached: root inside maps to this range instead of a slot of the
+     * pool (an engine's --userns=auto range), or NULL. */
+    const struct sbx_idmap *idmap;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
@@ -89,6 +107,19 @@ struct sbx_job_usage {
     uint64_t wall_time_ms, cpu_time_ms, memory_peak_bytes;
 };
 void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u);
+
+/* A detached job (opts.detached) handed over by sbx_job_detach: its PID 1
+ * (a child of the launcher until the launcher exits) and the directories of
+ * its cgroup, which the new owner removes once the job is gone. */
+struct sbx_job_detached {
+    pid_t pid;
+    uint32_t host_uid, host_gid;
+    int n_cgroups;
+    char cgroups[SBX_CG_MAX_DIRS][4096];
+};
+/* Lets go of a started detached job without killing it or removing its
+ * cgroup (PID 1 holds its uid slot), and frees job. */
+void sbx_job_detach(struct sbx_job *job, struct sbx_job_detached *out);
 
 /* Collects the result of an ended job, tears everything down (cgroup, uid
  * slot, fds) and frees it. Safe on a job that has not ended: kills it first. */

@@ -17,6 +17,7 @@ enum sbx_msg_type {
     SBX_MSG_EXITED,        /* child -> launcher: the first process's wait status */
     SBX_MSG_CGROUP_READY,  /* launcher -> child: it is in the job's cgroups (plan.cgroup_later) */
     SBX_MSG_OUTPUT_FILE,   /* child -> launcher: a file reached the output limit (text: its path) */
+    SBX_MSG_READY,         /* child -> launcher: a detached job is set up and waits for its start */
 };
 
 #define SBX_MSG_TEXT 480

@@ -1,0 +1,344 @@
+/* exec: another process in a running container. The caller enters the
+ * container's cgroups and, through a pidfd of its first process, all of its
+ * namespaces at once (user first, which the kernel orders itself); the
+ * process forked then is inside the container's PID namespace and drops
+ * everything the way the container's first process did (executor/caps.c,
+ * landlock.c, seccomp/): no capability, no_new_privs, Landlock, sbx's
+ * filter, then exec. */
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "executor/caps.h"
+#include "executor/landlock.h"
+#include "executor/seccomp/seccomp.h"
+#include "executor/userns.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct exec_args {
+    const char *process, *pid_file, *cwd, *id;
+    bool detach;
+    char **cmd;
+    int ncmd;
+    const char *env[256];
+    int nenv;
+};
+
+static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err *err)
+{
+    memset(a, 0, sizeof *a);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *v = NULL;
+        int r;
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if ((r = oci_opt_value(argc, argv, &i, "--process", &v, err)) ||
+            (r = oci_opt_value(argc, argv, &i, "-p", &v, err))) {
+            if (r < 0)
+                return r;
+            a->process = v;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--pid-file", &v, err))) {
+            if (r < 0)
+                return r;
+            a->pid_file = v;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--cwd", &v, err))) {
+            if (r < 0)
+                return r;
+            a->cwd = v;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--env", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "-e", &v, err))) {
+            if (r < 0)
+                return r;
+            if (a->nenv == 256)
+                return sbx_err_set(err, E2BIG, "--env: at most 256");
+            a->env[a->nenv++] = v;
+        } else if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
+            a->detach = true;
+        } else if (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0 ||
+                   strncmp(argv[i], "--console-socket", 16) == 0) {
+            return sbx_err_set(err, ENOTSUP, "%s: a terminal is not supported by sbx-oci yet",
+                               argv[i]);
+        } else if ((r = oci_opt_value(argc, argv, &i, "--preserve-fds", &v, err))) {
+            if (r < 0)
+                return r;
+            if (strcmp(v, "0") != 0)
+                return sbx_err_set(err, ENOTSUP, "--preserve-fds: passing extra fds is not "
+                                                 "supported by sbx-oci");
+        } else if (strcmp(argv[i], "--no-new-privs") == 0 || strcmp(argv[i], "--ignore-paused") == 0) {
+            continue; /* always, and refused while paused anyway */
+        } else if ((r = oci_opt_value(argc, argv, &i, "--user", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "-u", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "--cap", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "--apparmor", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "--process-label", &v, err)) ||
+                   (r = oci_opt_value(argc, argv, &i, "--cgroup", &v, err))) {
+            return r < 0 ? r : sbx_err_set(err, ENOTSUP, "exec: %s is not supported by sbx-oci "
+                                                         "(use --process)", argv[i]);
+        } else {
+            return sbx_err_set(err, EINVAL, "exec: unknown option %s", argv[i]);
+        }
+    }
+    if (i >= argc)
+        return sbx_err_set(err, EINVAL, "exec: a container id is required");
+    a->id = argv[i++];
+    a->cmd = argv + i;
+    a->ncmd = argc - i;
+    if (!a->process && !a->ncmd)
+        return sbx_err_set(err, EINVAL, "exec: give --process FILE or a command");
+    if (a->process && a->ncmd)
+        return sbx_err_set(err, EINVAL, "exec: give --process FILE or a command, not both");
+    return 0;
+}
+
+/* The process to run, as a job policy validated like create's. */
+static int load_process(const struct exec_args *a, JobPolicy **out, struct sbx_err *err)
+{
+    json_t *proc;
+    if (a->process) {
+        json_error_t je;
+        proc = json_load_file(a->process, JSON_REJECT_DUPLICATES, &je);
+        if (!proc)
+            return sbx_err_set(err, EINVAL, "--process: %s: line %d: %s", a->process, je.line,
+                               je.text);
+    } else {
+        json_t *args = json_array();
+        for (int i = 0; i < a->ncmd; i++)
+            json_array_append_new(args, json_string(a->cmd[i]));
+        json_t *env = json_array();
+        for (int i = 0; i < a->nenv; i++)
+            json_array_append_new(env, json_string(a->env[i]));
+        proc = json_pack("{s:o, s:o, s:s}", "args", args, "env", env, "cwd", a->cwd ? a->cwd : "/");
+    }
+    JobPolicy *p = sbx_policy_new();
+    if (!p || !proc) {
+        json_decref(proc);
+        sbx_policy_free(p);
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    }
+    int r = oci_process_policy(proc, p, err);
+    json_decref(proc);
+    if (r < 0) {
+        sbx_policy_free(p);
+        return a->process ? sbx_err_wrap(err, "--process") : r;
+    }
+    *out = p;
+    return 0;
+}
+
+/* The container's command process: PID 1 is sbx's init, which stays out of
+ * the time namespace it made for its children. */
+static pid_t first_process(pid_t init)
+{
+    char path[96], buf[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
+        return -1;
+    return (pid_t)atoi(buf);
+}
+
+struct child_failure {
+    int code;
+    char msg[SBX_ERR_MSG_MAX];
+};
+
+__attribute__((noreturn)) static void child_fail(int fd, int code, const char *msg)
+{
+    struct child_failure f = {.code = code};
+    snprintf(f.msg, sizeof f.msg, "%s", msg);
+    (void)!write(fd, &f, sizeof f);
+    _exit(code == ENOENT ? 127 : 126);
+}
+
+/* In the forked process, inside every namespace of the container. */
+__attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
+                                                  const struct sbx_seccomp *filter, int abi,
+                                                  int report)
+{
+    struct sbx_err err = {0};
+    char msg[SBX_ERR_MSG_MAX];
+    if (setsid() < 0)
+        child_fail(report, errno, "exec: setsid");
+    /* Host root is nobody in here until it takes the namespace's root, and
+     * host root's supplementary groups must never reach the container. */
+    struct sbx_idmap root = {.count = 1};
+    if (sbx_userns_become_root(&root, &err) < 0)
+        child_fail(report, err.code, err.msg);
+    struct rlimit nofile = {.rlim_cur = s->limits.open_files, .rlim_max = s->limits.open_files};
+    if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+        child_fail(report, errno, "exec: rlimit open_files");
+    if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
+        child_fail(report, err.code, err.msg);
+    if (chdir(s->cwd) < 0) {
+        snprintf(msg, sizeof msg, "exec: cwd %s: %s", s->cwd, strerror(errno));
+        child_fail(report, errno, msg);
+    }
+    if (sbx_landlock_confine_root(abi, &err) < 0)
+        child_fail(report, err.code, err.msg);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        child_fail(report, errno, "exec: close_range");
+    int listener = -1;
+    int r = sbx_seccomp_install(filter, &listener);
+    if (r < 0)
+        child_fail(report, -r, "exec: installing the seccomp filter");
+    if (listener >= 0)
+        close(listener); /* no supervisor: notified calls fail with ENOSYS */
+    /* The container's PATH, looked up inside its root. */
+    extern char **environ;
+    environ = s->envp;
+    execvp(s->command, s->argv);
+    int e = errno;
+    snprintf(msg, sizeof msg, "exec: %s: %s", s->command, strerror(e));
+    child_fail(report, e, msg);
+}
+
+static int enter_cgroups(const struct oci_state *st, struct sbx_err *err)
+{
+    for (int i = 0; i < st->n_cgroups; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/cgroup.procs", st->cgroups[i]);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1)
+            return sbx_err_sys(err, errno, "exec: entering the container's cgroup %s",
+                               st->cgroups[i]);
+    }
+    return 0;
+}
+
+int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err)
+{
+    struct exec_args a;
+    if (parse_exec(argc, argv, &a, err) < 0)
+        return 1;
+    struct oci_state st;
+    if (oci_state_read(g, a.id, &st, err) < 0)
+        return 1;
+    enum oci_status status = oci_state_status(g, &st);
+    int rc = 1;
+    JobPolicy *p = NULL;
+    struct sbx_spec spec = {0};
+    struct sbx_seccomp *filter = NULL;
+    _cleanup_close_ int pidfd = -1, dirfd = -1;
+    char pid_name[PATH_MAX] = "";
+    if (status != OCI_RUNNING) {
+        sbx_err_set(err, ESRCH, status == OCI_PAUSED ? "cannot exec in a paused container"
+                                                     : "container not running");
+        goto out;
+    }
+    if (load_process(&a, &p, err) < 0)
+        goto out;
+    if (sbx_policy_validate(p, "/", &spec, err) < 0) {
+        sbx_err_wrap(err, "exec");
+        goto out;
+    }
+    if (sbx_seccomp_compile(spec.seccomp, &filter, err) < 0)
+        goto out;
+    int abi = sbx_landlock_abi();
+    if (a.pid_file) {
+        /* Opened now: the pid file is written from inside the container's
+         * mount namespace, through this directory fd. */
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof buf, "%s", a.pid_file);
+        char *slash = strrchr(buf, '/');
+        const char *dir = slash ? (slash == buf ? "/" : buf) : ".";
+        snprintf(pid_name, sizeof pid_name, "%s", slash ? slash + 1 : buf);
+        if (slash)
+            *slash = '\0';
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0 || !pid_name[0]) {
+            sbx_err_sys(err, dirfd < 0 ? errno : EINVAL, "--pid-file: %s", a.pid_file);
+            goto out;
+        }
+    }
+    pid_t target = first_process(st.pid);
+    pidfd = target > 0 ? (int)syscall(SYS_pidfd_open, target, 0) : -1;
+    unsigned long long start;
+    if (pidfd < 0 || oci_pid_starttime(st.pid, &start) < 0 || start != st.pid_start) {
+        sbx_err_set(err, ESRCH, "container not running");
+        goto out;
+    }
+    if (enter_cgroups(&st, err) < 0)
+        goto out;
+    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
+        sbx_err_sys(err, errno, "exec: entering the container's namespaces");
+        goto out;
+    }
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        sbx_err_sys(err, errno, "exec: pipe");
+        goto out;
+    }
+    /* Nothing of the container may ptrace us while we hold host fds. */
+    prctl(PR_SET_DUMPABLE, 0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sbx_err_sys(err, errno, "exec: fork");
+        goto out;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        run_process(&spec, filter, abi, pipefd[1]);
+    }
+    close(pipefd[1]);
+    struct child_failure f;
+    ssize_t n = read(pipefd[0], &f, sizeof f);
+    close(pipefd[0]);
+    if (n == (ssize_t)sizeof f) {
+        waitpid(pid, NULL, 0);
+        sbx_err_set(err, f.code, "%s", f.msg);
+        rc = f.code == ENOENT ? 127 : 126;
+        goto out;
+    }
+    if (a.detach) {
+        char text[32], tmp[PATH_MAX + 32];
+        int len = snprintf(text, sizeof text, "%d", (int)pid);
+        snprintf(tmp, sizeof tmp, ".%s.tmp-%d", pid_name, (int)getpid());
+        if (dirfd >= 0) {
+            int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+            if (fd < 0 || write(fd, text, (size_t)len) != len || renameat(dirfd, tmp, dirfd, pid_name) < 0) {
+                sbx_err_sys(err, errno, "--pid-file: %s", a.pid_file);
+                if (fd >= 0)
+                    close(fd);
+                kill(pid, SIGKILL);
+                goto out;
+            }
+            close(fd);
+        }
+        rc = 0;
+        goto out;
+    }
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    sbx_err_clear(err);
+out:
+    sbx_seccomp_free(filter);
+    sbx_spec_free(&spec);
+    sbx_policy_free(p);
+    oci_state_free(&st);
+    return rc;
+}

@@ -1,0 +1,449 @@
+/* config.json -> a job policy. What sbx always does (a new user, PID, IPC,
+ * UTS, mount, cgroup and network namespace; no capabilities; no_new_privs;
+ * seccomp; its own /proc, /dev and /tmp) is not asked of the spec; what the
+ * spec asks beyond it is refused here, naming the field, before anything
+ * exists. */
+#include "oci.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+
+#define REFUSE(err, ...) sbx_err_set(err, EPERM, __VA_ARGS__)
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+static char **strv_append(char **v, size_t *n, const char *s)
+{
+    v = realloc(v, (*n + 1) * sizeof *v);
+    if (!v)
+        abort();
+    v[(*n)++] = xstrdup(s);
+    return v;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Refuse a JSON member of the wrong type rather than ignore it. */
+static int want(json_t *v, json_type t, const char *field, struct sbx_err *err)
+{
+    if (v && json_typeof(v) != t)
+        return sbx_err_set(err, EINVAL, "%s: has the wrong JSON type", field);
+    return 0;
+}
+
+/* The namespaces sbx always makes; the spec must ask for each one that
+ * would otherwise be the host's, and may not join the host's by path. */
+static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_err *err)
+{
+    json_t *ns = json_object_get(linux_, "namespaces");
+    int r = want(ns, JSON_ARRAY, "linux.namespaces", err);
+    if (r < 0)
+        return r;
+    bool have_pid = false, have_ipc = false, have_net = false, have_mnt = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(ns, i, e) {
+        const char *type = jstr(e, "type"), *path = jstr(e, "path");
+        if (!type)
+            return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].type: missing", i);
+        if (path && *path && strcmp(type, "network") == 0) {
+            /* An engine's network namespace (a bridge, slirp) is not the
+             * host's: join it, but never the host's own. */
+            struct stat a, b;
+            if (stat(path, &a) < 0)
+                return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
+            if (stat("/proc/1/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                return REFUSE(err, "linux.namespaces[%zu].path: the host's network namespace "
+                                   "is refused", i);
+            if (stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                return REFUSE(err, "linux.namespaces[%zu].path: the runtime's own network "
+                                   "namespace is refused", i);
+            snprintf(cfg->netns, sizeof cfg->netns, "%s", path);
+            have_net = true;
+            continue;
+        }
+        if (path && *path)
+            return REFUSE(err, "linux.namespaces[%zu].path: joining a %s namespace is not "
+                               "supported by sbx-oci", i, type);
+        if (strcmp(type, "pid") == 0)
+            have_pid = true;
+        else if (strcmp(type, "ipc") == 0)
+            have_ipc = true;
+        else if (strcmp(type, "network") == 0)
+            have_net = true;
+        else if (strcmp(type, "mount") == 0)
+            have_mnt = true;
+        else if (strcmp(type, "user") != 0 && strcmp(type, "uts") != 0 &&
+                 strcmp(type, "cgroup") != 0 && strcmp(type, "time") != 0)
+            return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].type: unknown namespace %s", i,
+                               type);
+    }
+    if (!have_pid)
+        return REFUSE(err, "linux.namespaces: no \"pid\" entry (the host's PID namespace) is refused");
+    if (!have_ipc)
+        return REFUSE(err, "linux.namespaces: no \"ipc\" entry (the host's IPC namespace) is refused");
+    if (!have_net)
+        return REFUSE(err, "linux.namespaces: no \"network\" entry (the host's network) is refused");
+    if (!have_mnt)
+        return REFUSE(err, "linux.namespaces: no \"mount\" entry (the host's mounts) is refused");
+    return 0;
+}
+
+/* One contiguous map from 0 inside, uid and gid alike: what the executor
+ * can write (podman --userns=auto brings exactly that). */
+static int check_idmaps(json_t *linux_, struct oci_config *cfg, struct sbx_err *err)
+{
+    json_t *um = json_object_get(linux_, "uidMappings"), *gm = json_object_get(linux_, "gidMappings");
+    size_t nu = json_array_size(um), ng = json_array_size(gm);
+    if (!nu && !ng)
+        return 0;
+    if (nu != 1 || ng != 1)
+        return REFUSE(err, "linux.uidMappings: sbx-oci honours one uid and one gid range "
+                           "(got %zu and %zu)", nu, ng);
+    json_t *u = json_array_get(um, 0), *gr = json_array_get(gm, 0);
+    json_int_t uc = json_integer_value(json_object_get(u, "containerID"));
+    json_int_t uh = json_integer_value(json_object_get(u, "hostID"));
+    json_int_t us = json_integer_value(json_object_get(u, "size"));
+    json_int_t gc = json_integer_value(json_object_get(gr, "containerID"));
+    json_int_t gh = json_integer_value(json_object_get(gr, "hostID"));
+    json_int_t gs = json_integer_value(json_object_get(gr, "size"));
+    if (uc != 0 || gc != 0)
+        return REFUSE(err, "linux.uidMappings[0].containerID: must be 0");
+    if (us <= 0 || us != gs || us > 0x7fffffff)
+        return REFUSE(err, "linux.uidMappings[0].size: must be the same positive size as "
+                           "linux.gidMappings[0].size");
+    if (uh <= 0 || gh <= 0 || uh + us > UINT32_MAX || gh + gs > UINT32_MAX)
+        return REFUSE(err, "linux.uidMappings[0].hostID: a map that covers host id 0 is refused");
+    cfg->has_idmap = true;
+    cfg->map_uid = (uint32_t)uh;
+    cfg->map_gid = (uint32_t)gh;
+    cfg->map_count = (uint32_t)us;
+    return 0;
+}
+
+/* The devices every container gets (sbx's /dev holds these); any other is
+ * device access beyond the defaults. */
+static bool default_device(const char *path)
+{
+    static const char *const ok[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                     "/dev/urandom", "/dev/tty", "/dev/ptmx", "/dev/console"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(path, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool has_option(json_t *opts, const char *name)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(opts, i, o)
+        if (json_is_string(o) && strcmp(json_string_value(o), name) == 0)
+            return true;
+    return false;
+}
+
+/* Mount types sbx makes itself, at the places sbx makes them. */
+static bool sbx_provides(const char *type, const char *dst)
+{
+    return (strcmp(type, "proc") == 0 && strcmp(dst, "/proc") == 0) ||
+           (strcmp(dst, "/dev") == 0) || strcmp(dst, "/dev/pts") == 0 ||
+           strcmp(dst, "/dev/mqueue") == 0 || strcmp(type, "sysfs") == 0 ||
+           strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0 ||
+           strcmp(dst, "/sys") == 0 || strncmp(dst, "/sys/", 5) == 0;
+}
+
+static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
+{
+    json_t *ms = json_object_get(root, "mounts");
+    int r = want(ms, JSON_ARRAY, "mounts", err);
+    if (r < 0)
+        return r;
+    size_t i;
+    json_t *m;
+    json_array_foreach(ms, i, m) {
+        const char *dst = jstr(m, "destination"), *type = jstr(m, "type"), *src = jstr(m, "source");
+        json_t *opts = json_object_get(m, "options");
+        if (!dst || dst[0] != '/')
+            return sbx_err_set(err, EINVAL, "mounts[%zu].destination: must be an absolute path", i);
+        bool bind = (type && strcmp(type, "bind") == 0) || has_option(opts, "bind") ||
+                    has_option(opts, "rbind");
+        if (!type)
+            type = bind ? "bind" : "";
+        if (!bind && sbx_provides(type, dst))
+            continue;
+        Sbx__V1__Mount *pm = calloc(1, sizeof *pm);
+        if (!pm)
+            abort();
+        sbx__v1__mount__init(pm);
+        pm->dst = xstrdup(dst);
+        pm->has_type = true;
+        if (bind) {
+            if (!src || src[0] != '/')
+                return sbx_err_set(err, EINVAL, "mounts[%zu].source: a bind mount needs an "
+                                                "absolute path", i);
+            pm->type = SBX__V1__MOUNT__TYPE__BIND;
+            pm->src = xstrdup(src);
+            pm->has_rw = true;
+            pm->rw = !has_option(opts, "ro");
+        } else if (strcmp(type, "tmpfs") == 0 || strcmp(type, "mqueue") == 0 ||
+                   strcmp(type, "devpts") == 0) {
+            pm->type = SBX__V1__MOUNT__TYPE__TMPFS;
+            size_t k;
+            json_t *o;
+            json_array_foreach(opts, k, o) {
+                const char *s = json_string_value(o);
+                if (s && strncmp(s, "size=", 5) == 0) {
+                    char buf[64];
+                    snprintf(buf, sizeof buf, "%s", s + 5);
+                    /* "65536k": the policy's units are upper case. */
+                    for (char *c = buf; *c; c++)
+                        if (*c >= 'a' && *c <= 'z')
+                            *c = (char)(*c - 'a' + 'A');
+                    pm->size = xstrdup(buf);
+                }
+            }
+        } else {
+            free(pm->dst);
+            free(pm);
+            return REFUSE(err, "mounts[%zu].type: %s mounts are not supported by sbx-oci", i, type);
+        }
+        p->mounts = realloc(p->mounts, (p->n_mounts + 1) * sizeof *p->mounts);
+        if (!p->mounts)
+            abort();
+        p->mounts[p->n_mounts++] = pm;
+    }
+    return 0;
+}
+
+int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err)
+{
+    if (!json_is_object(proc))
+        return sbx_err_set(err, EINVAL, "process: missing");
+    json_t *args = json_object_get(proc, "args");
+    if (!json_is_array(args) || !json_array_size(args) || !json_is_string(json_array_get(args, 0)))
+        return sbx_err_set(err, EINVAL, "process.args: must be a non-empty array of strings");
+    if (json_is_true(json_object_get(proc, "terminal")))
+        return REFUSE(err, "process.terminal: a terminal (console socket) is not supported by "
+                           "sbx-oci yet");
+    size_t i;
+    json_t *a;
+    json_array_foreach(args, i, a) {
+        if (!json_is_string(a))
+            return sbx_err_set(err, EINVAL, "process.args[%zu]: must be a string", i);
+        if (i == 0)
+            p->command = xstrdup(json_string_value(a));
+        else
+            p->args = strv_append(p->args, &p->n_args, json_string_value(a));
+    }
+    json_t *env = json_object_get(proc, "env");
+    int r = want(env, JSON_ARRAY, "process.env", err);
+    if (r < 0)
+        return r;
+    json_array_foreach(env, i, a) {
+        if (!json_is_string(a))
+            return sbx_err_set(err, EINVAL, "process.env[%zu]: must be a string", i);
+        p->env = strv_append(p->env, &p->n_env, json_string_value(a));
+    }
+    const char *cwd = jstr(proc, "cwd");
+    if (cwd)
+        p->cwd = xstrdup(cwd);
+    json_t *user = json_object_get(proc, "user");
+    if (user) {
+        json_t *uid = json_object_get(user, "uid"), *gid = json_object_get(user, "gid");
+        if (uid && (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
+                    json_integer_value(uid) > UINT32_MAX))
+            return sbx_err_set(err, EINVAL, "process.user.uid: not a uid");
+        if (gid && (!json_is_integer(gid) || json_integer_value(gid) < 0 ||
+                    json_integer_value(gid) > UINT32_MAX))
+            return sbx_err_set(err, EINVAL, "process.user.gid: not a gid");
+        p->has_uid = p->has_gid = true;
+        p->uid = (uint32_t)json_integer_value(uid);
+        p->gid = (uint32_t)json_integer_value(gid);
+    }
+    /* A privileged container asks for CAP_SYS_ADMIN: refused (sbx drops
+     * every capability; lesser sets are tightened to none). */
+    json_t *caps = json_object_get(proc, "capabilities");
+    const char *sets[] = {"bounding", "effective", "permitted", "inheritable", "ambient"};
+    for (size_t s = 0; s < 5; s++)
+        if (has_option(json_object_get(caps, sets[s]), "CAP_SYS_ADMIN"))
+            return REFUSE(err, "process.capabilities.%s: CAP_SYS_ADMIN (a privileged container) "
+                               "is refused", sets[s]);
+    json_t *rl = json_object_get(proc, "rlimits");
+    json_array_foreach(rl, i, a) {
+        const char *type = jstr(a, "type");
+        json_int_t soft = json_integer_value(json_object_get(a, "soft"));
+        if (type && strcmp(type, "RLIMIT_NOFILE") == 0) {
+            if (soft <= 0 || soft > (1 << 20))
+                return sbx_err_set(err, EINVAL, "process.rlimits[%zu].soft: %" JSON_INTEGER_FORMAT
+                                   " is not within 1..%d", i, soft, 1 << 20);
+            if (!p->limits) {
+                p->limits = calloc(1, sizeof *p->limits);
+                if (!p->limits)
+                    abort();
+                sbx__v1__limits__init(p->limits);
+            }
+            p->limits->has_open_files = true;
+            p->limits->open_files = (uint32_t)soft;
+        }
+    }
+    return 0;
+}
+
+static Sbx__V1__Limits *limits_of(JobPolicy *p)
+{
+    if (!p->limits) {
+        p->limits = calloc(1, sizeof *p->limits);
+        if (!p->limits)
+            abort();
+        sbx__v1__limits__init(p->limits);
+    }
+    return p->limits;
+}
+
+static int add_resources(json_t *res, JobPolicy *p, struct sbx_err *err)
+{
+    char buf[64];
+    json_t *mem = json_object_get(json_object_get(res, "memory"), "limit");
+    if (json_is_integer(mem) && json_integer_value(mem) > 0) {
+        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(mem));
+        limits_of(p)->memory = xstrdup(buf);
+    }
+    json_t *pids = json_object_get(json_object_get(res, "pids"), "limit");
+    if (json_is_integer(pids) && json_integer_value(pids) > 0) {
+        if (json_integer_value(pids) > SBX_MAX_PIDS)
+            return sbx_err_set(err, EINVAL, "linux.resources.pids.limit: above %u", SBX_MAX_PIDS);
+        limits_of(p)->has_pids = true;
+        limits_of(p)->pids = (uint32_t)json_integer_value(pids);
+    }
+    json_t *cpu = json_object_get(res, "cpu");
+    json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
+    json_int_t period = json_integer_value(json_object_get(cpu, "period"));
+    if (quota > 0) {
+        limits_of(p)->has_cpus = true;
+        limits_of(p)->cpus = (double)quota / (double)(period > 0 ? period : 100000);
+    }
+    json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
+    if (shares > 0) {
+        /* cgroup v1 shares (2..262144, 1024 default) to v2 weight, as crun. */
+        json_int_t w = 1 + ((shares - 2) * 9999) / 262142;
+        limits_of(p)->has_cpu_weight = true;
+        limits_of(p)->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+    }
+    const char *cpus = jstr(cpu, "cpus");
+    if (cpus && *cpus)
+        limits_of(p)->cpuset = xstrdup(cpus);
+    return 0;
+}
+
+int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
+        return sbx_err_set(err, ENAMETOOLONG, "--bundle: path too long");
+    json_error_t je;
+    cfg->root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!cfg->root)
+        return sbx_err_set(err, EINVAL, "%s: line %d: %s", path, je.line, je.text);
+    json_t *root = cfg->root;
+    if (!json_is_object(root))
+        return sbx_err_set(err, EINVAL, "%s: not a JSON object", path);
+    JobPolicy *p = cfg->policy = sbx_policy_new();
+    if (!p)
+        return sbx_err_set(err, ENOMEM, "out of memory");
+
+    json_t *linux_ = json_object_get(root, "linux");
+    if (!json_is_object(linux_))
+        return sbx_err_set(err, EINVAL, "linux: missing (sbx-oci runs Linux containers only)");
+    int r;
+    if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
+        return r;
+    /* The process first: a privileged container is named as such. */
+    if ((r = oci_process_policy(json_object_get(root, "process"), p, err)) < 0)
+        return r;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(linux_, "devices"), i, e) {
+        const char *dp = jstr(e, "path");
+        if (!dp || !default_device(dp))
+            return REFUSE(err, "linux.devices[%zu]: %s: device access beyond the defaults is "
+                               "refused", i, dp ? dp : "(no path)");
+    }
+    json_t *sysctl = json_object_get(linux_, "sysctl");
+    const char *key;
+    json_t *val;
+    json_object_foreach(sysctl, key, val) {
+        /* ping_group_range is what engines add by default: sbx's network
+         * namespace is empty, so there is nothing to ping; anything else
+         * would be applied as asked, which sbx-oci does not do yet. */
+        if (strcmp(key, "net.ipv4.ping_group_range") != 0)
+            return REFUSE(err, "linux.sysctl.%s: sysctls are not supported by sbx-oci", key);
+    }
+    if (json_object_size(json_object_get(root, "hooks")))
+        return REFUSE(err, "hooks: hooks are not supported by sbx-oci");
+    json_t *intel = json_object_get(linux_, "intelRdt");
+    if (intel)
+        return REFUSE(err, "linux.intelRdt: not supported by sbx-oci");
+
+    json_t *rootj = json_object_get(root, "root");
+    const char *rp = jstr(rootj, "path");
+    if (!rp || !*rp)
+        return sbx_err_set(err, EINVAL, "root.path: missing");
+    char joined[4096];
+    if (rp[0] == '/')
+        snprintf(joined, sizeof joined, "%s", rp);
+    else if (snprintf(joined, sizeof joined, "%s/%s", bundle, rp) >= (int)sizeof joined)
+        return sbx_err_set(err, ENAMETOOLONG, "root.path: too long");
+    if (!realpath(joined, cfg->rootfs))
+        return sbx_err_sys(err, errno, "root.path: %s", joined);
+    p->rootfs = calloc(1, sizeof *p->rootfs);
+    if (!p->rootfs)
+        abort();
+    sbx__v1__root_fs__init(p->rootfs);
+    p->rootfs->layers = strv_append(NULL, &p->rootfs->n_layers, cfg->rootfs);
+    /* The writes of a container land in a tmpfs: more room than a job's. */
+    p->rootfs->size = xstrdup("1G");
+
+    const char *host = jstr(root, "hostname");
+    if (host && *host)
+        p->hostname = xstrdup(host);
+    if ((r = add_mounts(root, p, err)) < 0)
+        return r;
+    if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
+        return r;
+    if (cfg->netns[0]) {
+        /* The engine's namespace is as the engine set it up: the job may
+         * not (and cannot) bring its lo up or down. */
+        p->has_network = true;
+        p->network = SBX__V1__JOB_POLICY__NETWORK__NONE;
+    }
+    return 0;
+}
+
+void oci_config_free(struct oci_config *cfg)
+{
+    if (cfg->policy)
+        sbx_policy_free(cfg->policy);
+    if (cfg->root)
+        json_decref(cfg->root);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,110 @@
+/* sbx-oci: the runc command line over the executor library. One process per
+ * command, as runc: `create` leaves the container's PID 1 behind (a child
+ * of create until create exits, then of the engine's subreaper) and writes
+ * the state that every later command reads from --root. */
+#ifndef SBX_OCI_OCI_H
+#define SBX_OCI_OCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "policy/policy.h"
+
+#define OCI_VERSION "1.0.2"
+#define OCI_DEFAULT_ROOT "/run/sbx-oci"
+#define OCI_MAX_CGROUPS 8
+
+struct oci_globals {
+    const char *root;       /* state directory */
+    const char *log;        /* NULL: errors go to stderr only */
+    bool log_json;          /* --log-format json (the default for --log) */
+    bool debug;
+};
+
+/* A container as config.json asks for it, translated into a job policy for
+ * the executor, plus what the executor does not carry itself. */
+struct oci_config {
+    json_t *root;           /* the parsed config.json */
+    JobPolicy *policy;
+    char rootfs[4096];      /* absolute */
+    bool has_idmap;         /* the spec brings its own user namespace maps */
+    uint32_t map_uid, map_gid, map_count;
+    char netns[4096];       /* a network namespace to join (path), or "" */
+};
+
+/* Reads bundle/config.json and checks it against what sbx can grant: a
+ * field that asks for more is refused with err naming it, e.g.
+ * `linux.namespaces: no "pid" entry (the host's PID namespace) is refused`. */
+int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
+void oci_config_free(struct oci_config *cfg);
+/* config.json's "process" (or exec's --process file) into p: command,
+ * args, env, cwd, user, rlimits; refuses a terminal and CAP_SYS_ADMIN. */
+int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err);
+
+/* The state of one container, as create wrote it under --root/ID. */
+struct oci_state {
+    char id[256];
+    char bundle[4096];
+    char rootfs[4096];
+    char created[64];       /* RFC 3339 */
+    pid_t pid;              /* the container's PID 1 (host numbering) */
+    unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
+    json_t *annotations;
+    int n_cgroups;
+    char cgroups[OCI_MAX_CGROUPS][4096];
+};
+
+enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_PAUSED, OCI_STOPPED };
+const char *oci_status_name(enum oci_status s);
+
+/* 0 when id is a usable container id (no '/', not "." or "..", printable). */
+int oci_check_id(const char *id, struct sbx_err *err);
+/* root/id (and root/id/file when file is non-NULL) into buf. */
+int oci_path(const struct oci_globals *g, const char *id, const char *file, char *buf, size_t size,
+             struct sbx_err *err);
+int oci_state_write(const struct oci_globals *g, const struct oci_state *st, struct sbx_err *err);
+/* -ENOENT with "container does not exist" when there is no such container. */
+int oci_state_read(const struct oci_globals *g, const char *id, struct oci_state *st,
+                   struct sbx_err *err);
+void oci_state_free(struct oci_state *st);
+/* The status from the PID and its start time (a reused PID is not ours). */
+enum oci_status oci_state_status(const struct oci_globals *g, const struct oci_state *st);
+json_t *oci_state_json(const struct oci_globals *g, const struct oci_state *st);
+/* Removes root/id and everything in it. */
+int oci_state_remove(const struct oci_globals *g, const char *id, struct sbx_err *err);
+/* /proc/pid/stat field 22, or a negative errno. */
+int oci_pid_starttime(pid_t pid, unsigned long long *out);
+/* Writes text to path atomically (a temporary file renamed over it). */
+int oci_write_atomic(const char *path, const char *text, size_t len, mode_t mode,
+                     struct sbx_err *err);
+
+/* The commands: argv[0] is the command's name. Return the exit status. */
+int oci_cmd_create(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_start(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_run(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_state(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_list(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_spec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+
+/* Command-line helpers shared by the commands: "--name value" and
+ * "--name=value". Returns 1 and sets *val when argv[*i] is that option
+ * (advancing *i past a separate value), 0 when it is not, -EINVAL (err
+ * filled) when its value is missing. */
+int oci_opt_value(int argc, char **argv, int *i, const char *name, const char **val,
+                  struct sbx_err *err);
+/* Whether argv asks for help (-h/--help) anywhere before "--". */
+bool oci_wants_help(int argc, char **argv);
+void oci_debug(const struct oci_globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,295 @@
+#!/bin/bash
+# sbx-oci: the runc command line driven directly (lifecycle, exit codes, pid
+# file, errors, refusals, sbx's guarantees inside the container), then by a
+# real engine, podman, as conmon drives it. Exits 77 (skip) only when podman
+# is not installed (scripts/install-deps installs it).
+. "$(dirname "$0")/lib.sh"
+: "${SBX_OCI:?run through ctest}" "${SBX_ROOTFS:?}"
+
+OCI=("$SBX_OCI" --root "$T/state")
+# A failing check must not leave containers behind.
+oci_cleanup() {
+    local id
+    for id in $("${OCI[@]}" list -q 2>/dev/null); do "${OCI[@]}" delete --force "$id"; done
+}
+cleanup_hooks+=(oci_cleanup)
+mkdir -p "$T/b"
+ln -s "$SBX_ROOTFS" "$T/b/rootfs"
+
+# bundle ARGS_JSON [PYTHON] : config.json from `sbx-oci spec`, with
+# process.args set and PYTHON (acting on c) applied.
+bundle() {
+    rm -f "$T/b/config.json"
+    (cd "$T/b" && "$SBX_OCI" spec) || fail "spec"
+    python3 - "$T/b/config.json" "$1" "${2:-}" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = json.loads(sys.argv[2])
+exec(sys.argv[3])
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}
+status_of() { "${OCI[@]}" state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+wait_status() { # ID STATUS
+    for _ in $(seq 100); do [ "$(status_of "$1")" == "$2" ] && return 0; sleep 0.05; done
+    return 1
+}
+
+# --- the command line itself ---
+"$SBX_OCI" --version | grep -q "sbx-oci version" && ok "--version" || fail "--version"
+for c in create start state kill delete list features spec pause resume ps run exec update; do
+    "$SBX_OCI" $c --help >/dev/null && ok "$c --help" || fail "$c --help"
+done
+"$SBX_OCI" --help | grep -q "Global options" && ok "--help" || fail "--help"
+"$SBX_OCI" features | python3 -c 'import json,sys; json.load(sys.stdin)' && ok "features is JSON" || fail "features"
+ERR=$("$SBX_OCI" --root="$T/state" --log="$T/log" --log-format=json state nosuch 2>&1); RC=$?
+check "state of a missing container fails" "$RC" 1
+check "runc's wording" "$ERR" "sbx-oci: container does not exist"
+check_match "--log gets one JSON error line" "$(cat "$T/log")" '^\{"level": ?"error", ?"msg": ?"container does not exist", ?"time": ?"[0-9T:-]+Z"\}$'
+ERR=$("$SBX_OCI" --root "$T/state" update x 2>&1); RC=$?
+check "update is refused clearly" "$RC:$ERR" "1:sbx-oci: update: not supported by sbx-oci yet"
+ERR=$("$SBX_OCI" --root "$T/state" checkpoint x 2>&1); RC=$?
+check "checkpoint is refused clearly" "$RC:$ERR" "1:sbx-oci: checkpoint: checkpoint/restore is refused by sbx-oci"
+ERR=$("$SBX_OCI" --root "$T/state" exec --tty x sh 2>&1); RC=$?
+check "exec --tty is refused clearly" "$RC:$ERR" "1:sbx-oci: --tty: a terminal is not supported by sbx-oci yet"
+ERR=$("${OCI[@]}" create --bundle "$T/b" ../x 2>&1)
+check_match "an id with / is refused" "$ERR" "invalid container id"
+
+# --- lifecycle, with a subreaper standing in for conmon: create's PID 1
+# must become its child, and its exit status must reach it ---
+bundle '["sh", "-c", "echo out-$(id -u); touch /written-by-oci; cat /proc/self/uid_map; grep -E \"NoNewPrivs|Seccomp:\" /proc/self/status; cat /proc/net/dev | wc -l; read x < /dev/null; sleep 0.3; exit 3"]'
+cat > "$T/reaper.py" <<'PY'
+import ctypes, json, os, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+t = sys.argv[1]
+oci = sys.argv[2:]
+def state():
+    return json.loads(subprocess.run(oci + ["state", "c1"], capture_output=True, text=True).stdout)
+# Files, not pipes, as conmon: PID 1 keeps create's stdio for the command.
+out, err = open(t + "/c1.out", "w"), open(t + "/c1.err", "w")
+r = subprocess.run(oci + ["create", "--bundle", t + "/b", "--pid-file", t + "/c1.pid", "c1"],
+                   stdout=out, stderr=err, timeout=60)
+print("create", r.returncode)
+pid = int(open(t + "/c1.pid").read())
+st = state()
+print("created", st["status"], st["pid"] == pid)
+time.sleep(0.3)
+print("still-created", state()["status"])
+r = subprocess.run(oci + ["start", "c1"], capture_output=True, text=True, timeout=60)
+print("start", r.returncode, r.stderr.strip())
+_, status = os.waitpid(pid, 0)
+print("reaped", os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
+PY
+REAP=$(timeout 120 python3 "$T/reaper.py" "$T" "${OCI[@]}" 2>&1)
+echo "$REAP" | sed 's/^/# /'
+check_match "create succeeds" "$REAP" "create 0"
+check_match "state says created, pid as the pid file" "$REAP" "created created True"
+check_match "the process waits for start" "$REAP" "still-created created"
+check_match "start succeeds" "$REAP" "start 0 "
+check_match "the subreaper reaps the container with its exit status" "$REAP" "reaped 3"
+PIDTXT=$(cat "$T/c1.pid")
+check_match "pid file: decimal, no newline" "$PIDTXT" '^[0-9]+$'
+check "pid file has no newline" "$(wc -l < "$T/c1.pid")" 0
+OUT=$(cat "$T/c1.out")
+check_match "container root is uid 0 inside" "$OUT" "out-0"
+HOSTID=$(echo "$OUT" | awk '$1 == 0 && NF == 3 {print $2}')
+check_cmp "root inside maps to an unprivileged host id" "${HOSTID:-0}" -gt 65535
+check_match "no_new_privs" "$OUT" "NoNewPrivs:[[:space:]]+1"
+check_match "seccomp filter on" "$OUT" "Seccomp:[[:space:]]+2"
+check_match "only lo in the network namespace (2 header lines + lo)" "$OUT" "(^|[^0-9])3$"
+[ ! -e "$SBX_ROOTFS/written-by-oci" ] && ok "writes never reach the bundle's rootfs" \
+    || { fail "a write reached the rootfs"; rm -f "$SBX_ROOTFS/written-by-oci"; }
+check "stopped after exit" "$(status_of c1)" stopped
+ERR=$("${OCI[@]}" start c1 2>&1); RC=$?
+check "start of a stopped container" "$RC:$ERR" "1:sbx-oci: cannot start a container that has stopped"
+ERR=$("${OCI[@]}" kill c1 TERM 2>&1); RC=$?
+check "kill of a stopped container" "$RC:$ERR" "1:sbx-oci: container not running"
+CG=$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["cgroups"]))' "$T/state/c1/state.json")
+"${OCI[@]}" delete c1; check "delete of a stopped container" "$?" 0
+LEFT=0; for d in $CG; do [ -e "$d" ] && LEFT=1; done
+check "delete removes the container's cgroups" "$LEFT" 0
+[ ! -e "$T/state/c1" ] && ok "delete removes the state" || fail "state left behind"
+ERR=$("${OCI[@]}" state c1 2>&1); check "state after delete" "$ERR" "sbx-oci: container does not exist"
+
+# --- a long-running container: kill, pause/resume, delete --force ---
+bundle '["sleep", "100"]'
+"${OCI[@]}" create --bundle "$T/b" c2 >/dev/null; check "create c2" "$?" 0
+ERR=$("${OCI[@]}" create --bundle "$T/b" c2 2>&1); RC=$?
+check "a second create with the same id" "$RC:$ERR" "1:sbx-oci: container with id exists: c2"
+"${OCI[@]}" start c2; check "start c2" "$?" 0
+check "running" "$(status_of c2)" running
+"${OCI[@]}" pause c2; check "pause" "$?" 0
+check "paused" "$(status_of c2)" paused
+"${OCI[@]}" resume c2; check "resume" "$?" 0
+check "running again" "$(status_of c2)" running
+OUT=$("${OCI[@]}" exec c2 sh -c 'echo exec-$(id -u); grep -E "CapEff|NoNewPrivs|Seccomp:" /proc/self/status; touch /exec-write && echo wrote; exit 6' 2>&1); RC=$?
+check "exec: the process's exit status" "$RC" 6
+check_match "exec: root of the container" "$OUT" "exec-0"
+check_match "exec: no capabilities" "$OUT" "CapEff:[[:space:]]+0+"
+check_match "exec: no_new_privs" "$OUT" "NoNewPrivs:[[:space:]]+1"
+check_match "exec: seccomp" "$OUT" "Seccomp:[[:space:]]+2"
+check_match "exec: writes the container's root" "$OUT" "wrote"
+[ ! -e "$SBX_ROOTFS/exec-write" ] && ok "exec: the write stays in the container" || { fail "exec wrote the rootfs"; rm -f "$SBX_ROOTFS/exec-write"; }
+"${OCI[@]}" exec c2 /no/such >/dev/null 2>&1; check "exec of a missing command" "$?" 127
+echo '{"args": ["sh", "-c", "id -u; echo $FOO; pwd"], "env": ["FOO=bar", "PATH=/bin"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1000}}' > "$T/proc.json"
+OUT=$("${OCI[@]}" exec --process "$T/proc.json" c2 2>&1)
+check "exec --process: user, env and cwd" "$OUT" "1000
+bar
+/tmp"
+"${OCI[@]}" exec --detach --pid-file "$T/exec.pid" c2 sleep 100; check "exec --detach" "$?" 0
+EP=$(cat "$T/exec.pid")
+"${OCI[@]}" ps --format json c2 | grep -q "$EP" && ok "the detached process is in the container's cgroup" || fail "exec pid $EP not in ps"
+"${OCI[@]}" ps --format json c2 | python3 -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin)) >= 2 else 1)' \
+    && ok "ps lists PID 1 and the command" || fail "ps"
+ERR=$("${OCI[@]}" delete c2 2>&1); RC=$?
+check "delete of a running container without --force" "$RC:$ERR" "1:sbx-oci: cannot delete container c2 that is not stopped: running"
+"${OCI[@]}" kill c2 KILL; check "kill KILL" "$?" 0
+wait_status c2 stopped && ok "KILL stops it" || fail "still $(status_of c2) after KILL"
+"${OCI[@]}" delete c2; check "delete c2" "$?" 0
+
+"${OCI[@]}" create --bundle "$T/b" c3 >/dev/null && "${OCI[@]}" start c3
+"${OCI[@]}" kill c3; check "kill (default TERM)" "$?" 0
+wait_status c3 stopped && ok "TERM stops it" || fail "still $(status_of c3) after TERM"
+"${OCI[@]}" delete c3
+"${OCI[@]}" create --bundle "$T/b" c4 >/dev/null && "${OCI[@]}" start c4
+PID4=$("${OCI[@]}" state c4 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+"${OCI[@]}" delete --force c4; check "delete --force of a running container" "$?" 0
+[ ! -d "/proc/$PID4" ] || grep -q '^State:.*Z' "/proc/$PID4/status" && ok "its PID 1 is gone" || fail "PID 1 $PID4 survives"
+"${OCI[@]}" create --bundle "$T/b" c5 >/dev/null
+"${OCI[@]}" kill c5 TERM; check "kill of a created container" "$?" 0
+wait_status c5 stopped && ok "a created container killed is stopped" || fail "c5 $(status_of c5)"
+"${OCI[@]}" delete c5
+LIST=$("${OCI[@]}" list -q); check "list is empty after deletes" "$LIST" ""
+
+# --- an engine's network namespace (by path) is joined, not the host's ---
+touch "$T/netns"
+if unshare --net="$T/netns" true; then
+    cleanup_hooks+=("umount '$T/netns'")
+    bundle '["readlink", "/proc/self/ns/net"]' 'c["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "'"$T/netns"'"} for n in c["linux"]["namespaces"]]'
+    OUT=$("${OCI[@]}" run --bundle "$T/b" n1 2>&1)
+    check "a network namespace given by path is joined" "$OUT" "net:[$(stat -L -c %i "$T/netns")]"
+else
+    fail "unshare --net: cannot make a network namespace for the test"
+fi
+# --- mappings the spec brings are honoured (no slot of the pool) ---
+bundle '["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]'
+OUT=$("${OCI[@]}" run --bundle "$T/b" m1 2>&1 | tr -s ' ' | sed 's/^ //')
+check "the spec's uid and gid maps are used" "$OUT" "0 300000 65536
+0 300000 65536"
+
+# --- refusals: one line naming the config.json field, nothing left behind ---
+refused() { # DESCRIPTION PYTHON REGEX
+    bundle '["true"]' "$2"
+    ERR=$("${OCI[@]}" create --bundle "$T/b" bad 2>&1); RC=$?
+    check "$1 is refused" "$RC" 1
+    check_match "$1: the error names the field" "$ERR" "$3"
+    check "$1: one line" "$(echo "$ERR" | wc -l)" 1
+    [ ! -e "$T/state/bad" ] && ok "$1: no state left" || { fail "$1: state left"; "${OCI[@]}" delete --force bad; }
+}
+refused "host PID namespace" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]' '^sbx-oci: linux.namespaces: no "pid" entry'
+refused "host IPC namespace" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]' '^sbx-oci: linux.namespaces: no "ipc" entry'
+refused "host network" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]' '^sbx-oci: linux.namespaces: no "network" entry'
+refused "the host's netns by path" 'c["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "/proc/'$$'/ns/net"} for n in c["linux"]["namespaces"]]' "^sbx-oci: linux.namespaces\[[0-9]+\].path: the (host's|runtime's own) network namespace is refused"
+refused "privileged" 'c["process"]["capabilities"] = {"bounding": ["CAP_SYS_ADMIN"]}' '^sbx-oci: process.capabilities.bounding: CAP_SYS_ADMIN'
+refused "a host device" 'c["linux"]["devices"] = [{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]' '^sbx-oci: linux.devices\[0\]: /dev/sda'
+refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' '^sbx-oci: linux.uidMappings\[0\].hostID'
+refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
+refused "a terminal" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal:'
+
+# --- podman, as a real engine ---
+if ! command -v podman >/dev/null; then
+    echo "# podman is not installed (scripts/install-deps installs it): skipping the engine tests"
+    [ "$FAILS" -eq 0 ] || finish
+    exit 77
+fi
+# podman's own cgroups (cgroupfs manager) that did not exist before: ours to remove.
+PRE_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+P=(podman --root "$T/pod/storage" --runroot "$T/pod/run" --tmpdir "$T/pod/tmp" --storage-driver vfs
+   --events-backend file --cgroup-manager cgroupfs --network-config-dir "$T/pod/net"
+   --runtime "$SBX_OCI")
+podman_cleanup() {
+    "${P[@]}" rm -af -t 0 >/dev/null 2>&1
+    "${P[@]}" rmi -af >/dev/null 2>&1
+    grep -o " $T/pod[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+    for d in /sys/fs/cgroup/*/libpod_parent; do
+        rmdir "$d/conmon/sbx" 2>/dev/null
+        if ! echo "$PRE_CG" | grep -qx "$d"; then
+            rmdir "$d/conmon" "$d" 2>/dev/null
+        fi
+    done
+}
+cleanup_hooks+=(podman_cleanup)
+mkdir -p "$T/pod/tmp"
+export TMPDIR="$T/pod/tmp"
+tar -C "$SBX_ROOTFS" -cf "$T/rootfs.tar" .
+"${P[@]}" import "$T/rootfs.tar" sbx-oci-test >/dev/null 2>&1; check "podman import of the bundled rootfs" "$?" 0
+# --network none: podman's default network would add a bridge to the host.
+RUN=("${P[@]}" run --rm --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
+OUT=$(timeout 120 "${RUN[@]}" sbx-oci-test echo hi 2>&1); RC=$?
+check "podman run echo hi" "$RC:$OUT" "0:hi"
+timeout 120 "${RUN[@]}" sbx-oci-test sh -c 'exit 7' >/dev/null 2>&1
+check "podman run passes the exit code" "$?" 7
+OUT=$(timeout 120 "${RUN[@]}" sbx-oci-test sh -c 'echo x > /etc/podman-write && cat /etc/podman-write && awk "\$1 == 0 {print \$2}" /proc/self/uid_map' 2>&1); RC=$?
+check_match "root writes its root filesystem under podman" "$RC:$OUT" "^0:x"
+check_cmp "podman: root inside is an unprivileged host id" "$(echo "$OUT" | tail -1)" -gt 65535
+[ -z "$(find "$T/pod/storage" -name podman-write 2>/dev/null)" ] && ok "the write did not reach podman's image" \
+    || fail "the write reached podman's storage"
+timeout 120 "${RUN[@]}" --memory 32m sbx-oci-test sh -c 'a=x; while :; do a="$a$a"; done' >/dev/null 2>&1
+check "podman --memory kills a hog with 137" "$?" 137
+ERR=$(timeout 120 "${RUN[@]}" --privileged sbx-oci-test true 2>&1); RC=$?
+check_cmp "podman --privileged fails" "$RC" -ne 0
+check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
+ERR=$(timeout 120 "${RUN[@]}" --pid host sbx-oci-test true 2>&1)
+check_match "podman --pid host is refused" "$ERR" 'linux.namespaces: no "pid" entry'
+CID=$(timeout 120 "${P[@]}" run -d --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 sbx-oci-test sleep 100 2>&1)
+check_match "podman run -d" "$CID" '^[0-9a-f]{64}$'
+OUT=$(timeout 120 "${P[@]}" exec "$CID" sh -c 'echo exec-$(id -u); grep CapEff /proc/self/status; exit 4' 2>&1); RC=$?
+check "podman exec: its exit code" "$RC" 4
+check_match "podman exec: root inside, no capabilities" "$OUT" "exec-0.*CapEff:[[:space:]]+0+$"
+timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
+check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
+timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
+check "running again" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" running
+timeout 60 "${P[@]}" stop -t 5 "$CID" >/dev/null; check "podman stop" "$?" 0
+timeout 60 "${P[@]}" rm "$CID" >/dev/null; check "podman rm" "$?" 0
+check "podman has no container left" "$("${P[@]}" ps -aq)" ""
+
+# --- containerd, through its runc shim (ctr run --runc-binary) ---
+if command -v containerd >/dev/null && command -v ctr >/dev/null; then
+    PRE_RUN_CTD=$([ -e /run/containerd ] && echo yes)
+    mkdir -p "$T/ctd"
+    printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s/sock"\n' \
+        "$T/ctd" "$T/ctd" "$T/ctd" > "$T/ctd/config.toml"
+    containerd --config "$T/ctd/config.toml" >"$T/ctd/log" 2>&1 &
+    CTD_PID=$!
+    ctd_cleanup() {
+        local c
+        for c in $("${C[@]}" task ls -q 2>/dev/null); do "${C[@]}" task kill -s KILL "$c"; "${C[@]}" task delete "$c"; done
+        for c in $("${C[@]}" container ls -q 2>/dev/null); do "${C[@]}" container rm "$c"; done
+        kill "$CTD_PID"; wait "$CTD_PID"
+        grep -o " $T/ctd[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+        # The shim's sockets go to /run/containerd/s whatever the config says.
+        [ -n "$PRE_RUN_CTD" ] || rm -rf /run/containerd
+    }
+    C=(ctr -a "$T/ctd/sock")
+    cleanup_hooks+=(ctd_cleanup)
+    for _ in $(seq 50); do [ -S "$T/ctd/sock" ] && break; sleep 0.1; done
+    "${P[@]}" save -o "$T/img.tar" sbx-oci-test >/dev/null 2>&1
+    "${C[@]}" images import "$T/img.tar" >/dev/null 2>&1; check "ctr images import (podman save)" "$?" 0
+    IMG=$("${C[@]}" images ls -q | head -1)
+    CR=(--runc-binary "$SBX_OCI" --runc-root "$T/ctd/runc" --fifo-dir "$T/ctd/fifo")
+    OUT=$(timeout 120 "${C[@]}" run --rm "${CR[@]}" "$IMG" t1 echo hi 2>&1); RC=$?
+    check "ctr run --rm echo hi" "$RC:$OUT" "0:hi"
+    timeout 120 "${C[@]}" run --rm "${CR[@]}" "$IMG" t2 sh -c 'exit 5' >/dev/null 2>&1
+    check "ctr run passes the exit code" "$?" 5
+    timeout 120 "${C[@]}" run -d "${CR[@]}" "$IMG" t3 sleep 100 >/dev/null 2>&1; check "ctr run -d" "$?" 0
+    check_match "ctr task ls: running" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +RUNNING"
+    timeout 60 "${C[@]}" task kill t3; check "ctr task kill" "$?" 0
+    for _ in $(seq 50); do "${C[@]}" task ls 2>&1 | grep -qE "t3 +[0-9]+ +STOPPED" && break; sleep 0.1; done
+    check_match "ctr task ls: stopped" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +STOPPED"
+    timeout 60 "${C[@]}" task delete t3 >/dev/null; check "ctr task delete" "$?" 0
+    "${C[@]}" container rm t3; check "ctr container rm" "$?" 0
+else
+    echo "# containerd/ctr not installed: containerd tests not run"
+fi
+finish
