@@ -47,7 +47,11 @@ scrub() {
 build_judge() {
     tmp=$DIR/judge.tmp
     rm -rf "$tmp"
-    debootstrap --variant=minbase --include=gcc,g++,python3 "$SUITE" "$tmp" "$MIRROR" \
+    # debootstrap mounts /proc and /sys in the new tree: in a mount namespace
+    # of its own, nothing of it shows in the host's mount table (which the
+    # security tests compare, maybe while this runs) or outlives the build.
+    unshare --mount --propagation private \
+        debootstrap --variant=minbase --include=gcc,g++,python3 "$SUITE" "$tmp" "$MIRROR" \
         >"$DIR/judge.log" 2>&1 || { tail -20 "$DIR/judge.log" >&2; die "debootstrap failed (log: $DIR/judge.log)"; }
     scrub "$tmp"
     rm -rf "$DIR/judge"
