@@ -63,6 +63,7 @@ struct sbx_djob {
     struct sbx_djob *qnext;       /* the queue of CREATED jobs */
     uint64_t id;
     Sbx__V1__JobState state;
+    size_t image_layers;          /* the first rootfs.layers: its image's */
     uid_t uid;
     gid_t gid;
     bool detached;

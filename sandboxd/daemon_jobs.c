@@ -131,6 +131,7 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
     j->policy = jreq->policy;
     jreq->policy = NULL;
     j->spec = jr->spec;
+    j->image_layers = jr->image_layers;
     jr->have_spec = false;
     int r = setup_stdio(d, j, attached, err);
     if (r < 0) {
@@ -280,7 +281,7 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
     struct sbx_err why = {0};
     if (!sbx_dconfig_allows(&d->cfg, j->uid, j->gid))
         sbx_err_set(&why, EPERM, "uid %u is no longer allowed to run jobs", j->uid);
-    else if (sbx_job_recheck(j->policy, &j->spec, &ctx, &code, &why) == 0)
+    else if (sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code, &why) == 0)
         why.code = 0;
     if (why.code) {
         char msg[sizeof why.msg + 64];

@@ -33,7 +33,7 @@ static int need_job_id(const char *op, bool has, uint64_t id, Sbx__V1__Error__Co
 
 /* Host paths are opened by the daemon, as root: a non-admin may name only
  * those the operator shared, or it could read any file on the host. */
-static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
+static int check_host_paths(const JobPolicy *p, size_t image_layers, const struct sbx_req_ctx *ctx,
                             Sbx__V1__Error__Code *code, struct sbx_err *err)
 {
     *code = E(PERMISSION_DENIED);
@@ -48,7 +48,9 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
     if (ctx->admin)
         return 0;
     struct sbx_err e = {0};
-    for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++) {
+    /* The first image_layers come from the daemon's own image store (the
+     * policy's image, resolved by the daemon), not from the client. */
+    for (size_t i = image_layers; p->rootfs && i < p->rootfs->n_layers; i++) {
         if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i], false))
             return sbx_err_set(err, EPERM,
                                "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
@@ -243,11 +245,25 @@ static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct
     return 0;
 }
 
-int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, const struct sbx_req_ctx *ctx,
-                    Sbx__V1__Error__Code *code, struct sbx_err *err)
+static int check_image_shared(const JobPolicy *p, const struct sbx_req_ctx *ctx,
+                              Sbx__V1__Error__Code *code, struct sbx_err *err)
 {
-    int r = check_host_paths(p, ctx, code, err);
-    if (r < 0 || ctx->admin)
+    /* The store's layers are host paths the daemon opens as root: a
+     * non-admin uses them only where the operator shared the store. */
+    if (p->image && !ctx->admin && !ctx->cfg->share_images) {
+        *code = E(PERMISSION_DENIED);
+        return sbx_err_set(err, EPERM, "image: only administrators may run jobs on images "
+                           "(the daemon's share_images is off)");
+    }
+    return 0;
+}
+
+int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, size_t image_layers,
+                    const struct sbx_req_ctx *ctx, Sbx__V1__Error__Code *code,
+                    struct sbx_err *err)
+{
+    int r = check_host_paths(p, image_layers, ctx, code, err);
+    if (r < 0 || (r = check_image_shared(p, ctx, code, err)) < 0 || ctx->admin)
         return r;
     *code = E(OVER_CAP);
     return check_caps(spec, &ctx->cfg->caps, err);
@@ -278,20 +294,15 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     if (s && s->capture && (jr->stdio_fds & 6))
         return sbx_err_set(err, EINVAL, "stdio.capture: %s is attached too; choose one",
                            jr->stdio_fds & 2 ? "stdout" : "stderr");
-    int r = check_host_paths(p, ctx, code, err);
-    if (r < 0)
+    int r = check_host_paths(p, 0, ctx, code, err);
+    if (r < 0 || (r = check_image_shared(p, ctx, code, err)) < 0)
         return r;
-    /* The store's layers are host paths the daemon opens as root: a
-     * non-admin uses them only where the operator shared the store. */
-    if (p->image && !ctx->admin && !ctx->cfg->share_images) {
-        *code = E(PERMISSION_DENIED);
-        return sbx_err_set(err, EPERM, "image: only administrators may run jobs on images "
-                           "(the daemon's share_images is off)");
-    }
     /* An image not in the store is a field naming nothing: as a bad path. */
     *code = E(INVALID_ARGUMENT);
+    size_t given = p->rootfs ? p->rootfs->n_layers : 0;
     if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, err)) < 0)
         return r;
+    jr->image_layers = (p->rootfs ? p->rootfs->n_layers : 0) - given;
     if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {
         *code = E(INTERNAL);
         return -ENOMEM;

@@ -22,6 +22,7 @@ struct sbx_job_req {
     struct sbx_spec spec; /* borrows from the request's policy */
     bool have_spec;
     unsigned stdio_fds;     /* bits: stdin, stdout, stderr */
+    size_t image_layers;    /* the first rootfs.layers: the image's, from the store */
 };
 
 /* Checks every field of req (and, for run and submit, fills the policy's
@@ -38,7 +39,8 @@ void sbx_job_req_free(struct sbx_job_req *jr);
 /* The permission checks of a run or submit (shared paths, caps), made again
  * when a queued job starts: a SIGHUP since it arrived may have changed them,
  * or who is an administrator. */
-int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, const struct sbx_req_ctx *ctx,
-                    Sbx__V1__Error__Code *code, struct sbx_err *err);
+int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, size_t image_layers,
+                    const struct sbx_req_ctx *ctx, Sbx__V1__Error__Code *code,
+                    struct sbx_err *err);
 
 #endif
