@@ -44,6 +44,7 @@ mount --bind "$IMAGES" /var/lib/sbx/images
 mkdir -p /srv/bin
 ln -s "$SBX" /srv/bin/sbx
 ln -s "$SBX_BUILD/sandboxd" /srv/bin/sandboxd
+ln -s "$SBX_BUILD/sbx-oci" /srv/bin/sbx-oci
 export PATH=/srv/bin:$PATH
 
 # The directory the README's examples run in: "this directory" (rootfs/,
@@ -52,6 +53,7 @@ W=/srv/work
 mkdir -p "$W/tests" "$W/out"
 ln -s "$SBX_SRC/rootfs" "$W/rootfs"
 ln -s "$SBX_SRC/policy" "$W/policy"
+ln -s "$SBX_BUILD" "$W/build"
 echo "3 4" > "$W/tests/1.in"
 
 # /srv/...: a submission, a checkout, a fuzz target and corpus.
@@ -91,6 +93,50 @@ fi
 printf 'BOOM' > /srv/fuzz/corpus/crasher   # a crash on the first input: no luck needed
 chmod -R a+rX /srv
 
+# podman, for the examples that use it, keeps its images, containers and
+# events below $T (its configuration files, not the examples' text, say
+# so); the cgroups it makes (cgroupfs manager) that were not there before
+# are removed at the end. "podman pull" (no registry here) is played by a
+# shim that imports the judge layer under the name asked for.
+mkdir -p "$T/pod/tmp" "$T/shim"
+cat > "$T/pod/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+runroot = "$T/pod/run"
+graphroot = "$T/pod/storage"
+CONF
+cat > "$T/pod/containers.conf" <<CONF
+[engine]
+tmp_dir = "$T/pod/tmp"
+events_logger = "file"
+events_logfile_path = "$T/pod/events.log"
+[network]
+network_config_dir = "$T/pod/net"
+CONF
+export CONTAINERS_STORAGE_CONF=$T/pod/storage.conf CONTAINERS_CONF=$T/pod/containers.conf
+PRE_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+podman_cleanup() {
+    command -v podman >/dev/null || return 0
+    podman rm -af -t 0 >/dev/null 2>&1
+    podman rmi -af >/dev/null 2>&1
+    for d in /sys/fs/cgroup/*/libpod_parent; do
+        [ -d "$d" ] || continue
+        rmdir "$d"/conmon/* 2>/dev/null
+        echo "$PRE_CG" | grep -qx "$d" || rmdir "$d/conmon" "$d" 2>/dev/null
+    done
+}
+cleanup_hooks+=(podman_cleanup)
+cat > "$T/shim/podman" <<SHIM
+#!/bin/sh
+if [ "\$1" = pull ]; then
+    tar -C /var/lib/sbx/images/judge -c . | podman import - "\$2" >/dev/null
+    exit \$?
+fi
+exec podman "\$@"
+SHIM
+sed -i "s|exec podman|exec $(command -v podman || echo podman)|" "$T/shim/podman"
+chmod +x "$T/shim/podman"
+
 # ---- extraction ----
 # One file per example, named so that README's come first (--help's judge
 # example runs the binary README's judge example compiled).
@@ -116,6 +162,19 @@ n=$(find "$EX" -name '*.sh' | wc -l)
 check_cmp "examples found (README, --help, policies)" "$n" -ge 12
 
 # ---- running ----
+# run_private_tmp SCRIPT: runs it in $W with a /tmp of its own, so that
+# what it makes there (a socket, a bundle) meets nothing else and goes away;
+# the build and source trees stay where they are if they live below /tmp (a
+# clone there). Sets RC, OUT.
+run_private_tmp() {
+    OUT=$(cd "$W" && timeout 120 unshare --mount --propagation private bash -c '
+        mkdir -p /srv/.tmp && mount --bind /tmp /srv/.tmp && mount -t tmpfs docs-tmp /tmp || exit 1
+        for d in "$2" "$3"; do
+            case $d in /tmp/*) mkdir -p "$d" && mount --bind "/srv/.tmp/${d#/tmp/}" "$d" || exit 1 ;; esac
+        done
+        bash -ec "$1"' sh "$1" "$(readlink -f "$SBX_BUILD")" "$(readlink -f "$SBX_SRC")" 2>&1 </dev/null)
+    RC=$?
+}
 # run_example FILE: runs it in $W as written; sets RC, OUT (stdout+stderr).
 run_example() {
     OUT=$(cd "$W" && timeout 240 bash -e "$1" 2>&1 </dev/null)
@@ -162,22 +221,33 @@ for f in "$EX"/*.sh; do
         check_match "$from: the crash is kept under -artifact_prefix" "$(ls /srv/fuzz/crashes)" '^crash-'
         seen+="fuzz " ;;
     "sandboxd --socket /tmp/sbx.sock &")
-        # A /tmp of its own, so that its socket meets no other; the build
-        # and source trees stay where they are if they live below /tmp (a
-        # clone there: sandboxd and its rootfs). And it waits for what the
-        # example started in the background.
-        OUT=$(cd "$W" && timeout 120 unshare --mount --propagation private bash -c '
-            mkdir -p /srv/.tmp && mount --bind /tmp /srv/.tmp && mount -t tmpfs docs-tmp /tmp || exit 1
-            for d in "$2" "$3"; do
-                case $d in /tmp/*) mkdir -p "$d" && mount --bind "/srv/.tmp/${d#/tmp/}" "$d" || exit 1 ;; esac
-            done
-            bash -ec "$1"' sh "$(cat "$f"; echo wait)" "$(readlink -f "$SBX_BUILD")" "$(readlink -f "$SBX_SRC")" 2>&1 </dev/null)
-        RC=$?
+        # It waits for what the example started in the background.
+        run_private_tmp "$(cat "$f"; echo wait)"
         check "$from: the job service example exits 0" "$RC" 0
         check_match "$from: a job through sandboxd" "$OUT" '(^|
 )hi(
 |$)'
         seen+="service " ;;
+    "podman pull gcc:13 && podman save gcc:13 -o gcc.tar"*)
+        rm -rf /srv/judge/43 "$W/gcc.tar"
+        OUT=$(cd "$W" && PATH=$T/shim:$PATH timeout 600 bash -e "$f" 2>&1 </dev/null); RC=$?
+        check "$from: the image judge example exits 0" "$RC" 0
+        [ "$RC" = 0 ] || echo "$OUT" | tail -20
+        check_match "$from: the program built on the image answers" "$OUT" '(^|
+)7(
+|$)'
+        check_match "$from: sbx image ls lists it" "$OUT" 'gcc:13'
+        check "$from: sbx image rm left no image" "$(sbx image ls 2>&1 | grep -c 'gcc')" 0
+        rm -f "$W/gcc.tar"
+        seen+="image " ;;
+    "tar -C build/rootfs -c . | podman import - sbx-demo"*)
+        OUT=$(cd "$W" && timeout 300 bash -e "$f" 2>&1 </dev/null); RC=$?
+        check "$from: podman with sbx-oci as its runtime" "$RC:$(echo "$OUT" | tail -1)" "0:hi"
+        seen+="oci-podman " ;;
+    "mkdir -p /tmp/c1 && ln -sfn"*)
+        run_private_tmp "$(cat "$f")"
+        check "$from: sbx-oci run on a bundle" "$RC:$OUT" "0:hi from sbx"
+        seen+="oci-bundle " ;;
     "bench/bench.sh"*)
         ok "$from: skipped: the benchmarks take minutes and install their peers" ;;
     "make "*"# build"*)
@@ -211,7 +281,7 @@ for f in "$EX"/*.sh; do
         fail "$from: an example this test does not know: \"$first\" (add its check to $(basename "$0"))" ;;
     esac
 done
-for want in quickstart judge ci fuzz service hello help-judge policy-judge policy-ci uptime; do
+for want in quickstart judge ci fuzz service hello help-judge policy-judge policy-ci uptime image oci-podman oci-bundle; do
     case $seen in *" $want "*) ;; *) fail "no example of \"$want\" was found (extraction broken?)" ;; esac
 done
 finish
