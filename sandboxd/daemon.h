@@ -30,8 +30,8 @@
 #define SBX_CONN_BACKPRESSURE (1u << 20)
 /* Waits pending at once, per connection and per non-admin uid: each holds
  * memory until its job stops. */
-#define SBX_CONN_MAX_WAITS 64
-#define SBX_UID_MAX_WAITS 256
+#define SBX_CONN_MAX_WAITS 64U
+#define SBX_UID_MAX_WAITS 256U
 /* Connections only administrators may take, so that no tenant can lock
  * them out: an eighth of max_connections, at most 8. */
 #define SBX_ADMIN_RESERVED_CONNS(max) ((max) / 8 < 8 ? (max) / 8 : 8)

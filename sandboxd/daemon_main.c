@@ -352,6 +352,7 @@ int main(int argc, char **argv)
     struct sbx_err err = {0};
     if (setup(&d, socket_flag, &err) < 0) {
         fprintf(stderr, "sandboxd: %s\n", err.msg);
+        sbx_dconfig_free(&d.cfg);
         return 1;
     }
     struct pollfd *pfds = NULL;

@@ -61,7 +61,7 @@ check "a command with a terminal escape is refused" "$?" 125
 # The client escapes what any daemon sends: a fake one sends a forged row.
 cat >"$T/fake.py" <<'PY'
 import os, socket, struct, sys
-import sandboxd_pb2 as pb
+from sbx_client import sandboxd_pb2 as pb
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
 print("ready", flush=True)
 c, _ = s.accept()
@@ -122,7 +122,7 @@ check "a stopped job's policy no longer holds its stdin bytes" \
 fid=$(U submit --detach -- /bin/sleep 60)
 cat >"$T/flood.py" <<'PY'
 import socket, struct, sys, time
-import sandboxd_pb2 as pb
+from sbx_client import sandboxd_pb2 as pb
 path, job, nconn, nwait = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 def frame(req):
     b = req.SerializeToString(); return struct.pack(">I", len(b)) + b
