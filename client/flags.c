@@ -87,7 +87,7 @@ const char sbx_run_usage[] =
     "\n"
     "Examples (as root; rootfs/build-images.sh makes the judge layer):\n"
     "  sbx run -- /bin/sh -c 'echo hello'\n"
-    "  sbx run --rootfs /var/lib/sbx/images/judge --memory 256M --pids 64 \\\n"
+    "  sbx run --rootfs /var/lib/sbx/debian/judge --memory 256M --pids 64 \\\n"
     "      --time-limit 2 --wall-time-limit 5 --seccomp strict \\\n"
     "      --bind /srv/judge/42:/work --cwd /work -- /work/solution\n"
     "  sbx run --policy policy/examples/ci-job.pb.txt --bind-rw /srv/ci/checkout:/src \\\n"

@@ -5,10 +5,10 @@
 # not know fails it, so a new example comes with its check.
 #
 # The examples name host paths that stand for the user's own (/srv/...,
-# /var/lib/sbx/images, /tmp/sbx.sock). They are prepared in a mount
+# /var/lib/sbx/debian, /tmp/sbx.sock). They are prepared in a mount
 # namespace of this test's own: a tmpfs on /srv, an overlay on /var/lib with
 # the image layers (rootfs/build-images.sh, built once into the build dir
-# and kept there) bound at /var/lib/sbx/images. Everything the examples
+# and kept there) bound at /var/lib/sbx/debian. Everything the examples
 # write goes away with that namespace.
 . "$(dirname "$0")/lib.sh"
 
@@ -36,8 +36,8 @@ set -o pipefail
 mount -t tmpfs -o mode=0755 docs-srv /srv
 mkdir -p "$T/vl/u" "$T/vl/w"
 mount -t overlay docs-varlib -o "lowerdir=/var/lib,upperdir=$T/vl/u,workdir=$T/vl/w" /var/lib
-mkdir -p /var/lib/sbx/images
-mount --bind "$IMAGES" /var/lib/sbx/images
+mkdir -p /var/lib/sbx/debian
+mount --bind "$IMAGES" /var/lib/sbx/debian
 
 # sbx and sandboxd as if installed (not below /tmp: the job service example
 # gets a /tmp of its own).
@@ -129,7 +129,7 @@ cleanup_hooks+=(podman_cleanup)
 cat > "$T/shim/podman" <<SHIM
 #!/bin/sh
 if [ "\$1" = pull ]; then
-    tar -C /var/lib/sbx/images/judge -c . | podman import - "\$2" >/dev/null
+    tar -C /var/lib/sbx/debian/judge --exclude="./dev/*" -c . | podman import - "\$2" >/dev/null
     exit \$?
 fi
 exec podman "\$@"
@@ -198,7 +198,7 @@ for f in "$EX"/*.sh; do
         check "$from: make run" "$RC" 0
         check_match "$from: make run's sample job" "$OUT" 'hello from sandbox: uid 0, pid [0-9]+'
         seen+="quickstart " ;;
-    "rootfs/build-images.sh /var/lib/sbx/images judge"*)
+    "rootfs/build-images.sh /var/lib/sbx/debian judge"*)
         rm -rf /srv/judge /srv/results/42.json "$W/out/1.txt"
         run_example "$f"
         check "$from: the judge example exits 0" "$RC" 0
@@ -206,7 +206,7 @@ for f in "$EX"/*.sh; do
         check "$from: the judged output" "$(cat "$W/out/1.txt" 2>/dev/null)" 7
         check "$from: the result says EXITED" "$(result_status /srv/results/42.json)" EXITED
         seen+="judge " ;;
-    "rootfs/build-images.sh /var/lib/sbx/images "*)
+    "rootfs/build-images.sh /var/lib/sbx/debian "*)
         rm -f /srv/ci/checkout/hello
         run_example "$f"
         check "$from: the CI example exits 0" "$RC" 0
@@ -256,7 +256,7 @@ for f in "$EX"/*.sh; do
         run_example "$f"
         check "$from: hello" "$RC:$OUT" "0:hello"
         seen+="hello " ;;
-    "sbx run --rootfs /var/lib/sbx/images/judge "*)
+    "sbx run --rootfs /var/lib/sbx/debian/judge "*)
         [ -x /srv/judge/42/solution ] || fail "$from: run after README's judge example (no /srv/judge/42/solution)"
         OUT=$(cd "$W" && echo "3 4" | timeout 120 bash -e "$f" 2>&1); RC=$?
         check "$from: the judged program answers" "$RC:$OUT" "0:7"
