@@ -392,8 +392,10 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
         if (r == 0)
             return 0;
         /* A child killed on request dies without a word; one that said why
-         * it failed did fail, kill or not. */
-        end_setup(job, said || job->killed != KILL_REQUESTED, &err);
+         * it failed did fail, kill or not. Killed for its output, the
+         * command did run (the bytes came from it), though PID 1 may have
+         * died before it could say so: the limit, not a setup failure. */
+        end_setup(job, said || (job->killed != KILL_REQUESTED && job->killed != KILL_OUTPUT), &err);
     }
     if (!(fds[1].revents & POLLIN))
         return 0;
