@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "executor/caps.h"
+#include "executor/console.h"
 #include "executor/landlock.h"
 #include "executor/seccomp/seccomp.h"
 #include "executor/userns.h"
@@ -32,8 +33,8 @@
 #endif
 
 struct exec_args {
-    const char *process, *pid_file, *cwd, *id;
-    bool detach;
+    const char *process, *pid_file, *cwd, *id, *console_socket;
+    bool detach, tty;
     char **cmd;
     int ncmd;
     const char *env[256];
@@ -73,10 +74,12 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err
             a->env[a->nenv++] = v;
         } else if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
             a->detach = true;
-        } else if (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0 ||
-                   strncmp(argv[i], "--console-socket", 16) == 0) {
-            return sbx_err_set(err, ENOTSUP, "%s: a terminal is not supported by sbx-oci yet",
-                               argv[i]);
+        } else if (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0) {
+            a->tty = true;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--console-socket", &v, err))) {
+            if (r < 0)
+                return r;
+            a->console_socket = v;
         } else if ((r = oci_opt_value(argc, argv, &i, "--preserve-fds", &v, err))) {
             if (r < 0)
                 return r;
@@ -110,7 +113,8 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err
 }
 
 /* The process to run, as a job policy validated like create's. */
-static int load_process(const struct exec_args *a, JobPolicy **out, struct sbx_err *err)
+static int load_process(const struct exec_args *a, JobPolicy **out, bool *terminal,
+                        struct sbx_err *err)
 {
     json_t *proc;
     if (a->process) {
@@ -134,7 +138,7 @@ static int load_process(const struct exec_args *a, JobPolicy **out, struct sbx_e
         sbx_policy_free(p);
         return sbx_err_set(err, ENOMEM, "out of memory");
     }
-    int r = oci_process_policy(proc, p, err);
+    int r = oci_process_policy(proc, p, terminal, err);
     json_decref(proc);
     if (r < 0) {
         sbx_policy_free(p);
@@ -172,7 +176,7 @@ __attribute__((noreturn)) static void child_fail(int fd, int code, const char *m
 /* In the forked process, inside every namespace of the container. */
 __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
                                                   const struct sbx_seccomp *filter, int abi,
-                                                  int report)
+                                                  int console, int report)
 {
     struct sbx_err err = {0};
     char msg[SBX_ERR_MSG_MAX];
@@ -183,6 +187,16 @@ __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
     struct sbx_idmap root = {.count = 1};
     if (sbx_userns_become_root(&root, &err) < 0)
         child_fail(report, err.code, err.msg);
+    /* The pty from the container's devpts (this mount namespace's), as
+     * create's; made while we are root here, for the chown. */
+    if (console >= 0) {
+        int slave;
+        if (sbx_console_send(console, &slave, &err) < 0 ||
+            sbx_console_take(slave, s->uid, &err) < 0)
+            child_fail(report, err.code, err.msg);
+        close(slave);
+        close(console);
+    }
     struct rlimit nofile = {.rlim_cur = s->limits.open_files, .rlim_max = s->limits.open_files};
     if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
         child_fail(report, errno, "exec: rlimit open_files");
@@ -240,14 +254,24 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     JobPolicy *p = NULL;
     struct sbx_spec spec = {0};
     struct sbx_seccomp *filter = NULL;
-    _cleanup_close_ int pidfd = -1, dirfd = -1;
+    _cleanup_close_ int pidfd = -1, dirfd = -1, console = -1;
+    bool terminal = false;
     char pid_name[PATH_MAX] = "";
     if (status != OCI_RUNNING) {
         sbx_err_set(err, ESRCH, status == OCI_PAUSED ? "cannot exec in a paused container"
                                                      : "container not running");
         goto out;
     }
-    if (load_process(&a, &p, err) < 0)
+    if (load_process(&a, &p, &terminal, err) < 0)
+        goto out;
+    terminal = terminal || a.tty;
+    if (terminal != (a.console_socket != NULL)) {
+        sbx_err_set(err, EINVAL, terminal ? "exec: a terminal (--tty) needs --console-socket"
+                                          : "exec: --console-socket without --tty");
+        goto out;
+    }
+    /* Before the namespaces change: the socket's path is the host's. */
+    if (a.console_socket && (console = oci_console_connect(a.console_socket, err)) < 0)
         goto out;
     if (sbx_policy_validate(p, "/", &spec, err) < 0) {
         sbx_err_wrap(err, "exec");
@@ -300,7 +324,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     if (pid == 0) {
         close(pipefd[0]);
-        run_process(&spec, filter, abi, pipefd[1]);
+        run_process(&spec, filter, abi, console, pipefd[1]);
     }
     close(pipefd[1]);
     struct child_failure f;

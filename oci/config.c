@@ -234,16 +234,14 @@ static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
-int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err)
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err)
 {
     if (!json_is_object(proc))
         return sbx_err_set(err, EINVAL, "process: missing");
     json_t *args = json_object_get(proc, "args");
     if (!json_is_array(args) || !json_array_size(args) || !json_is_string(json_array_get(args, 0)))
         return sbx_err_set(err, EINVAL, "process.args: must be a non-empty array of strings");
-    if (json_is_true(json_object_get(proc, "terminal")))
-        return REFUSE(err, "process.terminal: a terminal (console socket) is not supported by "
-                           "sbx-oci yet");
+    *terminal = json_is_true(json_object_get(proc, "terminal"));
     size_t i;
     json_t *a;
     json_array_foreach(args, i, a) {
@@ -378,7 +376,7 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
     /* The process first: a privileged container is named as such. */
-    if ((r = oci_process_policy(json_object_get(root, "process"), p, err)) < 0)
+    if ((r = oci_process_policy(json_object_get(root, "process"), p, &cfg->terminal, err)) < 0)
         return r;
     size_t i;
     json_t *e;

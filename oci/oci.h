@@ -34,6 +34,7 @@ struct oci_config {
     bool has_idmap;         /* the spec brings its own user namespace maps */
     uint32_t map_uid, map_gid, map_count;
     char netns[4096];       /* a network namespace to join (path), or "" */
+    bool terminal;          /* process.terminal: needs --console-socket */
 };
 
 /* Reads bundle/config.json and checks it against what sbx can grant: a
@@ -42,8 +43,13 @@ struct oci_config {
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
 /* config.json's "process" (or exec's --process file) into p: command,
- * args, env, cwd, user, rlimits; refuses a terminal and CAP_SYS_ADMIN. */
-int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err);
+ * args, env, cwd, user, rlimits; *terminal gets process.terminal (which
+ * the caller serves through a console socket); refuses CAP_SYS_ADMIN. */
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err);
+/* A unix stream socket connected to path (an engine's --console-socket),
+ * or -errno with err filled. Paths beyond sun_path's 108 bytes are reached
+ * through their directory. */
+int oci_console_connect(const char *path, struct sbx_err *err);
 
 /* The state of one container, as create wrote it under --root/ID. */
 struct oci_state {

@@ -116,9 +116,10 @@ static int cmp_int(const void *a, const void *b)
  * for, for as long as this job runs. Keep only what the job needs. */
 static void close_launcher_fds(const struct sbx_plan *plan)
 {
-    int keep[9 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
-                                     plan->stdio[2], plan->lock_fd, plan->start_fd};
-    int n = 9;
+    int keep[10 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
+                                      plan->stdio[2], plan->lock_fd, plan->start_fd,
+                                      plan->console_fd};
+    int n = 10;
     for (int i = 0; i < plan->n_cg_procs; i++)
         keep[n++] = plan->cg_procs[i];
     qsort(keep, (size_t)n, sizeof keep[0], cmp_int);

@@ -29,6 +29,7 @@ struct sbx_plan {
     bool detached;                      /* outlives the launcher (sbx_exec_opts.detached) */
     int start_fd;                       /* detached: the start FIFO (O_PATH); else -1 */
     bool joined_netns;                  /* cloned inside an engine's network namespace */
+    int console_fd;                     /* detached: where the pty master goes; else -1 */
 };
 
 /* Runs in the clone()d child. Never returns. */

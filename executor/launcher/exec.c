@@ -475,7 +475,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1,
+                            .console_fd = -1};
     if (sbx_rlimits_fit(spec, err) < 0)
         goto failed;
     if (opts && opts->detached) {
@@ -486,6 +487,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.detached = true;
         plan.start_fd = opts->start_fd;
         plan.joined_netns = opts->netns_fd >= 0;
+        plan.console_fd = opts->console_fd;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;

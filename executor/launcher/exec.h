@@ -39,6 +39,12 @@ struct sbx_exec_opts {
     /* detached: root inside maps to this range instead of a slot of the
      * pool (an engine's --userns=auto range), or NULL. */
     const struct sbx_idmap *idmap;
+    /* detached: a connected unix socket (an engine's --console-socket), or
+     * -1. PID 1 makes a pty in the job's own devpts before it waits for the
+     * start, sends the master over it (SCM_RIGHTS, the pty's name as data,
+     * as runc does) and the command gets the slave as its stdio and
+     * controlling terminal. */
+    int console_fd;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

@@ -50,8 +50,6 @@ ERR=$("$SBX_OCI" --root "$T/state" update x 2>&1); RC=$?
 check "update is refused clearly" "$RC:$ERR" "1:sbx-oci: update: not supported by sbx-oci yet"
 ERR=$("$SBX_OCI" --root "$T/state" checkpoint x 2>&1); RC=$?
 check "checkpoint is refused clearly" "$RC:$ERR" "1:sbx-oci: checkpoint: checkpoint/restore is refused by sbx-oci"
-ERR=$("$SBX_OCI" --root "$T/state" exec --tty x sh 2>&1); RC=$?
-check "exec --tty is refused clearly" "$RC:$ERR" "1:sbx-oci: --tty: a terminal is not supported by sbx-oci yet"
 ERR=$("${OCI[@]}" create --bundle "$T/b" ../x 2>&1)
 check_match "an id with / is refused" "$ERR" "invalid container id"
 
@@ -111,6 +109,47 @@ check "delete removes the container's cgroups" "$LEFT" 0
 [ ! -e "$T/state/c1" ] && ok "delete removes the state" || fail "state left behind"
 ERR=$("${OCI[@]}" state c1 2>&1); check "state after delete" "$ERR" "sbx-oci: container does not exist"
 
+# --- a terminal: the pty master comes over --console-socket (SCM_RIGHTS,
+# its name as data), as conmon and containerd's shim receive it ---
+cat > "$T/console.py" <<'PY'
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(60)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+msg, anc, _, _ = c.recvmsg(256, socket.CMSG_SPACE(4))
+fds = array.array("i"); fds.frombytes(anc[0][2][:4])
+print("name", msg.decode(), "fd", os.readlink("/proc/self/fd/%d" % fds[0]), flush=True)
+out = b""
+while True:
+    try: d = os.read(fds[0], 4096)
+    except OSError: break  # EIO: the last slave closed
+    if not d: break
+    out += d
+print(out.decode().replace("\r", ""), flush=True)
+PY
+# console_server NAME : listens at $T/NAME.sock, the output goes to $T/NAME.out.
+console_server() {
+    rm -f "$T/$1.sock" "$T/$1.sock.ready"
+    timeout 90 python3 "$T/console.py" "$T/$1.sock" > "$T/$1.out" 2>&1 &
+    CONSOLE_PID=$!
+    for _ in $(seq 100); do [ -e "$T/$1.sock.ready" ] && break; sleep 0.05; done
+}
+bundle '["sh", "-c", "tty; test -t 0 && test -t 1 && echo stdio-tty; ls -n $(tty) | cut -c1-40 | tr -s \" \" | cut -d\" \" -f3"]' 'c["process"]["terminal"] = True; c["process"]["user"] = {"uid": 1000, "gid": 1000}'
+console_server t1
+"${OCI[@]}" create --bundle "$T/b" --console-socket "$T/t1.sock" t1 >/dev/null; check "create with --console-socket" "$?" 0
+"${OCI[@]}" start t1; check "start t1" "$?" 0
+wait "$CONSOLE_PID"
+OUT=$(cat "$T/t1.out")
+check_match "the pty's name comes as data, the master as the fd" "$OUT" "^name /dev/pts/0 fd /dev/pts/ptmx"
+check_match "the command's tty is the container's /dev/pts/0" "$OUT" $'\n/dev/pts/0\n'
+check_match "stdin and stdout are the terminal" "$OUT" "stdio-tty"
+check_match "the pty belongs to the process's user" "$OUT" $'\n1000'
+wait_status t1 stopped; "${OCI[@]}" delete t1
+ERR=$("${OCI[@]}" create --bundle "$T/b" --console-socket "$T/nosuch.sock" t1b 2>&1); RC=$?
+check_match "a console socket nobody listens on fails create" "$RC:$ERR" "^1:sbx-oci: --console-socket: connecting to"
+[ ! -e "$T/state/t1b" ] && ok "no state left after a failed console" || "${OCI[@]}" delete --force t1b
+
 # --- a long-running container: kill, pause/resume, delete --force ---
 bundle '["sleep", "100"]'
 "${OCI[@]}" create --bundle "$T/b" c2 >/dev/null; check "create c2" "$?" 0
@@ -131,6 +170,15 @@ check_match "exec: seccomp" "$OUT" "Seccomp:[[:space:]]+2"
 check_match "exec: writes the container's root" "$OUT" "wrote"
 [ ! -e "$SBX_ROOTFS/exec-write" ] && ok "exec: the write stays in the container" || { fail "exec wrote the rootfs"; rm -f "$SBX_ROOTFS/exec-write"; }
 "${OCI[@]}" exec c2 /no/such >/dev/null 2>&1; check "exec of a missing command" "$?" 127
+console_server e1
+"${OCI[@]}" exec --tty --console-socket "$T/e1.sock" c2 sh -c 'tty; test -t 0 && echo stdin-tty; exit 2'
+check "exec --tty --console-socket: the process's exit status" "$?" 2
+wait "$CONSOLE_PID"
+OUT=$(cat "$T/e1.out")
+check_match "exec --tty: the pty comes from the container's devpts" "$OUT" "^name /dev/pts/[0-9]+ fd /dev/pts/ptmx"
+check_match "exec --tty: the process's stdin is the terminal" "$OUT" $'\n/dev/pts/[0-9]+\nstdin-tty'
+ERR=$("${OCI[@]}" exec --tty c2 true 2>&1); RC=$?
+check "exec --tty without a console socket is refused" "$RC:$ERR" "1:sbx-oci: exec: a terminal (--tty) needs --console-socket"
 echo '{"args": ["sh", "-c", "id -u; echo $FOO; pwd"], "env": ["FOO=bar", "PATH=/bin"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1000}}' > "$T/proc.json"
 OUT=$("${OCI[@]}" exec --process "$T/proc.json" c2 2>&1)
 check "exec --process: user, env and cwd" "$OUT" "1000
@@ -194,7 +242,7 @@ refused "privileged" 'c["process"]["capabilities"] = {"bounding": ["CAP_SYS_ADMI
 refused "a host device" 'c["linux"]["devices"] = [{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]' '^sbx-oci: linux.devices\[0\]: /dev/sda'
 refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' '^sbx-oci: linux.uidMappings\[0\].hostID'
 refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
-refused "a terminal" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal:'
+refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
 
 # --- podman, as a real engine ---
 if ! command -v podman >/dev/null; then
@@ -241,11 +289,15 @@ check_cmp "podman --privileged fails" "$RC" -ne 0
 check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
 ERR=$(timeout 120 "${RUN[@]}" --pid host sbx-oci-test true 2>&1)
 check_match "podman --pid host is refused" "$ERR" 'linux.namespaces: no "pid" entry'
+OUT=$(timeout 120 "${RUN[@]}" -t sbx-oci-test tty 2>&1); RC=$?
+check "podman run -t: the container's terminal" "$RC:$(echo "$OUT" | tr -d '\r')" "0:/dev/pts/0"
 CID=$(timeout 120 "${P[@]}" run -d --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 sbx-oci-test sleep 100 2>&1)
 check_match "podman run -d" "$CID" '^[0-9a-f]{64}$'
 OUT=$(timeout 120 "${P[@]}" exec "$CID" sh -c 'echo exec-$(id -u); grep CapEff /proc/self/status; exit 4' 2>&1); RC=$?
 check "podman exec: its exit code" "$RC" 4
 check_match "podman exec: root inside, no capabilities" "$OUT" "exec-0.*CapEff:[[:space:]]+0+$"
+OUT=$(timeout 120 "${P[@]}" exec -t "$CID" sh -c 'tty; test -t 1 && echo stdout-tty' 2>&1); RC=$?
+check_match "podman exec -t: a terminal of the container's devpts" "$RC:$(echo "$OUT" | tr -d '\r')" $'^0:/dev/pts/[0-9]+\nstdout-tty$'
 timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
 check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
 timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
