@@ -210,6 +210,9 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
                                  .start_fd = start_fd, .netns_fd = netns_fd,
                                  .console_fd = console_fd,
+                                 .masked_paths = (const char *const *)cfg.masked,
+                                 .readonly_paths = (const char *const *)cfg.readonly,
+                                 .sysctls = (const char *const *)cfg.sysctls,
                                  .idmap = cfg.has_idmap ? &idmap : NULL};
     struct sbx_result res;
     sbx_result_init(&res);

@@ -35,6 +35,23 @@ static char **strv_append(char **v, size_t *n, const char *s)
     return v;
 }
 
+/* v NULL-terminated (n counts the strings). */
+static char **strv_end(char **v, size_t n)
+{
+    v = realloc(v, (n + 1) * sizeof *v);
+    if (!v)
+        abort();
+    v[n] = NULL;
+    return v;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -352,6 +369,96 @@ static int add_resources(json_t *res, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
+/* The sysctls a container may set because they belong to its own
+ * namespaces (runc's list): anything else would change the host. */
+static bool ipc_sysctl(const char *key)
+{
+    static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                      "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                      "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+        if (strcmp(key, ipc[i]) == 0)
+            return true;
+    return strncmp(key, "fs.mqueue.", 10) == 0;
+}
+
+static int check_sysctls(json_t *linux_, const char *host, struct oci_config *cfg,
+                         struct sbx_err *err)
+{
+    json_t *sysctl = json_object_get(linux_, "sysctl");
+    int r = want(sysctl, JSON_OBJECT, "linux.sysctl", err);
+    if (r < 0)
+        return r;
+    size_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(sysctl, key, val) {
+        const char *v = json_string_value(val);
+        if (!v)
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: the value must be a string", key);
+        if (!*key || strlen(key) > 200 || key[0] == '.' || strstr(key, "..") ||
+            strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(key))
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: not a sysctl name", key);
+        if (strlen(v) > 1024 || strchr(v, '\n'))
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: not a sysctl value", key);
+        bool net = strncmp(key, "net.", 4) == 0;
+        if (net && cfg->netns[0]) {
+            /* Engines add ping_group_range by default; in a namespace the
+             * engine made (and owns) it is the engine's to set. */
+            if (strcmp(key, "net.ipv4.ping_group_range") == 0)
+                continue;
+            return REFUSE(err, "linux.sysctl.%s: the network namespace joined by path is the "
+                               "engine's, not the container's to change", key);
+        }
+        if (strcmp(key, "kernel.hostname") == 0) {
+            if (host && *host && strcmp(host, v) != 0)
+                return REFUSE(err, "linux.sysctl.kernel.hostname: differs from hostname");
+            free(cfg->policy->hostname);
+            cfg->policy->hostname = xstrdup(v);
+            continue;
+        }
+        if (!net && !ipc_sysctl(key) && strcmp(key, "kernel.domainname") != 0)
+            return REFUSE(err, "linux.sysctl.%s: not a sysctl of the container's own namespaces "
+                               "(net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, "
+                               "kernel.hostname, kernel.domainname)", key);
+        char *kv;
+        if (asprintf(&kv, "%s=%s", key, v) < 0)
+            abort();
+        cfg->sysctls = realloc(cfg->sysctls, (n + 2) * sizeof *cfg->sysctls);
+        if (!cfg->sysctls)
+            abort();
+        cfg->sysctls[n++] = kv;
+        cfg->sysctls[n] = NULL;
+    }
+    return 0;
+}
+
+/* maskedPaths, readonlyPaths: absolute paths of the container's root. */
+static int path_list(json_t *linux_, const char *field, char ***out, struct sbx_err *err)
+{
+    json_t *a = json_object_get(linux_, field);
+    char name[64];
+    snprintf(name, sizeof name, "linux.%s", field);
+    int r = want(a, JSON_ARRAY, name, err);
+    if (r < 0)
+        return r;
+    size_t i, n = 0;
+    json_t *e;
+    char **v = NULL;
+    json_array_foreach(a, i, e) {
+        const char *s = json_string_value(e);
+        if (!s || s[0] != '/' || strlen(s) >= 4096) {
+            strv_free(strv_end(v, n));
+            return sbx_err_set(err, EINVAL, "%s[%zu]: must be an absolute path", name, i);
+        }
+        v = strv_append(v, &n, s);
+    }
+    if (n)
+        *out = strv_end(v, n);
+    return 0;
+}
+
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -386,16 +493,10 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
             return REFUSE(err, "linux.devices[%zu]: %s: device access beyond the defaults is "
                                "refused", i, dp ? dp : "(no path)");
     }
-    json_t *sysctl = json_object_get(linux_, "sysctl");
-    const char *key;
-    json_t *val;
-    json_object_foreach(sysctl, key, val) {
-        /* ping_group_range is what engines add by default: sbx's network
-         * namespace is empty, so there is nothing to ping; anything else
-         * would be applied as asked, which sbx-oci does not do yet. */
-        if (strcmp(key, "net.ipv4.ping_group_range") != 0)
-            return REFUSE(err, "linux.sysctl.%s: sysctls are not supported by sbx-oci", key);
-    }
+    if ((r = check_sysctls(linux_, jstr(root, "hostname"), cfg, err)) < 0 ||
+        (r = path_list(linux_, "maskedPaths", &cfg->masked, err)) < 0 ||
+        (r = path_list(linux_, "readonlyPaths", &cfg->readonly, err)) < 0)
+        return r;
     if (json_object_size(json_object_get(root, "hooks")))
         return REFUSE(err, "hooks: hooks are not supported by sbx-oci");
     json_t *intel = json_object_get(linux_, "intelRdt");
@@ -422,8 +523,10 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     p->rootfs->size = xstrdup("1G");
 
     const char *host = jstr(root, "hostname");
-    if (host && *host)
+    if (host && *host) {
+        free(p->hostname);
         p->hostname = xstrdup(host);
+    }
     if ((r = add_mounts(root, p, err)) < 0)
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
@@ -443,5 +546,8 @@ void oci_config_free(struct oci_config *cfg)
         sbx_policy_free(cfg->policy);
     if (cfg->root)
         json_decref(cfg->root);
+    strv_free(cfg->masked);
+    strv_free(cfg->readonly);
+    strv_free(cfg->sysctls);
     memset(cfg, 0, sizeof *cfg);
 }

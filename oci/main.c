@@ -109,7 +109,7 @@ static const struct cmd {
      "engine's subreaper reaps it); the pid file is written last, atomically. Refused at\n"
      "create, naming the config.json field: host PID/IPC/network/mount namespaces, joining\n"
      "namespaces other than an engine's network one, CAP_SYS_ADMIN (privileged), devices\n"
-     "beyond the defaults, sysctls, hooks, --preserve-fds. process.terminal needs\n"
+     "beyond the defaults, sysctls of the host, hooks, --preserve-fds. process.terminal needs\n"
      "--console-socket: a pty of the container's own devpts, whose master is sent there."},
     {"start", oci_cmd_start, "start ID", "Starts the command of a created container."},
     {"run", oci_cmd_run, "run [--bundle DIR] ID",

@@ -35,6 +35,9 @@ struct oci_config {
     uint32_t map_uid, map_gid, map_count;
     char netns[4096];       /* a network namespace to join (path), or "" */
     bool terminal;          /* process.terminal: needs --console-socket */
+    /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
+     * namespaced keys only): NULL-terminated, for sbx_exec_opts. */
+    char **masked, **readonly, **sysctls;
 };
 
 /* Reads bundle/config.json and checks it against what sbx can grant: a

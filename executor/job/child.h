@@ -30,6 +30,9 @@ struct sbx_plan {
     int start_fd;                       /* detached: the start FIFO (O_PATH); else -1 */
     bool joined_netns;                  /* cloned inside an engine's network namespace */
     int console_fd;                     /* detached: where the pty master goes; else -1 */
+    const char *const *masked_paths;    /* sbx_exec_opts' (detached only), or NULL */
+    const char *const *readonly_paths;
+    const char *const *sysctls;
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -488,6 +488,9 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.start_fd = opts->start_fd;
         plan.joined_netns = opts->netns_fd >= 0;
         plan.console_fd = opts->console_fd;
+        plan.masked_paths = opts->masked_paths;
+        plan.readonly_paths = opts->readonly_paths;
+        plan.sysctls = opts->sysctls;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;

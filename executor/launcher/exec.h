@@ -45,6 +45,14 @@ struct sbx_exec_opts {
      * as runc does) and the command gets the slave as its stdio and
      * controlling terminal. */
     int console_fd;
+    /* detached: an engine's own additions on top of sbx's, NULL-terminated
+     * (or NULL): paths to mask (OCI maskedPaths) and to make read-only
+     * (readonlyPaths) in the job's root, and sysctls ("key=value", keys
+     * dotted) of the job's own namespaces, which the caller has checked
+     * are namespaced. */
+    const char *const *masked_paths;
+    const char *const *readonly_paths;
+    const char *const *sysctls;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

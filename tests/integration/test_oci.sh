@@ -209,6 +209,40 @@ wait_status c5 stopped && ok "a created container killed is stopped" || fail "c5
 "${OCI[@]}" delete c5
 LIST=$("${OCI[@]}" list -q); check "list is empty after deletes" "$LIST" ""
 
+# refused_now DESCRIPTION PYTHON REGEX : create of the current bundle with
+# PYTHON applied fails with one line naming the field, leaving nothing.
+refused_now() {
+    python3 - "$T/b/config.json" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    ERR=$("${OCI[@]}" create --bundle "$T/b" bad 2>&1); RC=$?
+    check "$1 is refused" "$RC" 1
+    check_match "$1: the error names the field" "$ERR" "$3"
+    check "$1: one line" "$(echo "$ERR" | wc -l)" 1
+    [ ! -e "$T/state/bad" ] && ok "$1: no state left" || { fail "$1: state left"; "${OCI[@]}" delete --force bad; }
+}
+
+# --- the spec's maskedPaths and readonlyPaths on top of sbx's own masks;
+# sysctls of the container's own namespaces, never the host's ---
+HOST_SYSCTL=$(cat /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname)
+bundle '["sh", "-c", "echo passwd-$(wc -c < /etc/passwd); echo var-$(ls -A /var | wc -l); touch /etc/x 2>/dev/null || echo etc-ro; touch /root/x && echo root-rw; wc -c < /proc/cmdline; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname; hostname"]' \
+    'c["linux"]["maskedPaths"] = ["/etc/passwd", "/var", "/no/such"]; c["linux"]["readonlyPaths"] = ["/etc", "/no/such2"]; c["hostname"] = "h1"; c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234", "fs.mqueue.msg_max": "77", "kernel.domainname": "dom.example", "kernel.hostname": "h1", "net.ipv4.ping_group_range": "0 0"}'
+OUT=$("${OCI[@]}" run --bundle "$T/b" mk1 2>&1); RC=$?
+check "masked paths, read-only paths and sysctls: the container runs" "$RC" 0
+check_match "maskedPaths: a file reads as /dev/null" "$OUT" "passwd-0"
+check_match "maskedPaths: a directory is empty" "$OUT" "var-0"
+check_match "readonlyPaths: /etc is read-only" "$OUT" "etc-ro"
+check_match "the rest of the root stays writable" "$OUT" "root-rw"
+check_match "sbx's own masks still apply (/proc/cmdline)" "$OUT" $'\n0\n'
+check_match "linux.sysctl: net, ipc, mqueue and uts values inside" "$OUT" $'1\n1234\n77\ndom.example\nh1$'
+check "linux.sysctl: the host's values are unchanged" "$(cat /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname)" "$HOST_SYSCTL"
+refused_now "a host sysctl (kernel.panic)" 'c["linux"]["sysctl"] = {"kernel.panic": "1"}' '^sbx-oci: linux.sysctl.kernel.panic: not a sysctl of the container.s own namespaces'
+refused_now "a host sysctl (vm.overcommit_memory)" 'c["linux"]["sysctl"] = {"vm.overcommit_memory": "1"}' '^sbx-oci: linux.sysctl.vm.overcommit_memory:'
+refused_now "a relative masked path" 'c["linux"]["sysctl"] = {}; c["linux"]["maskedPaths"] = ["etc"]' '^sbx-oci: linux.maskedPaths\[0\]: must be an absolute path'
+
 # --- an engine's network namespace (by path) is joined, not the host's ---
 touch "$T/netns"
 if unshare --net="$T/netns" true; then
@@ -216,6 +250,7 @@ if unshare --net="$T/netns" true; then
     bundle '["readlink", "/proc/self/ns/net"]' 'c["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "'"$T/netns"'"} for n in c["linux"]["namespaces"]]'
     OUT=$("${OCI[@]}" run --bundle "$T/b" n1 2>&1)
     check "a network namespace given by path is joined" "$OUT" "net:[$(stat -L -c %i "$T/netns")]"
+    refused_now "a net.* sysctl of a joined network namespace" 'c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}' '^sbx-oci: linux.sysctl.net.ipv4.ip_forward: the network namespace joined by path is the engine'
 else
     fail "unshare --net: cannot make a network namespace for the test"
 fi
@@ -289,6 +324,9 @@ check_cmp "podman --privileged fails" "$RC" -ne 0
 check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
 ERR=$(timeout 120 "${RUN[@]}" --pid host sbx-oci-test true 2>&1)
 check_match "podman --pid host is refused" "$ERR" 'linux.namespaces: no "pid" entry'
+OUT=$(timeout 120 "${RUN[@]}" --sysctl kernel.shmmni=2345 --security-opt mask=/etc/group sbx-oci-test sh -c 'cat /proc/sys/kernel/shmmni; wc -c < /etc/group' 2>&1); RC=$?
+check "podman --sysctl and --security-opt mask reach the container" "$RC:$OUT" "0:2345
+0"
 OUT=$(timeout 120 "${RUN[@]}" -t sbx-oci-test tty 2>&1); RC=$?
 check "podman run -t: the container's terminal" "$RC:$(echo "$OUT" | tr -d '\r')" "0:/dev/pts/0"
 CID=$(timeout 120 "${P[@]}" run -d --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 sbx-oci-test sleep 100 2>&1)
