@@ -152,7 +152,7 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     char bundle[PATH_MAX];
     if (!realpath(a->bundle, bundle))
         return sbx_err_sys(err, errno, "--bundle: %s", a->bundle);
-    _cleanup_close_ int start_fd = -1, netns_fd = -1, console_fd = -1;
+    _cleanup_close_ int start_fd = -1, console_fd = -1;
     struct oci_config cfg;
     int r = oci_config_load(bundle, &cfg, err);
     if (r < 0) {
@@ -196,9 +196,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         goto out_remove;
     }
     start_fd = open(fifo, O_PATH | O_CLOEXEC);
-    netns_fd = cfg.netns[0] ? open(cfg.netns, O_RDONLY | O_CLOEXEC) : -1;
-    if (start_fd < 0 || (cfg.netns[0] && netns_fd < 0)) {
-        r = sbx_err_sys(err, errno, "%s", start_fd < 0 ? fifo : cfg.netns);
+    if (start_fd < 0) {
+        r = sbx_err_sys(err, errno, "%s", fifo);
         goto out_remove;
     }
     if (a->console_socket && (r = console_fd = oci_console_connect(a->console_socket, err)) < 0)
@@ -208,7 +207,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     char name[256];
     job_name(g, a->id, name, sizeof name);
     struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
-                                 .start_fd = start_fd, .netns_fd = netns_fd,
+                                 .start_fd = start_fd, .netns_fd = cfg.netns_fd,
+                                 .ipcns_fd = cfg.ipcns_fd, .utsns_fd = cfg.utsns_fd,
                                  .console_fd = console_fd,
                                  .masked_paths = (const char *const *)cfg.masked,
                                  .readonly_paths = (const char *const *)cfg.readonly,

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -66,6 +70,39 @@ static int want(json_t *v, json_type t, const char *field, struct sbx_err *err)
     return 0;
 }
 
+/* A namespace the spec joins by path: a namespace of that type, and
+ * neither the host's (PID 1's) nor the runtime's own. Returns it open. */
+static int check_join(size_t i, const char *type, const char *path, struct sbx_err *err)
+{
+    const char *proc = strcmp(type, "network") == 0 ? "net" : type;
+    int nstype = strcmp(type, "network") == 0 ? CLONE_NEWNET
+                 : strcmp(type, "ipc") == 0   ? CLONE_NEWIPC
+                                              : CLONE_NEWUTS;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat a, b;
+    if (fd < 0 || fstat(fd, &a) < 0)
+        return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
+    int t = ioctl(fd, NS_GET_NSTYPE);
+    if (t != nstype)
+        return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].path: %s is not a%s %s namespace",
+                           i, path, strcmp(type, "ipc") == 0 ? "n" : "", type);
+    /* The initial IPC and UTS namespaces have fixed numbers (the kernel's
+     * PROC_IPC_INIT_INO, PROC_UTS_INIT_INO): known even where /proc/1/ns
+     * cannot be read (a runtime with fewer capabilities than PID 1). */
+    bool init = (nstype == CLONE_NEWIPC && a.st_ino == 0xEFFFFFFFu) ||
+                (nstype == CLONE_NEWUTS && a.st_ino == 0xEFFFFFFEu);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/1/ns/%s", proc);
+    if (init || (stat(p, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+        return REFUSE(err, "linux.namespaces[%zu].path: the host's %s namespace is refused", i,
+                      type);
+    snprintf(p, sizeof p, "/proc/self/ns/%s", proc);
+    if (stat(p, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        return REFUSE(err, "linux.namespaces[%zu].path: the runtime's own %s namespace is "
+                           "refused", i, type);
+    return take_fd(fd);
+}
+
 /* The namespaces sbx always makes; the spec must ask for each one that
  * would otherwise be the host's, and may not join the host's by path. */
 static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_err *err)
@@ -81,25 +118,30 @@ static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_e
         const char *type = jstr(e, "type"), *path = jstr(e, "path");
         if (!type)
             return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].type: missing", i);
-        if (path && *path && strcmp(type, "network") == 0) {
-            /* An engine's network namespace (a bridge, slirp) is not the
-             * host's: join it, but never the host's own. */
-            struct stat a, b;
-            if (stat(path, &a) < 0)
-                return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
-            if (stat("/proc/1/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-                return REFUSE(err, "linux.namespaces[%zu].path: the host's network namespace "
-                                   "is refused", i);
-            if (stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-                return REFUSE(err, "linux.namespaces[%zu].path: the runtime's own network "
-                                   "namespace is refused", i);
-            snprintf(cfg->netns, sizeof cfg->netns, "%s", path);
-            have_net = true;
+        char *join = strcmp(type, "network") == 0 ? cfg->netns
+                     : strcmp(type, "ipc") == 0   ? cfg->ipcns
+                     : strcmp(type, "uts") == 0   ? cfg->utsns
+                                                  : NULL;
+        if (path && *path && join) {
+            /* An engine's namespace (a bridge's, slirp's, a pod's pause
+             * container's) is not the host's: join it, but never the
+             * host's own nor the runtime's. */
+            int *fd = join == cfg->netns ? &cfg->netns_fd
+                      : join == cfg->ipcns ? &cfg->ipcns_fd
+                                           : &cfg->utsns_fd;
+            if (*fd >= 0)
+                return sbx_err_set(err, EINVAL, "linux.namespaces[%zu]: a second %s entry", i, type);
+            if ((r = check_join(i, type, path, err)) < 0)
+                return r;
+            *fd = r;
+            snprintf(join, sizeof cfg->netns, "%s", path);
+            have_net = have_net || join == cfg->netns;
+            have_ipc = have_ipc || join == cfg->ipcns;
             continue;
         }
         if (path && *path)
             return REFUSE(err, "linux.namespaces[%zu].path: joining a %s namespace is not "
-                               "supported by sbx-oci", i, type);
+                               "supported by sbx-oci (only network, ipc and uts)", i, type);
         if (strcmp(type, "pid") == 0)
             have_pid = true;
         else if (strcmp(type, "ipc") == 0)
@@ -403,6 +445,10 @@ static int check_sysctls(json_t *linux_, const char *host, struct oci_config *cf
         if (strlen(v) > 1024 || strchr(v, '\n'))
             return sbx_err_set(err, EINVAL, "linux.sysctl.%s: not a sysctl value", key);
         bool net = strncmp(key, "net.", 4) == 0;
+        if ((ipc_sysctl(key) && cfg->ipcns[0]) ||
+            (strcmp(key, "kernel.domainname") == 0 && cfg->utsns[0]))
+            return REFUSE(err, "linux.sysctl.%s: the %s namespace joined by path is the engine's, "
+                               "not the container's to change", key, cfg->ipcns[0] ? "IPC" : "UTS");
         if (net && cfg->netns[0]) {
             /* Engines add ping_group_range by default; in a namespace the
              * engine made (and owns) it is the engine's to set. */
@@ -462,6 +508,7 @@ static int path_list(json_t *linux_, const char *field, char ***out, struct sbx_
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->netns_fd = cfg->ipcns_fd = cfg->utsns_fd = -1;
     char path[4096];
     if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
         return sbx_err_set(err, ENAMETOOLONG, "--bundle: path too long");
@@ -549,5 +596,10 @@ void oci_config_free(struct oci_config *cfg)
     strv_free(cfg->masked);
     strv_free(cfg->readonly);
     strv_free(cfg->sysctls);
+    int *fds[] = {&cfg->netns_fd, &cfg->ipcns_fd, &cfg->utsns_fd};
+    for (size_t i = 0; i < 3; i++)
+        if (*fds[i] >= 0)
+            close(*fds[i]);
     memset(cfg, 0, sizeof *cfg);
+    cfg->netns_fd = cfg->ipcns_fd = cfg->utsns_fd = -1;
 }

@@ -107,8 +107,9 @@ static const struct cmd {
      "Sets the container up from DIR/config.json (default: the current directory) and leaves\n"
      "its first process waiting for `start`. The process is a child of this command (an\n"
      "engine's subreaper reaps it); the pid file is written last, atomically. Refused at\n"
-     "create, naming the config.json field: host PID/IPC/network/mount namespaces, joining\n"
-     "namespaces other than an engine's network one, CAP_SYS_ADMIN (privileged), devices\n"
+     "create, naming the config.json field: host PID/IPC/network/mount namespaces, the\n"
+     "host's namespaces by path (an engine's network/IPC/UTS ones are joined), pid, mount,\n"
+     "user or cgroup namespaces by path, CAP_SYS_ADMIN (privileged), devices\n"
      "beyond the defaults, sysctls of the host, hooks, --preserve-fds. process.terminal needs\n"
      "--console-socket: a pty of the container's own devpts, whose master is sent there."},
     {"start", oci_cmd_start, "start ID", "Starts the command of a created container."},

@@ -34,6 +34,11 @@ struct oci_config {
     bool has_idmap;         /* the spec brings its own user namespace maps */
     uint32_t map_uid, map_gid, map_count;
     char netns[4096];       /* a network namespace to join (path), or "" */
+    char ipcns[4096];       /* an IPC namespace to join (a pod's), or "" */
+    char utsns[4096];       /* a UTS namespace to join (a pod's), or "" */
+    /* Those namespaces, opened once when checked (what was checked is what
+     * is joined), or -1. */
+    int netns_fd, ipcns_fd, utsns_fd;
     bool terminal;          /* process.terminal: needs --console-socket */
     /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
      * namespaced keys only): NULL-terminated, for sbx_exec_opts. */

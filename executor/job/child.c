@@ -236,8 +236,17 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         sbx_mounts_mask(plan->masked_paths, plan->readonly_paths, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
 
-    if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    /* A joined UTS namespace (a pod's) has the hostname its owner gave it,
+     * which the job cannot change: it must be the one asked for. */
+    if (plan->joined_uts) {
+        char cur[256] = "";
+        gethostname(cur, sizeof cur - 1);
+        if (spec->policy->hostname && strcmp(cur, spec->hostname) != 0)
+            sbx_child_fail(plan->sock, EPERM, "hostname: %s differs from the joined UTS "
+                           "namespace's (%s)", spec->hostname, cur);
+    } else if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
+    }
     if (spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* Or a launcher with nothing else to do (sbx run) moves us while we

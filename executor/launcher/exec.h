@@ -36,6 +36,10 @@ struct sbx_exec_opts {
      * host's), or -1. The job cannot reconfigure it: it belongs to the
      * host's user namespace. */
     int netns_fd;
+    /* detached: an IPC and a UTS namespace to join the same way (a
+     * Kubernetes pod's, made for its pause container), or -1. Not the
+     * job's own: it cannot set the hostname or IPC sysctls there. */
+    int ipcns_fd, utsns_fd;
     /* detached: root inside maps to this range instead of a slot of the
      * pool (an engine's --userns=auto range), or NULL. */
     const struct sbx_idmap *idmap;

@@ -254,6 +254,38 @@ if unshare --net="$T/netns" true; then
 else
     fail "unshare --net: cannot make a network namespace for the test"
 fi
+# --- a Kubernetes pod: the pause container's IPC and UTS namespaces (and
+# network) are joined by path by the pod's other containers ---
+bundle '["sleep", "100"]' 'c["hostname"] = "pod1"'
+"${OCI[@]}" create --bundle "$T/b" pause1 >/dev/null && "${OCI[@]}" start pause1
+check "the pod's pause container runs" "$(status_of pause1)" running
+PP=$("${OCI[@]}" state pause1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+JOIN='c["linux"]["namespaces"] = [n if n["type"] not in ("ipc", "uts") else {"type": n["type"], "path": "/proc/'$PP'/ns/" + n["type"]} for n in c["linux"]["namespaces"]]'
+bundle '["sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname"]' "$JOIN"'; c["hostname"] = "pod1"'
+OUT=$("${OCI[@]}" run --bundle "$T/b" app1 2>&1); RC=$?
+check "ipc and uts namespaces given by path are joined" "$RC:$OUT" "0:ipc:[$(stat -L -c %i /proc/$PP/ns/ipc)]
+uts:[$(stat -L -c %i /proc/$PP/ns/uts)]
+pod1"
+bundle '["sleep", "100"]' "$JOIN"'; c["hostname"] = "pod1"'
+"${OCI[@]}" create --bundle "$T/b" app3 >/dev/null && "${OCI[@]}" start app3
+OUT=$("${OCI[@]}" exec app3 sh -c 'hostname; readlink /proc/self/ns/ipc' 2>&1)
+check "exec (a probe) in a pod's container sees the pod's namespaces" "$OUT" "pod1
+ipc:[$(stat -L -c %i /proc/$PP/ns/ipc)]"
+"${OCI[@]}" delete --force app3
+bundle '["true"]' "$JOIN"'; c["hostname"] = "other"'
+ERR=$("${OCI[@]}" run --bundle "$T/b" app2 2>&1); RC=$?
+check_match "a hostname other than the joined UTS namespace's fails" "$RC:$ERR" "^1:.*hostname: other differs from the joined UTS namespace's \(pod1\)"
+refused_now "an IPC sysctl of a joined IPC namespace" 'c["hostname"] = "pod1"; c["linux"]["sysctl"] = {"kernel.shmmni": "10"}' '^sbx-oci: linux.sysctl.kernel.shmmni: the IPC namespace joined by path is the engine'
+"${OCI[@]}" delete --force pause1
+bundle '["true"]'
+refused_now "the host's IPC namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "/proc/'$$'/ns/ipc"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: the host.s ipc namespace is refused'
+bundle '["true"]'
+refused_now "the host's UTS namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "uts" else {"type": "uts", "path": "/proc/'$$'/ns/uts"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: the host.s uts namespace is refused'
+bundle '["true"]'
+refused_now "a network namespace given as the IPC one" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "/proc/self/ns/net"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: /proc/self/ns/net is not an ipc namespace'
+bundle '["true"]'
+refused_now "a PID namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "pid" else {"type": "pid", "path": "/proc/1/ns/pid"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: joining a pid namespace is not supported'
+
 # --- mappings the spec brings are honoured (no slot of the pool) ---
 bundle '["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]'
 OUT=$("${OCI[@]}" run --bundle "$T/b" m1 2>&1 | tr -s ' ' | sed 's/^ //')
