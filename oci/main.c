@@ -141,7 +141,13 @@ static const struct cmd {
      "child of this command until it exits) and write --pid-file last; else wait and exit\n"
      "with its status. --tty (or the process's terminal): a pty of the container's devpts,\n"
      "its master sent over --console-socket."},
-    {"update", NULL, "update ...", "Not supported by sbx-oci yet."},
+    {"update", oci_cmd_update,
+     "update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] [--cpu-period N]\n"
+     "       [--cpu-share N] [--cpuset-cpus LIST] ID",
+     "Changes the limits of a created, running or paused container in its own cgroup: from an\n"
+     "OCI LinuxResources JSON object (FILE, or - for stdin) or the flags. Memory, pids, CPU\n"
+     "quota (over sbx's 100 ms period), shares (as a weight) and cpuset (if the container was\n"
+     "created with one). Removing a limit (-1) and any other resource are refused."},
     {"checkpoint", NULL, "checkpoint ...", "Refused: sbx-oci does not checkpoint containers."},
     {"restore", NULL, "restore ...", "Refused: sbx-oci does not restore containers."},
 };

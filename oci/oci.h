@@ -106,6 +106,7 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv, struct sbx_
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_update(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_spec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);

@@ -46,8 +46,6 @@ ERR=$("$SBX_OCI" --root="$T/state" --log="$T/log" --log-format=json state nosuch
 check "state of a missing container fails" "$RC" 1
 check "runc's wording" "$ERR" "sbx-oci: container does not exist"
 check_match "--log gets one JSON error line" "$(cat "$T/log")" '^\{"level": ?"error", ?"msg": ?"container does not exist", ?"time": ?"[0-9T:-]+Z"\}$'
-ERR=$("$SBX_OCI" --root "$T/state" update x 2>&1); RC=$?
-check "update is refused clearly" "$RC:$ERR" "1:sbx-oci: update: not supported by sbx-oci yet"
 ERR=$("$SBX_OCI" --root "$T/state" checkpoint x 2>&1); RC=$?
 check "checkpoint is refused clearly" "$RC:$ERR" "1:sbx-oci: checkpoint: checkpoint/restore is refused by sbx-oci"
 ERR=$("${OCI[@]}" create --bundle "$T/b" ../x 2>&1)
@@ -108,6 +106,38 @@ LEFT=0; for d in $CG; do [ -e "$d" ] && LEFT=1; done
 check "delete removes the container's cgroups" "$LEFT" 0
 [ ! -e "$T/state/c1" ] && ok "delete removes the state" || fail "state left behind"
 ERR=$("${OCI[@]}" state c1 2>&1); check "state after delete" "$ERR" "sbx-oci: container does not exist"
+
+# --- update: new limits in the container's own cgroup ---
+bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"memory": {"limit": 67108864}, "cpu": {"cpus": "0"}}'
+"${OCI[@]}" create --bundle "$T/b" u1 >/dev/null && "${OCI[@]}" start u1
+# cg_file FILE... : the first of these files that u1's cgroups have (v1 name, v2 name).
+cg_file() {
+    local d f
+    for f in "$@"; do
+        for d in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["cgroups"]))' "$T/state/u1/state.json"); do
+            [ -e "$d/$f" ] && { cat "$d/$f"; return; }
+        done
+    done
+    echo "none of $*"
+}
+echo '{"memory": {"limit": 134217728, "swap": 268435456}, "pids": {"limit": 50}, "cpu": {"quota": 50000, "period": 100000, "cpus": "0"}, "devices": [{"allow": false, "access": "rwm"}]}' \
+    | "${OCI[@]}" update --resources - u1
+check "update --resources - (containerd's shim's way)" "$?" 0
+check "update raises the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 134217728
+check "update sets pids" "$(cg_file pids.max)" 50
+check_match "update sets the CPU quota" "$(cg_file cpu.cfs_quota_us cpu.max)" "^50000( 100000)?$"
+"${OCI[@]}" update --memory 33554432 --pids-limit 60 u1; check "update with runc's flags" "$?" 0
+check "update lowers the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 33554432
+check "update --pids-limit" "$(cg_file pids.max)" 60
+OUT=$("${OCI[@]}" exec u1 sh -c 'echo still-here' 2>&1)
+check "the container runs on after updates" "$OUT" "still-here"
+ERR=$("${OCI[@]}" update --memory -1 u1 2>&1); RC=$?
+check "update: removing a limit is refused" "$RC:$ERR" "1:sbx-oci: memory.limit: removing the memory limit is not supported by sbx-oci"
+ERR=$(echo '{"blockIO": {"weight": 100}}' | "${OCI[@]}" update --resources - u1 2>&1); RC=$?
+check "update: a resource sbx does not apply is refused" "$RC:$ERR" "1:sbx-oci: blockIO: not supported by sbx-oci update"
+"${OCI[@]}" delete --force u1
+ERR=$("${OCI[@]}" update --memory 1000000 u1 2>&1); RC=$?
+check "update of a missing container" "$RC:$ERR" "1:sbx-oci: container does not exist"
 
 # --- a terminal: the pty master comes over --console-socket (SCM_RIGHTS,
 # its name as data), as conmon and containerd's shim receive it ---
@@ -368,6 +398,12 @@ check "podman exec: its exit code" "$RC" 4
 check_match "podman exec: root inside, no capabilities" "$OUT" "exec-0.*CapEff:[[:space:]]+0+$"
 OUT=$(timeout 120 "${P[@]}" exec -t "$CID" sh -c 'tty; test -t 1 && echo stdout-tty' 2>&1); RC=$?
 check_match "podman exec -t: a terminal of the container's devpts" "$RC:$(echo "$OUT" | tr -d '\r')" $'^0:/dev/pts/[0-9]+\nstdout-tty$'
+OUT=$(timeout 60 "${P[@]}" update --memory 96m "$CID" 2>&1); RC=$?
+check "podman update --memory" "$RC:$(echo "$OUT" | grep -i error)" "0:"
+CPID=$(timeout 60 "${P[@]}" inspect -f '{{.State.Pid}}' "$CID")
+MEMCG=$(awk -F: '$2 == "memory" {print $3} $2 == "" {v2 = $3} END {if (v2 != "") print v2}' "/proc/$CPID/cgroup" | head -1)
+MEMFILE=$( [ -e "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" ] && echo "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" || echo "/sys/fs/cgroup$MEMCG/memory.max")
+check "podman update: the container's cgroup has the new limit" "$(cat "$MEMFILE" 2>&1)" 100663296
 timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
 check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
 timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
