@@ -205,7 +205,10 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     struct sbx_idmap idmap = {.host_uid = cfg.map_uid, .host_gid = cfg.map_gid,
                               .count = cfg.map_count};
     char name[256];
-    job_name(g, a->id, name, sizeof name);
+    if (cfg.cgroup_name[0])
+        snprintf(name, sizeof name, "%s", cfg.cgroup_name);
+    else
+        job_name(g, a->id, name, sizeof name);
     struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
                                  .start_fd = start_fd, .netns_fd = cfg.netns_fd,
                                  .ipcns_fd = cfg.ipcns_fd, .utsns_fd = cfg.utsns_fd,
@@ -219,8 +222,11 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     struct sbx_job *job = NULL;
     int exec_status = 125;
     oci_debug(g, "create %s: starting the job (rootfs %s)", a->id, cfg.rootfs);
-    if ((r = sbx_job_start(&spec, &opts, &job, &res, &exec_status, err)) < 0)
+    if ((r = sbx_job_start(&spec, &opts, &job, &res, &exec_status, err)) < 0) {
+        if (r == -EEXIST && cfg.cgroup_name[0])
+            sbx_err_wrap(err, "linux.cgroupsPath: in use by another container");
         goto out_remove;
+    }
     struct sbx_job_detached d;
     sbx_job_detach(job, &d);
 

@@ -480,6 +480,59 @@ static int check_sysctls(json_t *linux_, const char *host, struct oci_config *cf
     return 0;
 }
 
+/* linux.cgroupsPath: sbx makes cgroups only below its own parent (below the
+ * caller's cgroup), never where the path points, so the path becomes the
+ * name of the container's cgroup there: "/a/b/c" (cgroupfs) is a:b:c, and
+ * "slice:prefix:name" (systemd's form) is slice:prefix-name.scope, the name
+ * systemd would give the scope. */
+static bool cg_component(const char *s, size_t n)
+{
+    if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-", s[i]))
+            return false;
+    return true;
+}
+
+static int map_cgroups_path(const char *path, char *out, size_t size, struct sbx_err *err)
+{
+    out[0] = '\0';
+    if (!path || !*path)
+        return 0;
+    size_t len = 0;
+    if (strchr(path, ':')) {
+        const char *c1 = strchr(path, ':'), *c2 = strchr(c1 + 1, ':');
+        if (!c2 || strchr(c2 + 1, ':') || !cg_component(c1 + 1, (size_t)(c2 - c1 - 1)) ||
+            !cg_component(c2 + 1, strlen(c2 + 1)) ||
+            (c1 != path && !cg_component(path, (size_t)(c1 - path))))
+            return sbx_err_set(err, EINVAL, "linux.cgroupsPath: %s is neither a path nor "
+                                            "systemd's slice:prefix:name", path);
+        len = (size_t)snprintf(out, size, "%.*s:%.*s-%s.scope",
+                               (int)(c1 == path ? 12 : c1 - path),
+                               c1 == path ? "system.slice" : path, (int)(c2 - c1 - 1), c1 + 1,
+                               c2 + 1);
+    } else {
+        const char *p = path;
+        while (*p == '/')
+            p++;
+        while (*p) {
+            size_t n = strcspn(p, "/");
+            if (!cg_component(p, n))
+                return sbx_err_set(err, EINVAL, "linux.cgroupsPath: %s: \"%.*s\" is not a "
+                                                "usable cgroup name", path, (int)n, p);
+            len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%.*s",
+                                    len ? ":" : "", (int)n, p);
+            p += n;
+            while (*p == '/')
+                p++;
+        }
+    }
+    if (len > 200)
+        return sbx_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: %s is too long", path);
+    return 0;
+}
+
 /* maskedPaths, readonlyPaths: absolute paths of the container's root. */
 static int path_list(json_t *linux_, const char *field, char ***out, struct sbx_err *err)
 {
@@ -577,6 +630,11 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if ((r = add_mounts(root, p, err)) < 0)
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
+        return r;
+    json_t *cgp = json_object_get(linux_, "cgroupsPath");
+    if ((r = want(cgp, JSON_STRING, "linux.cgroupsPath", err)) < 0 ||
+        (r = map_cgroups_path(json_string_value(cgp), cfg->cgroup_name, sizeof cfg->cgroup_name,
+                              err)) < 0)
         return r;
     if (cfg->netns[0]) {
         /* The engine's namespace is as the engine set it up: the job may

@@ -165,6 +165,7 @@ static void usage(FILE *f)
             "  --log FILE           append errors (and --debug lines) to FILE\n"
             "  --log-format FORMAT  text or json (default json)\n"
             "  --systemd-cgroup     accepted; cgroups are always sbx's own, below the caller's\n"
+            "                       (cgroupsPath, either form, only names the container's)\n"
             "  --debug              more detail in the log\n"
             "  --version, --help\n\n"
             "Commands:\n");

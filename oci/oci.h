@@ -40,6 +40,9 @@ struct oci_config {
      * is joined), or -1. */
     int netns_fd, ipcns_fd, utsns_fd;
     bool terminal;          /* process.terminal: needs --console-socket */
+    /* linux.cgroupsPath mapped to the name of the container's cgroup below
+     * sbx's parent (its components joined with ':'), or "": the default. */
+    char cgroup_name[256];
     /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
      * namespaced keys only): NULL-terminated, for sbx_exec_opts. */
     char **masked, **readonly, **sysctls;

@@ -149,6 +149,10 @@ static int add_hier_dir(struct sbx_cgroup *cg, struct cg_host *host, int i, unsi
         return sbx_err_set(err, ENAMETOOLONG, "cgroup: path of %s below %s is too long", name,
                            h->parent);
     if (mkdirat(h->parent_fd, name, 0755) < 0) {
+        /* Even where no limit needs it: a kept job's name is its caller's
+         * (sbx-oci's cgroupsPath), and another job's cgroup is never shared. */
+        if (errno == EEXIST)
+            return sbx_err_set(err, EEXIST, "cgroup: %s exists already", d->path);
         if (!hard)
             return 0;
         return sbx_err_sys(err, errno, "cgroup %s: cannot create %s",

@@ -481,7 +481,7 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
         .cpuset = spec->limits.cpuset,
     };
     static unsigned seq;
-    char name[64];
+    char name[256]; /* a kept job's name is its caller's: up to 200 bytes */
     if (opts && opts->job_name)
         snprintf(name, sizeof name, "%s", opts->job_name);
     else

@@ -139,6 +139,33 @@ check "update: a resource sbx does not apply is refused" "$RC:$ERR" "1:sbx-oci: 
 ERR=$("${OCI[@]}" update --memory 1000000 u1 2>&1); RC=$?
 check "update of a missing container" "$RC:$ERR" "1:sbx-oci: container does not exist"
 
+# --- linux.cgroupsPath: the name of the container's cgroup, which stays
+# below sbx's parent in the caller's own cgroup; nothing is made where the
+# path points ---
+# memcg FILE : the memory cgroup in a /proc/PID/cgroup (v1, else v2); names may hold ':'.
+memcg() {
+    local m u
+    m=$(grep -E '^[0-9]+:memory:' "$1" | cut -d: -f3-)
+    u=$(grep -E '^0::' "$1" | cut -d: -f3-)
+    echo "${m:-$u}"
+}
+bundle '["sleep", "100"]' 'c["linux"]["cgroupsPath"] = "/oci-test-'$$'/pod1/c1"'
+"${OCI[@]}" create --bundle "$T/b" g1 >/dev/null && "${OCI[@]}" start g1
+GP=$("${OCI[@]}" state g1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+OWN=$(memcg /proc/self/cgroup)
+check "cgroupsPath (cgroupfs): named after the path, below the caller's own cgroup" "$(memcg /proc/$GP/cgroup)" "${OWN%/}/sbx/kept-oci-test-$$:pod1:c1"
+LEFT=$(ls -d /sys/fs/cgroup/oci-test-$$ /sys/fs/cgroup/*/oci-test-$$ 2>/dev/null)
+check "cgroupsPath: nothing is made where the path points" "$LEFT" ""
+ERR=$("${OCI[@]}" create --bundle "$T/b" g2 2>&1); RC=$?
+check_match "cgroupsPath: a second container with the same path is refused" "$RC:$ERR" "^1:sbx-oci: linux.cgroupsPath: in use by another container"
+check "cgroupsPath: the first container is untouched" "$(status_of g1)" running
+"${OCI[@]}" delete --force g1
+bundle '["true"]' 'c["linux"]["cgroupsPath"] = "machine.slice:sbx-test:c'$$'"'
+"${OCI[@]}" create --bundle "$T/b" g3 >/dev/null; check "cgroupsPath (systemd's slice:prefix:name) is mapped" "$?" 0
+check_match "cgroupsPath (systemd): the scope's name below sbx's parent" "$(cat "$T/state/g3/state.json")" "/sbx/kept-machine.slice:sbx-test-c$$.scope\""
+"${OCI[@]}" delete --force g3
+refused_now "a cgroupsPath with .." 'c["linux"]["cgroupsPath"] = "/a/../b"' '^sbx-oci: linux.cgroupsPath: /a/../b: ".." is not a usable cgroup name'
+
 # --- a terminal: the pty master comes over --console-socket (SCM_RIGHTS,
 # its name as data), as conmon and containerd's shim receive it ---
 cat > "$T/console.py" <<'PY'
@@ -401,9 +428,10 @@ check_match "podman exec -t: a terminal of the container's devpts" "$RC:$(echo "
 OUT=$(timeout 60 "${P[@]}" update --memory 96m "$CID" 2>&1); RC=$?
 check "podman update --memory" "$RC:$(echo "$OUT" | grep -i error)" "0:"
 CPID=$(timeout 60 "${P[@]}" inspect -f '{{.State.Pid}}' "$CID")
-MEMCG=$(awk -F: '$2 == "memory" {print $3} $2 == "" {v2 = $3} END {if (v2 != "") print v2}' "/proc/$CPID/cgroup" | head -1)
+MEMCG=$(memcg "/proc/$CPID/cgroup")
 MEMFILE=$( [ -e "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" ] && echo "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" || echo "/sys/fs/cgroup$MEMCG/memory.max")
 check "podman update: the container's cgroup has the new limit" "$(cat "$MEMFILE" 2>&1)" 100663296
+check_match "podman's cgroupsPath names the container's cgroup below sbx's parent" "$MEMCG" "/sbx/kept-libpod_parent:libpod-$CID\$"
 timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
 check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
 timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
