@@ -475,6 +475,15 @@ if command -v containerd >/dev/null && command -v ctr >/dev/null; then
     check_match "ctr task ls: stopped" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +STOPPED"
     timeout 60 "${C[@]}" task delete t3 >/dev/null; check "ctr task delete" "$?" 0
     "${C[@]}" container rm t3; check "ctr container rm" "$?" 0
+    # docs/kubernetes.md's CRI configuration, as containerd reads it.
+    python3 - "$SBX_SRC/docs/kubernetes.md" "$SBX_OCI" > "$T/ctd/k8s.toml" <<'PY'
+import re, sys
+toml = re.search(r"```toml\n(.*?)```", open(sys.argv[1]).read(), re.S).group(1)
+print(toml.replace("/usr/local/bin/sbx-oci", sys.argv[2]))
+PY
+    OUT=$(timeout 30 containerd --config "$T/ctd/k8s.toml" config dump 2>&1); RC=$?
+    check_match "docs/kubernetes.md: containerd reads its sbx runtime (runc shim, BinaryName)" "$RC:$OUT" \
+        "^0:.*runtimes\.sbx\].*runtime_type = \"io\.containerd\.runc\.v2\".*BinaryName = \"$SBX_OCI\""
 else
     echo "# containerd/ctr not installed: containerd tests not run"
 fi
