@@ -69,11 +69,8 @@ static int parse_resources(json_t *res, struct sbx_cg_limits *l, struct sbx_err 
     if (shares < 0 || shares > 262144)
         return sbx_err_set(err, EINVAL, "cpu.shares: %" JSON_INTEGER_FORMAT " is not within "
                                         "2..262144", shares);
-    if (shares > 0) {
-        /* As create (config.c): v1 shares to a v2 weight, as crun. */
-        json_int_t w = 1 + ((shares < 2 ? 0 : shares - 2) * 9999) / 262142;
-        l->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
-    }
+    if (shares > 0)
+        l->cpu_weight = oci_shares_to_weight(shares);
     json_t *cpus = json_object_get(cpu, "cpus");
     if (cpus && !json_is_null(cpus) && !json_is_string(cpus))
         return sbx_err_set(err, EINVAL, "cpu.cpus: must be a string");

@@ -365,6 +365,18 @@ int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_er
     return 0;
 }
 
+uint32_t oci_shares_to_weight(long long shares)
+{
+    /* The inverse of the executor's weight-to-shares (systemd's: weight 100
+     * is 1024 shares), so that v1 gets back the shares asked for (1024 stays
+     * 1024; crun's linear map made it 399, a container at the default then
+     * weighing 2.5x less than its neighbours) and v2 systemd's weight. */
+    if (shares > 262144)
+        shares = 262144;
+    long long w = (shares * 100 + 512) / 1024;
+    return (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+}
+
 static Sbx__V1__Limits *limits_of(JobPolicy *p)
 {
     if (!p->limits) {
@@ -400,10 +412,8 @@ static int add_resources(json_t *res, JobPolicy *p, struct sbx_err *err)
     }
     json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
     if (shares > 0) {
-        /* cgroup v1 shares (2..262144, 1024 default) to v2 weight, as crun. */
-        json_int_t w = 1 + ((shares - 2) * 9999) / 262142;
         limits_of(p)->has_cpu_weight = true;
-        limits_of(p)->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+        limits_of(p)->cpu_weight = oci_shares_to_weight(shares);
     }
     const char *cpus = jstr(cpu, "cpus");
     if (cpus && *cpus)

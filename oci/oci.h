@@ -62,6 +62,9 @@ int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_er
  * through their directory. */
 int oci_console_connect(const char *path, struct sbx_err *err);
 
+/* cpu.shares (v1, 2..262144) as the executor's weight (1..10000). */
+uint32_t oci_shares_to_weight(long long shares);
+
 /* The state of one container, as create wrote it under --root/ID. */
 struct oci_state {
     char id[256];

@@ -108,7 +108,7 @@ check "delete removes the container's cgroups" "$LEFT" 0
 ERR=$("${OCI[@]}" state c1 2>&1); check "state after delete" "$ERR" "sbx-oci: container does not exist"
 
 # --- update: new limits in the container's own cgroup ---
-bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"memory": {"limit": 67108864}, "cpu": {"cpus": "0"}}'
+bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"memory": {"limit": 67108864}, "cpu": {"cpus": "0", "shares": 512}}'
 "${OCI[@]}" create --bundle "$T/b" u1 >/dev/null && "${OCI[@]}" start u1
 # cg_file FILE... : the first of these files that u1's cgroups have (v1 name, v2 name).
 cg_file() {
@@ -126,7 +126,9 @@ check "update --resources - (containerd's shim's way)" "$?" 0
 check "update raises the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 134217728
 check "update sets pids" "$(cg_file pids.max)" 50
 check_match "update sets the CPU quota" "$(cg_file cpu.cfs_quota_us cpu.max)" "^50000( 100000)?$"
-"${OCI[@]}" update --memory 33554432 --pids-limit 60 u1; check "update with runc's flags" "$?" 0
+check_match "cpu.shares at create: v1 gets the shares asked for (v2 systemd's weight)" "$(cg_file cpu.shares cpu.weight)" "^(512|50)$"
+"${OCI[@]}" update --memory 33554432 --pids-limit 60 --cpu-share 1024 u1; check "update with runc's flags" "$?" 0
+check_match "update --cpu-share 1024: the default weight, not less" "$(cg_file cpu.shares cpu.weight)" "^(1024|100)$"
 check "update lowers the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 33554432
 check "update --pids-limit" "$(cg_file pids.max)" 60
 OUT=$("${OCI[@]}" exec u1 sh -c 'echo still-here' 2>&1)
