@@ -1,7 +1,7 @@
-/* exec: another process in a running container. The caller enters the
- * container's cgroups and, through a pidfd of its first process, all of its
- * namespaces at once (user first, which the kernel orders itself); the
- * process forked then is inside the container's PID namespace and drops
+/* exec: another process in a running container. A helper (a fork of the
+ * caller, which itself stays where it is) enters the container's cgroups
+ * and, through a pidfd of its first process, all of its namespaces at once
+ * (user first, which the kernel orders itself); the process forked then is inside the container's PID namespace and drops
  * everything the way the container's first process did (executor/caps.c,
  * landlock.c, seccomp/): no capability, no_new_privs, Landlock, sbx's
  * filter, then exec. */
@@ -165,11 +165,20 @@ struct child_failure {
     char msg[SBX_ERR_MSG_MAX];
 };
 
+/* What the helper tells sbx-oci exec: the process's pid (pid > 0), or why
+ * the process could not start (pid 0, f filled; the process itself writes
+ * that too when it fails before its exec). */
+struct helper_msg {
+    pid_t pid;
+    struct child_failure f;
+};
+
+/* The process's own failure before its exec. */
 __attribute__((noreturn)) static void child_fail(int fd, int code, const char *msg)
 {
-    struct child_failure f = {.code = code};
-    snprintf(f.msg, sizeof f.msg, "%s", msg);
-    (void)!write(fd, &f, sizeof f);
+    struct helper_msg m = {.pid = 0, .f.code = code};
+    snprintf(m.f.msg, sizeof m.f.msg, "%s", msg);
+    (void)!write(fd, &m, sizeof m);
     _exit(code == ENOENT ? 127 : 126);
 }
 
@@ -241,6 +250,48 @@ static int enter_cgroups(const struct oci_state *st, struct sbx_err *err)
     return 0;
 }
 
+__attribute__((noreturn)) static void helper_fail(int fd, int code, const char *msg)
+{
+    struct helper_msg m = {.pid = 0, .f.code = code};
+    snprintf(m.f.msg, sizeof m.f.msg, "%s", msg);
+    (void)!write(fd, &m, sizeof m);
+    _exit(code == ENOENT ? 127 : 126);
+}
+
+/* In the helper (a fork of sbx-oci exec): into the container's cgroups
+ * and namespaces, fork the process, report its pid; then, unless detach,
+ * wait for it and exit with its status. Never returns. */
+__attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int pidfd,
+                                                  const struct sbx_spec *spec,
+                                                  const struct sbx_seccomp *filter, int abi,
+                                                  int console, bool detach, int rep)
+{
+    struct sbx_err err = {0};
+    if (enter_cgroups(st, &err) < 0)
+        helper_fail(rep, err.code, err.msg);
+    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
+        sbx_err_sys(&err, errno, "exec: entering the container's namespaces");
+        helper_fail(rep, err.code, err.msg);
+    }
+    /* Nothing of the container may ptrace us while we hold host fds. */
+    prctl(PR_SET_DUMPABLE, 0);
+    pid_t pid = fork();
+    if (pid < 0)
+        helper_fail(rep, errno, "exec: fork");
+    if (pid == 0)
+        run_process(spec, filter, abi, console, rep);
+    struct helper_msg m = {.pid = pid};
+    (void)!write(rep, &m, sizeof m);
+    close(rep);
+    if (detach)
+        _exit(0);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+}
+
 int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err)
 {
     struct exec_args a;
@@ -303,40 +354,49 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
         sbx_err_set(err, ESRCH, "container not running");
         goto out;
     }
-    if (enter_cgroups(&st, err) < 0)
-        goto out;
-    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
-        sbx_err_sys(err, errno, "exec: entering the container's namespaces");
-        goto out;
-    }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    int rep[2];
+    if (pipe2(rep, O_CLOEXEC) < 0) {
         sbx_err_sys(err, errno, "exec: pipe");
         goto out;
     }
-    /* Nothing of the container may ptrace us while we hold host fds. */
-    prctl(PR_SET_DUMPABLE, 0);
-    pid_t pid = fork();
-    if (pid < 0) {
+    /* A helper enters the container's cgroups and namespaces and forks the
+     * process; this process never changes its own. (A process left in
+     * another PID and user namespace could not exit cleanly under
+     * LeakSanitizer, whose exit-time tracer cannot attach to it: the
+     * sanitizer build hung there.) */
+    pid_t helper = fork();
+    if (helper < 0) {
+        close(rep[0]);
+        close(rep[1]);
         sbx_err_sys(err, errno, "exec: fork");
         goto out;
     }
-    if (pid == 0) {
-        close(pipefd[0]);
-        run_process(&spec, filter, abi, console, pipefd[1]);
+    if (helper == 0) {
+        close(rep[0]);
+        exec_helper(&st, pidfd, &spec, filter, abi, console, a.detach, rep[1]);
     }
-    close(pipefd[1]);
-    struct child_failure f;
-    ssize_t n = read(pipefd[0], &f, sizeof f);
-    close(pipefd[0]);
-    if (n == (ssize_t)sizeof f) {
-        waitpid(pid, NULL, 0);
-        sbx_err_set(err, f.code, "%s", f.msg);
-        rc = f.code == ENOENT ? 127 : 126;
+    close(rep[1]);
+    /* The process's pid, then its failure or, when it has exec'd, EOF. */
+    struct helper_msg m;
+    pid_t pid = -1;
+    ssize_t n;
+    while ((n = read(rep[0], &m, sizeof m)) == (ssize_t)sizeof m && m.pid > 0)
+        pid = m.pid;
+    close(rep[0]);
+    int hs = 0;
+    if (n == (ssize_t)sizeof m || pid < 0) {
+        while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
+            ;
+        if (n == (ssize_t)sizeof m)
+            sbx_err_set(err, m.f.code, "%s", m.f.msg);
+        else
+            sbx_err_set(err, EIO, "exec: the helper ended without starting the process");
+        rc = n == (ssize_t)sizeof m && m.f.code == ENOENT ? 127 : 126;
         goto out;
     }
     if (a.detach) {
+        while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
+            ;
         char text[32], tmp[PATH_MAX + 32];
         int len = snprintf(text, sizeof text, "%d", (int)pid);
         snprintf(tmp, sizeof tmp, ".%s.tmp-%d", pid_name, (int)getpid());
@@ -354,10 +414,10 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
         rc = 0;
         goto out;
     }
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+    /* The helper waits for the process and exits with its status. */
+    while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
         ;
-    rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    rc = WIFEXITED(hs) ? WEXITSTATUS(hs) : 128 + WTERMSIG(hs);
     sbx_err_clear(err);
 out:
     sbx_seccomp_free(filter);
