@@ -395,6 +395,9 @@ podman_cleanup() {
 cleanup_hooks+=(podman_cleanup)
 mkdir -p "$T/pod/tmp"
 export TMPDIR="$T/pod/tmp"
+# conmon leaves an "oom" file in its working directory when a container is
+# OOM-killed (the --memory check): there, not in the build tree.
+cd "$T" || exit 1
 tar -C "$SBX_ROOTFS" -cf "$T/rootfs.tar" .
 "${P[@]}" import "$T/rootfs.tar" sbx-oci-test >/dev/null 2>&1; check "podman import of the bundled rootfs" "$?" 0
 # --network none: podman's default network would add a bridge to the host.
