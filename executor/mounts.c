@@ -515,3 +515,62 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, s
         return sbx_err_sys(err, errno, "chdir /");
     return 0;
 }
+
+/* The engine's paths resolve inside the root, the way runc's securejoin
+ * does (an image's /var/run -> /run is followed), never out of it. */
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+    while (*path == '/')
+        path++;
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+    return fd < 0 ? -errno : fd;
+}
+
+int sbx_mounts_mask(const char *const *masked, const char *const *readonly, struct sbx_err *err)
+{
+    _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return sbx_err_sys(err, errno, "maskedPaths: opening the root");
+    for (size_t i = 0; masked && masked[i]; i++) {
+        _cleanup_close_ int t = open_in_root(rootfd, masked[i], O_PATH);
+        if (t == -ENOENT)
+            continue;
+        if (t < 0)
+            return sbx_err_sys(err, -t, "linux.maskedPaths[%zu]: %s", i, masked[i]);
+        struct stat st;
+        if (fstat(t, &st) < 0)
+            return sbx_err_sys(err, errno, "linux.maskedPaths[%zu]: %s", i, masked[i]);
+        _cleanup_close_ int m = -1;
+        if (S_ISDIR(st.st_mode)) {
+            const char *o[] = {"size", "0", "mode", "0555", NULL};
+            m = new_fs("tmpfs", o, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                       MOUNT_ATTR_NOEXEC);
+        } else {
+            m = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+            if (m < 0)
+                m = -errno;
+        }
+        if (m < 0 || attach(m, t) < 0)
+            return sbx_err_sys(err, m < 0 ? -m : errno, "linux.maskedPaths[%zu]: masking %s", i,
+                               masked[i]);
+    }
+    for (size_t i = 0; readonly && readonly[i]; i++) {
+        _cleanup_close_ int t = open_in_root(rootfd, readonly[i], O_PATH);
+        if (t == -ENOENT)
+            continue;
+        if (t < 0)
+            return sbx_err_sys(err, -t, "linux.readonlyPaths[%zu]: %s", i, readonly[i]);
+        _cleanup_close_ int src = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                       AT_EMPTY_PATH | AT_RECURSIVE);
+        /* Read-only only: nodev would reach the /dev/null binds of masked
+         * paths below it (and sbx's /dev), which must stay usable. */
+        struct mount_attr ma = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+        if (src < 0 || mount_setattr(src, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof ma) < 0 ||
+            attach(src, t) < 0)
+            return sbx_err_sys(err, errno, "linux.readonlyPaths[%zu]: making %s read-only", i,
+                               readonly[i]);
+    }
+    return 0;
+}

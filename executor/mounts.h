@@ -28,4 +28,12 @@ int sbx_mount_sources_open(const struct sbx_spec *spec, int userns_fd, int *fds,
  * root's writable layer (O_PATH, for job/fsize.c), else -1. */
 int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, struct sbx_err *err);
 
+/* After the pivot, in the job's root: masks each path of masked (a
+ * directory with an empty read-only tmpfs, anything else with /dev/null)
+ * and makes each of readonly read-only (recursively), on top of sbx's own
+ * masks (an engine's OCI maskedPaths and readonlyPaths). Both are
+ * NULL-terminated or NULL; a path that does not exist is skipped, as runc
+ * does; symlinks are followed but never out of the root. */
+int sbx_mounts_mask(const char *const *masked, const char *const *readonly, struct sbx_err *err);
+
 #endif

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,10 +113,36 @@ static int parse_create(int argc, char **argv, struct create_args *a, struct sbx
     if (a->preserve_fds)
         return sbx_err_set(err, ENOTSUP, "--preserve-fds: passing extra fds is not supported by "
                                          "sbx-oci");
-    if (a->console_socket)
-        return sbx_err_set(err, ENOTSUP, "--console-socket: a terminal is not supported by "
-                                         "sbx-oci yet");
     return oci_check_id(a->id, err);
+}
+
+int oci_console_connect(const char *path, struct sbx_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    _cleanup_close_ int dir = -1;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        /* conmon keeps its socket paths short, other callers may not. */
+        char d[PATH_MAX];
+        snprintf(d, sizeof d, "%s", path);
+        char *slash = strrchr(d, '/');
+        if (!slash || slash == d)
+            return sbx_err_set(err, ENAMETOOLONG, "--console-socket: %s: path too long", path);
+        *slash = '\0';
+        dir = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+            return sbx_err_sys(err, errno, "--console-socket: %s", d);
+        if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dir, slash + 1) >=
+            (int)sizeof sa.sun_path)
+            return sbx_err_set(err, ENAMETOOLONG, "--console-socket: %s: name too long", path);
+    } else {
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    }
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return sbx_err_sys(err, errno, "--console-socket: socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return sbx_err_sys(err, errno, "--console-socket: connecting to %s", path);
+    return take_fd(fd);
 }
 
 /* Creates the container; *pid gets its PID 1. */
@@ -124,12 +152,22 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     char bundle[PATH_MAX];
     if (!realpath(a->bundle, bundle))
         return sbx_err_sys(err, errno, "--bundle: %s", a->bundle);
-    _cleanup_close_ int start_fd = -1, netns_fd = -1;
+    _cleanup_close_ int start_fd = -1, console_fd = -1;
     struct oci_config cfg;
     int r = oci_config_load(bundle, &cfg, err);
     if (r < 0) {
         oci_config_free(&cfg);
         return r;
+    }
+    /* As runc: a terminal goes to the engine through the socket, and the
+     * socket is of no use without one. */
+    if (cfg.terminal != (a->console_socket != NULL)) {
+        bool terminal = cfg.terminal;
+        oci_config_free(&cfg);
+        return terminal ? sbx_err_set(err, EINVAL, "process.terminal: a terminal needs "
+                                                       "--console-socket")
+                            : sbx_err_set(err, EINVAL, "--console-socket: process.terminal is "
+                                                       "not true");
     }
     struct sbx_spec spec;
     if ((r = sbx_policy_validate(cfg.policy, NULL, &spec, err)) < 0) {
@@ -158,25 +196,37 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         goto out_remove;
     }
     start_fd = open(fifo, O_PATH | O_CLOEXEC);
-    netns_fd = cfg.netns[0] ? open(cfg.netns, O_RDONLY | O_CLOEXEC) : -1;
-    if (start_fd < 0 || (cfg.netns[0] && netns_fd < 0)) {
-        r = sbx_err_sys(err, errno, "%s", start_fd < 0 ? fifo : cfg.netns);
+    if (start_fd < 0) {
+        r = sbx_err_sys(err, errno, "%s", fifo);
         goto out_remove;
     }
+    if (a->console_socket && (r = console_fd = oci_console_connect(a->console_socket, err)) < 0)
+        goto out_remove;
     struct sbx_idmap idmap = {.host_uid = cfg.map_uid, .host_gid = cfg.map_gid,
                               .count = cfg.map_count};
     char name[256];
-    job_name(g, a->id, name, sizeof name);
+    if (cfg.cgroup_name[0])
+        snprintf(name, sizeof name, "%s", cfg.cgroup_name);
+    else
+        job_name(g, a->id, name, sizeof name);
     struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
-                                 .start_fd = start_fd, .netns_fd = netns_fd,
+                                 .start_fd = start_fd, .netns_fd = cfg.netns_fd,
+                                 .ipcns_fd = cfg.ipcns_fd, .utsns_fd = cfg.utsns_fd,
+                                 .console_fd = console_fd,
+                                 .masked_paths = (const char *const *)cfg.masked,
+                                 .readonly_paths = (const char *const *)cfg.readonly,
+                                 .sysctls = (const char *const *)cfg.sysctls,
                                  .idmap = cfg.has_idmap ? &idmap : NULL};
     struct sbx_result res;
     sbx_result_init(&res);
     struct sbx_job *job = NULL;
     int exec_status = 125;
     oci_debug(g, "create %s: starting the job (rootfs %s)", a->id, cfg.rootfs);
-    if ((r = sbx_job_start(&spec, &opts, &job, &res, &exec_status, err)) < 0)
+    if ((r = sbx_job_start(&spec, &opts, &job, &res, &exec_status, err)) < 0) {
+        if (r == -EEXIST && cfg.cgroup_name[0])
+            sbx_err_wrap(err, "linux.cgroupsPath: in use by another container");
         goto out_remove;
+    }
     struct sbx_job_detached d;
     sbx_job_detach(job, &d);
 

@@ -1,7 +1,7 @@
-/* exec: another process in a running container. The caller enters the
- * container's cgroups and, through a pidfd of its first process, all of its
- * namespaces at once (user first, which the kernel orders itself); the
- * process forked then is inside the container's PID namespace and drops
+/* exec: another process in a running container. A helper (a fork of the
+ * caller, which itself stays where it is) enters the container's cgroups
+ * and, through a pidfd of its first process, all of its namespaces at once
+ * (user first, which the kernel orders itself); the process forked then is inside the container's PID namespace and drops
  * everything the way the container's first process did (executor/caps.c,
  * landlock.c, seccomp/): no capability, no_new_privs, Landlock, sbx's
  * filter, then exec. */
@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "executor/caps.h"
+#include "executor/console.h"
 #include "executor/landlock.h"
 #include "executor/seccomp/seccomp.h"
 #include "executor/userns.h"
@@ -32,8 +33,8 @@
 #endif
 
 struct exec_args {
-    const char *process, *pid_file, *cwd, *id;
-    bool detach;
+    const char *process, *pid_file, *cwd, *id, *console_socket;
+    bool detach, tty;
     char **cmd;
     int ncmd;
     const char *env[256];
@@ -73,10 +74,12 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err
             a->env[a->nenv++] = v;
         } else if (strcmp(argv[i], "--detach") == 0 || strcmp(argv[i], "-d") == 0) {
             a->detach = true;
-        } else if (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0 ||
-                   strncmp(argv[i], "--console-socket", 16) == 0) {
-            return sbx_err_set(err, ENOTSUP, "%s: a terminal is not supported by sbx-oci yet",
-                               argv[i]);
+        } else if (strcmp(argv[i], "--tty") == 0 || strcmp(argv[i], "-t") == 0) {
+            a->tty = true;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--console-socket", &v, err))) {
+            if (r < 0)
+                return r;
+            a->console_socket = v;
         } else if ((r = oci_opt_value(argc, argv, &i, "--preserve-fds", &v, err))) {
             if (r < 0)
                 return r;
@@ -110,7 +113,8 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err
 }
 
 /* The process to run, as a job policy validated like create's. */
-static int load_process(const struct exec_args *a, JobPolicy **out, struct sbx_err *err)
+static int load_process(const struct exec_args *a, JobPolicy **out, bool *terminal,
+                        struct sbx_err *err)
 {
     json_t *proc;
     if (a->process) {
@@ -134,7 +138,7 @@ static int load_process(const struct exec_args *a, JobPolicy **out, struct sbx_e
         sbx_policy_free(p);
         return sbx_err_set(err, ENOMEM, "out of memory");
     }
-    int r = oci_process_policy(proc, p, err);
+    int r = oci_process_policy(proc, p, terminal, err);
     json_decref(proc);
     if (r < 0) {
         sbx_policy_free(p);
@@ -161,18 +165,27 @@ struct child_failure {
     char msg[SBX_ERR_MSG_MAX];
 };
 
+/* What the helper tells sbx-oci exec: the process's pid (pid > 0), or why
+ * the process could not start (pid 0, f filled; the process itself writes
+ * that too when it fails before its exec). */
+struct helper_msg {
+    pid_t pid;
+    struct child_failure f;
+};
+
+/* The process's own failure before its exec. */
 __attribute__((noreturn)) static void child_fail(int fd, int code, const char *msg)
 {
-    struct child_failure f = {.code = code};
-    snprintf(f.msg, sizeof f.msg, "%s", msg);
-    (void)!write(fd, &f, sizeof f);
+    struct helper_msg m = {.pid = 0, .f.code = code};
+    snprintf(m.f.msg, sizeof m.f.msg, "%s", msg);
+    (void)!write(fd, &m, sizeof m);
     _exit(code == ENOENT ? 127 : 126);
 }
 
 /* In the forked process, inside every namespace of the container. */
 __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
                                                   const struct sbx_seccomp *filter, int abi,
-                                                  int report)
+                                                  int console, int report)
 {
     struct sbx_err err = {0};
     char msg[SBX_ERR_MSG_MAX];
@@ -183,6 +196,16 @@ __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
     struct sbx_idmap root = {.count = 1};
     if (sbx_userns_become_root(&root, &err) < 0)
         child_fail(report, err.code, err.msg);
+    /* The pty from the container's devpts (this mount namespace's), as
+     * create's; made while we are root here, for the chown. */
+    if (console >= 0) {
+        int slave;
+        if (sbx_console_send(console, &slave, &err) < 0 ||
+            sbx_console_take(slave, s->uid, &err) < 0)
+            child_fail(report, err.code, err.msg);
+        close(slave);
+        close(console);
+    }
     struct rlimit nofile = {.rlim_cur = s->limits.open_files, .rlim_max = s->limits.open_files};
     if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
         child_fail(report, errno, "exec: rlimit open_files");
@@ -227,6 +250,48 @@ static int enter_cgroups(const struct oci_state *st, struct sbx_err *err)
     return 0;
 }
 
+__attribute__((noreturn)) static void helper_fail(int fd, int code, const char *msg)
+{
+    struct helper_msg m = {.pid = 0, .f.code = code};
+    snprintf(m.f.msg, sizeof m.f.msg, "%s", msg);
+    (void)!write(fd, &m, sizeof m);
+    _exit(code == ENOENT ? 127 : 126);
+}
+
+/* In the helper (a fork of sbx-oci exec): into the container's cgroups
+ * and namespaces, fork the process, report its pid; then, unless detach,
+ * wait for it and exit with its status. Never returns. */
+__attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int pidfd,
+                                                  const struct sbx_spec *spec,
+                                                  const struct sbx_seccomp *filter, int abi,
+                                                  int console, bool detach, int rep)
+{
+    struct sbx_err err = {0};
+    if (enter_cgroups(st, &err) < 0)
+        helper_fail(rep, err.code, err.msg);
+    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
+        sbx_err_sys(&err, errno, "exec: entering the container's namespaces");
+        helper_fail(rep, err.code, err.msg);
+    }
+    /* Nothing of the container may ptrace us while we hold host fds. */
+    prctl(PR_SET_DUMPABLE, 0);
+    pid_t pid = fork();
+    if (pid < 0)
+        helper_fail(rep, errno, "exec: fork");
+    if (pid == 0)
+        run_process(spec, filter, abi, console, rep);
+    struct helper_msg m = {.pid = pid};
+    (void)!write(rep, &m, sizeof m);
+    close(rep);
+    if (detach)
+        _exit(0);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+}
+
 int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err)
 {
     struct exec_args a;
@@ -240,14 +305,24 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     JobPolicy *p = NULL;
     struct sbx_spec spec = {0};
     struct sbx_seccomp *filter = NULL;
-    _cleanup_close_ int pidfd = -1, dirfd = -1;
+    _cleanup_close_ int pidfd = -1, dirfd = -1, console = -1;
+    bool terminal = false;
     char pid_name[PATH_MAX] = "";
     if (status != OCI_RUNNING) {
         sbx_err_set(err, ESRCH, status == OCI_PAUSED ? "cannot exec in a paused container"
                                                      : "container not running");
         goto out;
     }
-    if (load_process(&a, &p, err) < 0)
+    if (load_process(&a, &p, &terminal, err) < 0)
+        goto out;
+    terminal = terminal || a.tty;
+    if (terminal != (a.console_socket != NULL)) {
+        sbx_err_set(err, EINVAL, terminal ? "exec: a terminal (--tty) needs --console-socket"
+                                          : "exec: --console-socket without --tty");
+        goto out;
+    }
+    /* Before the namespaces change: the socket's path is the host's. */
+    if (a.console_socket && (console = oci_console_connect(a.console_socket, err)) < 0)
         goto out;
     if (sbx_policy_validate(p, "/", &spec, err) < 0) {
         sbx_err_wrap(err, "exec");
@@ -279,40 +354,49 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
         sbx_err_set(err, ESRCH, "container not running");
         goto out;
     }
-    if (enter_cgroups(&st, err) < 0)
-        goto out;
-    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
-        sbx_err_sys(err, errno, "exec: entering the container's namespaces");
-        goto out;
-    }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    int rep[2];
+    if (pipe2(rep, O_CLOEXEC) < 0) {
         sbx_err_sys(err, errno, "exec: pipe");
         goto out;
     }
-    /* Nothing of the container may ptrace us while we hold host fds. */
-    prctl(PR_SET_DUMPABLE, 0);
-    pid_t pid = fork();
-    if (pid < 0) {
+    /* A helper enters the container's cgroups and namespaces and forks the
+     * process; this process never changes its own. (A process left in
+     * another PID and user namespace could not exit cleanly under
+     * LeakSanitizer, whose exit-time tracer cannot attach to it: the
+     * sanitizer build hung there.) */
+    pid_t helper = fork();
+    if (helper < 0) {
+        close(rep[0]);
+        close(rep[1]);
         sbx_err_sys(err, errno, "exec: fork");
         goto out;
     }
-    if (pid == 0) {
-        close(pipefd[0]);
-        run_process(&spec, filter, abi, pipefd[1]);
+    if (helper == 0) {
+        close(rep[0]);
+        exec_helper(&st, pidfd, &spec, filter, abi, console, a.detach, rep[1]);
     }
-    close(pipefd[1]);
-    struct child_failure f;
-    ssize_t n = read(pipefd[0], &f, sizeof f);
-    close(pipefd[0]);
-    if (n == (ssize_t)sizeof f) {
-        waitpid(pid, NULL, 0);
-        sbx_err_set(err, f.code, "%s", f.msg);
-        rc = f.code == ENOENT ? 127 : 126;
+    close(rep[1]);
+    /* The process's pid, then its failure or, when it has exec'd, EOF. */
+    struct helper_msg m;
+    pid_t pid = -1;
+    ssize_t n;
+    while ((n = read(rep[0], &m, sizeof m)) == (ssize_t)sizeof m && m.pid > 0)
+        pid = m.pid;
+    close(rep[0]);
+    int hs = 0;
+    if (n == (ssize_t)sizeof m || pid < 0) {
+        while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
+            ;
+        if (n == (ssize_t)sizeof m)
+            sbx_err_set(err, m.f.code, "%s", m.f.msg);
+        else
+            sbx_err_set(err, EIO, "exec: the helper ended without starting the process");
+        rc = n == (ssize_t)sizeof m && m.f.code == ENOENT ? 127 : 126;
         goto out;
     }
     if (a.detach) {
+        while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
+            ;
         char text[32], tmp[PATH_MAX + 32];
         int len = snprintf(text, sizeof text, "%d", (int)pid);
         snprintf(tmp, sizeof tmp, ".%s.tmp-%d", pid_name, (int)getpid());
@@ -330,10 +414,10 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
         rc = 0;
         goto out;
     }
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+    /* The helper waits for the process and exits with its status. */
+    while (waitpid(helper, &hs, 0) < 0 && errno == EINTR)
         ;
-    rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    rc = WIFEXITED(hs) ? WEXITSTATUS(hs) : 128 + WTERMSIG(hs);
     sbx_err_clear(err);
 out:
     sbx_seccomp_free(filter);

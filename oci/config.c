@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -35,6 +39,23 @@ static char **strv_append(char **v, size_t *n, const char *s)
     return v;
 }
 
+/* v NULL-terminated (n counts the strings). */
+static char **strv_end(char **v, size_t n)
+{
+    v = realloc(v, (n + 1) * sizeof *v);
+    if (!v)
+        abort();
+    v[n] = NULL;
+    return v;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -47,6 +68,39 @@ static int want(json_t *v, json_type t, const char *field, struct sbx_err *err)
     if (v && json_typeof(v) != t)
         return sbx_err_set(err, EINVAL, "%s: has the wrong JSON type", field);
     return 0;
+}
+
+/* A namespace the spec joins by path: a namespace of that type, and
+ * neither the host's (PID 1's) nor the runtime's own. Returns it open. */
+static int check_join(size_t i, const char *type, const char *path, struct sbx_err *err)
+{
+    const char *proc = strcmp(type, "network") == 0 ? "net" : type;
+    int nstype = strcmp(type, "network") == 0 ? CLONE_NEWNET
+                 : strcmp(type, "ipc") == 0   ? CLONE_NEWIPC
+                                              : CLONE_NEWUTS;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat a, b;
+    if (fd < 0 || fstat(fd, &a) < 0)
+        return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
+    int t = ioctl(fd, NS_GET_NSTYPE);
+    if (t != nstype)
+        return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].path: %s is not a%s %s namespace",
+                           i, path, strcmp(type, "ipc") == 0 ? "n" : "", type);
+    /* The initial IPC and UTS namespaces have fixed numbers (the kernel's
+     * PROC_IPC_INIT_INO, PROC_UTS_INIT_INO): known even where /proc/1/ns
+     * cannot be read (a runtime with fewer capabilities than PID 1). */
+    bool init = (nstype == CLONE_NEWIPC && a.st_ino == 0xEFFFFFFFu) ||
+                (nstype == CLONE_NEWUTS && a.st_ino == 0xEFFFFFFEu);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/1/ns/%s", proc);
+    if (init || (stat(p, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+        return REFUSE(err, "linux.namespaces[%zu].path: the host's %s namespace is refused", i,
+                      type);
+    snprintf(p, sizeof p, "/proc/self/ns/%s", proc);
+    if (stat(p, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        return REFUSE(err, "linux.namespaces[%zu].path: the runtime's own %s namespace is "
+                           "refused", i, type);
+    return take_fd(fd);
 }
 
 /* The namespaces sbx always makes; the spec must ask for each one that
@@ -64,25 +118,30 @@ static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_e
         const char *type = jstr(e, "type"), *path = jstr(e, "path");
         if (!type)
             return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].type: missing", i);
-        if (path && *path && strcmp(type, "network") == 0) {
-            /* An engine's network namespace (a bridge, slirp) is not the
-             * host's: join it, but never the host's own. */
-            struct stat a, b;
-            if (stat(path, &a) < 0)
-                return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
-            if (stat("/proc/1/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-                return REFUSE(err, "linux.namespaces[%zu].path: the host's network namespace "
-                                   "is refused", i);
-            if (stat("/proc/self/ns/net", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-                return REFUSE(err, "linux.namespaces[%zu].path: the runtime's own network "
-                                   "namespace is refused", i);
-            snprintf(cfg->netns, sizeof cfg->netns, "%s", path);
-            have_net = true;
+        char *join = strcmp(type, "network") == 0 ? cfg->netns
+                     : strcmp(type, "ipc") == 0   ? cfg->ipcns
+                     : strcmp(type, "uts") == 0   ? cfg->utsns
+                                                  : NULL;
+        if (path && *path && join) {
+            /* An engine's namespace (a bridge's, slirp's, a pod's pause
+             * container's) is not the host's: join it, but never the
+             * host's own nor the runtime's. */
+            int *fd = join == cfg->netns ? &cfg->netns_fd
+                      : join == cfg->ipcns ? &cfg->ipcns_fd
+                                           : &cfg->utsns_fd;
+            if (*fd >= 0)
+                return sbx_err_set(err, EINVAL, "linux.namespaces[%zu]: a second %s entry", i, type);
+            if ((r = check_join(i, type, path, err)) < 0)
+                return r;
+            *fd = r;
+            snprintf(join, sizeof cfg->netns, "%s", path);
+            have_net = have_net || join == cfg->netns;
+            have_ipc = have_ipc || join == cfg->ipcns;
             continue;
         }
         if (path && *path)
             return REFUSE(err, "linux.namespaces[%zu].path: joining a %s namespace is not "
-                               "supported by sbx-oci", i, type);
+                               "supported by sbx-oci (only network, ipc and uts)", i, type);
         if (strcmp(type, "pid") == 0)
             have_pid = true;
         else if (strcmp(type, "ipc") == 0)
@@ -234,16 +293,14 @@ static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
-int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err)
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err)
 {
     if (!json_is_object(proc))
         return sbx_err_set(err, EINVAL, "process: missing");
     json_t *args = json_object_get(proc, "args");
     if (!json_is_array(args) || !json_array_size(args) || !json_is_string(json_array_get(args, 0)))
         return sbx_err_set(err, EINVAL, "process.args: must be a non-empty array of strings");
-    if (json_is_true(json_object_get(proc, "terminal")))
-        return REFUSE(err, "process.terminal: a terminal (console socket) is not supported by "
-                           "sbx-oci yet");
+    *terminal = json_is_true(json_object_get(proc, "terminal"));
     size_t i;
     json_t *a;
     json_array_foreach(args, i, a) {
@@ -308,6 +365,18 @@ int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
+uint32_t oci_shares_to_weight(long long shares)
+{
+    /* The inverse of the executor's weight-to-shares (systemd's: weight 100
+     * is 1024 shares), so that v1 gets back the shares asked for (1024 stays
+     * 1024; crun's linear map made it 399, a container at the default then
+     * weighing 2.5x less than its neighbours) and v2 systemd's weight. */
+    if (shares > 262144)
+        shares = 262144;
+    long long w = (shares * 100 + 512) / 1024;
+    return (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+}
+
 static Sbx__V1__Limits *limits_of(JobPolicy *p)
 {
     if (!p->limits) {
@@ -343,10 +412,8 @@ static int add_resources(json_t *res, JobPolicy *p, struct sbx_err *err)
     }
     json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
     if (shares > 0) {
-        /* cgroup v1 shares (2..262144, 1024 default) to v2 weight, as crun. */
-        json_int_t w = 1 + ((shares - 2) * 9999) / 262142;
         limits_of(p)->has_cpu_weight = true;
-        limits_of(p)->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
+        limits_of(p)->cpu_weight = oci_shares_to_weight(shares);
     }
     const char *cpus = jstr(cpu, "cpus");
     if (cpus && *cpus)
@@ -354,9 +421,157 @@ static int add_resources(json_t *res, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
+/* The sysctls a container may set because they belong to its own
+ * namespaces (runc's list): anything else would change the host. */
+static bool ipc_sysctl(const char *key)
+{
+    static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                      "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                      "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+        if (strcmp(key, ipc[i]) == 0)
+            return true;
+    return strncmp(key, "fs.mqueue.", 10) == 0;
+}
+
+static int check_sysctls(json_t *linux_, const char *host, struct oci_config *cfg,
+                         struct sbx_err *err)
+{
+    json_t *sysctl = json_object_get(linux_, "sysctl");
+    int r = want(sysctl, JSON_OBJECT, "linux.sysctl", err);
+    if (r < 0)
+        return r;
+    size_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(sysctl, key, val) {
+        const char *v = json_string_value(val);
+        if (!v)
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: the value must be a string", key);
+        if (!*key || strlen(key) > 200 || key[0] == '.' || strstr(key, "..") ||
+            strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(key))
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: not a sysctl name", key);
+        if (strlen(v) > 1024 || strchr(v, '\n'))
+            return sbx_err_set(err, EINVAL, "linux.sysctl.%s: not a sysctl value", key);
+        bool net = strncmp(key, "net.", 4) == 0;
+        if ((ipc_sysctl(key) && cfg->ipcns[0]) ||
+            (strcmp(key, "kernel.domainname") == 0 && cfg->utsns[0]))
+            return REFUSE(err, "linux.sysctl.%s: the %s namespace joined by path is the engine's, "
+                               "not the container's to change", key, cfg->ipcns[0] ? "IPC" : "UTS");
+        if (net && cfg->netns[0]) {
+            /* Engines add ping_group_range by default; in a namespace the
+             * engine made (and owns) it is the engine's to set. */
+            if (strcmp(key, "net.ipv4.ping_group_range") == 0)
+                continue;
+            return REFUSE(err, "linux.sysctl.%s: the network namespace joined by path is the "
+                               "engine's, not the container's to change", key);
+        }
+        if (strcmp(key, "kernel.hostname") == 0) {
+            if (host && *host && strcmp(host, v) != 0)
+                return REFUSE(err, "linux.sysctl.kernel.hostname: differs from hostname");
+            free(cfg->policy->hostname);
+            cfg->policy->hostname = xstrdup(v);
+            continue;
+        }
+        if (!net && !ipc_sysctl(key) && strcmp(key, "kernel.domainname") != 0)
+            return REFUSE(err, "linux.sysctl.%s: not a sysctl of the container's own namespaces "
+                               "(net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, "
+                               "kernel.hostname, kernel.domainname)", key);
+        char *kv;
+        if (asprintf(&kv, "%s=%s", key, v) < 0)
+            abort();
+        cfg->sysctls = realloc(cfg->sysctls, (n + 2) * sizeof *cfg->sysctls);
+        if (!cfg->sysctls)
+            abort();
+        cfg->sysctls[n++] = kv;
+        cfg->sysctls[n] = NULL;
+    }
+    return 0;
+}
+
+/* linux.cgroupsPath: sbx makes cgroups only below its own parent (below the
+ * caller's cgroup), never where the path points, so the path becomes the
+ * name of the container's cgroup there: "/a/b/c" (cgroupfs) is a:b:c, and
+ * "slice:prefix:name" (systemd's form) is slice:prefix-name.scope, the name
+ * systemd would give the scope. */
+static bool cg_component(const char *s, size_t n)
+{
+    if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-", s[i]))
+            return false;
+    return true;
+}
+
+static int map_cgroups_path(const char *path, char *out, size_t size, struct sbx_err *err)
+{
+    out[0] = '\0';
+    if (!path || !*path)
+        return 0;
+    size_t len = 0;
+    if (strchr(path, ':')) {
+        const char *c1 = strchr(path, ':'), *c2 = strchr(c1 + 1, ':');
+        if (!c2 || strchr(c2 + 1, ':') || !cg_component(c1 + 1, (size_t)(c2 - c1 - 1)) ||
+            !cg_component(c2 + 1, strlen(c2 + 1)) ||
+            (c1 != path && !cg_component(path, (size_t)(c1 - path))))
+            return sbx_err_set(err, EINVAL, "linux.cgroupsPath: %s is neither a path nor "
+                                            "systemd's slice:prefix:name", path);
+        len = (size_t)snprintf(out, size, "%.*s:%.*s-%s.scope",
+                               (int)(c1 == path ? 12 : c1 - path),
+                               c1 == path ? "system.slice" : path, (int)(c2 - c1 - 1), c1 + 1,
+                               c2 + 1);
+    } else {
+        const char *p = path;
+        while (*p == '/')
+            p++;
+        while (*p) {
+            size_t n = strcspn(p, "/");
+            if (!cg_component(p, n))
+                return sbx_err_set(err, EINVAL, "linux.cgroupsPath: %s: \"%.*s\" is not a "
+                                                "usable cgroup name", path, (int)n, p);
+            len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%.*s",
+                                    len ? ":" : "", (int)n, p);
+            p += n;
+            while (*p == '/')
+                p++;
+        }
+    }
+    if (len > 200)
+        return sbx_err_set(err, ENAMETOOLONG, "linux.cgroupsPath: %s is too long", path);
+    return 0;
+}
+
+/* maskedPaths, readonlyPaths: absolute paths of the container's root. */
+static int path_list(json_t *linux_, const char *field, char ***out, struct sbx_err *err)
+{
+    json_t *a = json_object_get(linux_, field);
+    char name[64];
+    snprintf(name, sizeof name, "linux.%s", field);
+    int r = want(a, JSON_ARRAY, name, err);
+    if (r < 0)
+        return r;
+    size_t i, n = 0;
+    json_t *e;
+    char **v = NULL;
+    json_array_foreach(a, i, e) {
+        const char *s = json_string_value(e);
+        if (!s || s[0] != '/' || strlen(s) >= 4096) {
+            strv_free(strv_end(v, n));
+            return sbx_err_set(err, EINVAL, "%s[%zu]: must be an absolute path", name, i);
+        }
+        v = strv_append(v, &n, s);
+    }
+    if (n)
+        *out = strv_end(v, n);
+    return 0;
+}
+
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->netns_fd = cfg->ipcns_fd = cfg->utsns_fd = -1;
     char path[4096];
     if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
         return sbx_err_set(err, ENAMETOOLONG, "--bundle: path too long");
@@ -378,7 +593,7 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
     /* The process first: a privileged container is named as such. */
-    if ((r = oci_process_policy(json_object_get(root, "process"), p, err)) < 0)
+    if ((r = oci_process_policy(json_object_get(root, "process"), p, &cfg->terminal, err)) < 0)
         return r;
     size_t i;
     json_t *e;
@@ -388,16 +603,10 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
             return REFUSE(err, "linux.devices[%zu]: %s: device access beyond the defaults is "
                                "refused", i, dp ? dp : "(no path)");
     }
-    json_t *sysctl = json_object_get(linux_, "sysctl");
-    const char *key;
-    json_t *val;
-    json_object_foreach(sysctl, key, val) {
-        /* ping_group_range is what engines add by default: sbx's network
-         * namespace is empty, so there is nothing to ping; anything else
-         * would be applied as asked, which sbx-oci does not do yet. */
-        if (strcmp(key, "net.ipv4.ping_group_range") != 0)
-            return REFUSE(err, "linux.sysctl.%s: sysctls are not supported by sbx-oci", key);
-    }
+    if ((r = check_sysctls(linux_, jstr(root, "hostname"), cfg, err)) < 0 ||
+        (r = path_list(linux_, "maskedPaths", &cfg->masked, err)) < 0 ||
+        (r = path_list(linux_, "readonlyPaths", &cfg->readonly, err)) < 0)
+        return r;
     if (json_object_size(json_object_get(root, "hooks")))
         return REFUSE(err, "hooks: hooks are not supported by sbx-oci");
     json_t *intel = json_object_get(linux_, "intelRdt");
@@ -424,11 +633,18 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     p->rootfs->size = xstrdup("1G");
 
     const char *host = jstr(root, "hostname");
-    if (host && *host)
+    if (host && *host) {
+        free(p->hostname);
         p->hostname = xstrdup(host);
+    }
     if ((r = add_mounts(root, p, err)) < 0)
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
+        return r;
+    json_t *cgp = json_object_get(linux_, "cgroupsPath");
+    if ((r = want(cgp, JSON_STRING, "linux.cgroupsPath", err)) < 0 ||
+        (r = map_cgroups_path(json_string_value(cgp), cfg->cgroup_name, sizeof cfg->cgroup_name,
+                              err)) < 0)
         return r;
     if (cfg->netns[0]) {
         /* The engine's namespace is as the engine set it up: the job may
@@ -445,5 +661,13 @@ void oci_config_free(struct oci_config *cfg)
         sbx_policy_free(cfg->policy);
     if (cfg->root)
         json_decref(cfg->root);
+    strv_free(cfg->masked);
+    strv_free(cfg->readonly);
+    strv_free(cfg->sysctls);
+    int *fds[] = {&cfg->netns_fd, &cfg->ipcns_fd, &cfg->utsns_fd};
+    for (size_t i = 0; i < 3; i++)
+        if (*fds[i] >= 0)
+            close(*fds[i]);
     memset(cfg, 0, sizeof *cfg);
+    cfg->netns_fd = cfg->ipcns_fd = cfg->utsns_fd = -1;
 }

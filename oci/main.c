@@ -102,13 +102,16 @@ static const struct cmd {
     const char *help;
 } cmds[] = {
     {"create", oci_cmd_create,
-     "create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] ID",
+     "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--no-pivot]\n"
+     "       [--no-new-keyring] ID",
      "Sets the container up from DIR/config.json (default: the current directory) and leaves\n"
      "its first process waiting for `start`. The process is a child of this command (an\n"
      "engine's subreaper reaps it); the pid file is written last, atomically. Refused at\n"
-     "create, naming the config.json field: host PID/IPC/network/mount namespaces, joining\n"
-     "namespaces other than an engine's network one, CAP_SYS_ADMIN (privileged), devices\n"
-     "beyond the defaults, sysctls, hooks, a terminal (--console-socket), --preserve-fds."},
+     "create, naming the config.json field: host PID/IPC/network/mount namespaces, the\n"
+     "host's namespaces by path (an engine's network/IPC/UTS ones are joined), pid, mount,\n"
+     "user or cgroup namespaces by path, CAP_SYS_ADMIN (privileged), devices\n"
+     "beyond the defaults, sysctls of the host, hooks, --preserve-fds. process.terminal needs\n"
+     "--console-socket: a pty of the container's own devpts, whose master is sent there."},
     {"start", oci_cmd_start, "start ID", "Starts the command of a created container."},
     {"run", oci_cmd_run, "run [--bundle DIR] ID",
      "create + start in the foreground, wait, delete; exits with the container's status."},
@@ -130,13 +133,21 @@ static const struct cmd {
     {"spec", oci_cmd_spec, "spec [--bundle DIR]",
      "Writes a starting config.json (running sh) into DIR or the current directory."},
     {"exec", oci_cmd_exec,
-     "exec [--process FILE] [--detach] [--pid-file FILE] [--cwd DIR] [--env K=V]... ID [CMD ARGS...]",
+     "exec [--process FILE] [--detach] [--pid-file FILE] [--cwd DIR] [--env K=V]...\n"
+     "     [--tty --console-socket SOCKET] ID [CMD ARGS...]",
      "Runs another process in a running container, held as tightly as its first one: in all\n"
      "its namespaces and cgroups, no capabilities, no_new_privs, Landlock, sbx's seccomp\n"
      "filter. --process: an OCI process JSON (else CMD ARGS). --detach: leave it running (a\n"
      "child of this command until it exits) and write --pid-file last; else wait and exit\n"
-     "with its status. A terminal (--tty, --console-socket) is not supported yet."},
-    {"update", NULL, "update ...", "Not supported by sbx-oci yet."},
+     "with its status. --tty (or the process's terminal): a pty of the container's devpts,\n"
+     "its master sent over --console-socket."},
+    {"update", oci_cmd_update,
+     "update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] [--cpu-period N]\n"
+     "       [--cpu-share N] [--cpuset-cpus LIST] ID",
+     "Changes the limits of a created, running or paused container in its own cgroup: from an\n"
+     "OCI LinuxResources JSON object (FILE, or - for stdin) or the flags. Memory, pids, CPU\n"
+     "quota (over sbx's 100 ms period), shares (as a weight) and cpuset (if the container was\n"
+     "created with one). Removing a limit (-1) and any other resource are refused."},
     {"checkpoint", NULL, "checkpoint ...", "Refused: sbx-oci does not checkpoint containers."},
     {"restore", NULL, "restore ...", "Refused: sbx-oci does not restore containers."},
 };
@@ -154,6 +165,7 @@ static void usage(FILE *f)
             "  --log FILE           append errors (and --debug lines) to FILE\n"
             "  --log-format FORMAT  text or json (default json)\n"
             "  --systemd-cgroup     accepted; cgroups are always sbx's own, below the caller's\n"
+            "                       (cgroupsPath, either form, only names the container's)\n"
             "  --debug              more detail in the log\n"
             "  --version, --help\n\n"
             "Commands:\n");

@@ -34,6 +34,18 @@ struct oci_config {
     bool has_idmap;         /* the spec brings its own user namespace maps */
     uint32_t map_uid, map_gid, map_count;
     char netns[4096];       /* a network namespace to join (path), or "" */
+    char ipcns[4096];       /* an IPC namespace to join (a pod's), or "" */
+    char utsns[4096];       /* a UTS namespace to join (a pod's), or "" */
+    /* Those namespaces, opened once when checked (what was checked is what
+     * is joined), or -1. */
+    int netns_fd, ipcns_fd, utsns_fd;
+    bool terminal;          /* process.terminal: needs --console-socket */
+    /* linux.cgroupsPath mapped to the name of the container's cgroup below
+     * sbx's parent (its components joined with ':'), or "": the default. */
+    char cgroup_name[256];
+    /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
+     * namespaced keys only): NULL-terminated, for sbx_exec_opts. */
+    char **masked, **readonly, **sysctls;
 };
 
 /* Reads bundle/config.json and checks it against what sbx can grant: a
@@ -42,8 +54,16 @@ struct oci_config {
 int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
 /* config.json's "process" (or exec's --process file) into p: command,
- * args, env, cwd, user, rlimits; refuses a terminal and CAP_SYS_ADMIN. */
-int oci_process_policy(json_t *proc, JobPolicy *p, struct sbx_err *err);
+ * args, env, cwd, user, rlimits; *terminal gets process.terminal (which
+ * the caller serves through a console socket); refuses CAP_SYS_ADMIN. */
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err);
+/* A unix stream socket connected to path (an engine's --console-socket),
+ * or -errno with err filled. Paths beyond sun_path's 108 bytes are reached
+ * through their directory. */
+int oci_console_connect(const char *path, struct sbx_err *err);
+
+/* cpu.shares (v1, 2..262144) as the executor's weight (1..10000). */
+uint32_t oci_shares_to_weight(long long shares);
 
 /* The state of one container, as create wrote it under --root/ID. */
 struct oci_state {
@@ -92,6 +112,7 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv, struct sbx_
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
+int oci_cmd_update(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);
 int oci_cmd_spec(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err);

@@ -149,6 +149,10 @@ static int add_hier_dir(struct sbx_cgroup *cg, struct cg_host *host, int i, unsi
         return sbx_err_set(err, ENAMETOOLONG, "cgroup: path of %s below %s is too long", name,
                            h->parent);
     if (mkdirat(h->parent_fd, name, 0755) < 0) {
+        /* Even where no limit needs it: a kept job's name is its caller's
+         * (sbx-oci's cgroupsPath), and another job's cgroup is never shared. */
+        if (errno == EEXIST)
+            return sbx_err_set(err, EEXIST, "cgroup: %s exists already", d->path);
         if (!hard)
             return 0;
         return sbx_err_sys(err, errno, "cgroup %s: cannot create %s",
@@ -205,7 +209,10 @@ static int create(const char *job_name, bool kept, const struct sbx_cg_limits *l
     if (!cg)
         return sbx_err_sys(err, ENOMEM, "cgroup");
 
-    unsigned want = need | CG_SOFT;
+    /* A kept job may have its limits changed later (sbx-oci update): it
+     * gets a pids and cpu cgroup even without a limit. Not cpuset: one
+     * made without its CPUs and memory nodes filled cannot hold a task. */
+    unsigned want = need | CG_SOFT | (kept ? CG_BIT(CG_PIDS) | CG_BIT(CG_CPU) : 0);
     for (int i = 0; i < host->nhier; i++) {
         unsigned ctrls = 0;
         for (int c = 0; c < CG_NCTRL; c++)
@@ -231,6 +238,69 @@ int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *lim
                            struct sbx_cgroup **out, struct sbx_err *err)
 {
     return create(job_name, true, limits, out, err);
+}
+
+int sbx_cgroup_update_kept(const char *const *paths, int n, const struct sbx_cg_limits *l,
+                           struct sbx_err *err)
+{
+    int r = check_limits(l, err);
+    if (r < 0)
+        return r;
+    struct cg_host *host;
+    if ((r = cg_host_get(&host, err)) < 0)
+        return r;
+    unsigned need = needed_ctrls(l), done = 0;
+    for (int k = 0; k < n; k++) {
+        /* Only a directory of sbx's making: .../<sbx's parent name>/kept-*,
+         * no "." or ".." anywhere. The caller's own cgroup may differ from
+         * the creator's (podman update vs conmon's create), so the parent
+         * is recognized by name, and the hierarchy by its filesystem. */
+        const char *p = paths[k], *last = strrchr(p, '/');
+        bool clean = p[0] == '/' && last && !strstr(p, "/./") && !strstr(p, "/../") &&
+                     strncmp(last + 1, "kept-", 5) == 0;
+        struct cg_dir d = {.hier = -1, .fd = -1};
+        snprintf(d.path, sizeof d.path, "%s", p);
+        d.fd = clean ? open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        struct stat st, hs;
+        if (d.fd >= 0 && fstat(d.fd, &st) == 0) {
+            for (int j = 0; j < host->nhier && d.hier < 0; j++) {
+                const char *parent = host->hier[j].parent, *pname = strrchr(parent, '/');
+                size_t pl = strlen(pname ? pname : "");
+                if (stat(host->hier[j].own, &hs) == 0 && hs.st_dev == st.st_dev && pname &&
+                    last - p >= (ptrdiff_t)pl && strncmp(last - pl, pname, pl) == 0)
+                    d.hier = j;
+            }
+        }
+        if (d.hier < 0) {
+            if (d.fd >= 0)
+                close(d.fd);
+            return sbx_err_set(err, EPERM, "cgroup: %s is not a kept job cgroup of sbx", p);
+        }
+        int i = d.hier;
+        unsigned ctrls = 0;
+        for (int c = 0; c < CG_NCTRL; c++)
+            if ((need & CG_BIT(c)) && host->by_ctrl[c] == i)
+                ctrls |= CG_BIT(c);
+        if (!ctrls) {
+            close(d.fd);
+            continue;
+        }
+        /* A cpuset cgroup that holds the job has its memory nodes since it
+         * was made: nothing to copy from the parent (never prepared here). */
+        struct cg_hier h = host->hier[i];
+        h.clone_children = true;
+        r = cg_backend_of(&h)->apply(&h, &d, ctrls, l, err);
+        close(d.fd);
+        if (r < 0)
+            return r;
+        done |= ctrls;
+    }
+    for (int c = 0; c < CG_NCTRL; c++)
+        if ((need & ~done) & CG_BIT(c))
+            return sbx_err_set(err, ENOTSUP, "cgroup %s: the job has no cgroup of this controller "
+                                             "(it was created without that limit)",
+                               cg_ctrl_name[c]);
+    return 0;
 }
 
 int sbx_cgroup_dirs(const struct sbx_cgroup *cg, const char **paths, int max)

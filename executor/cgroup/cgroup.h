@@ -74,6 +74,13 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
  * keeps it removes it (sbx_cgroup_remove_dirs). */
 int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *limits,
                            struct sbx_cgroup **out, struct sbx_err *err);
+/* Changes the limits set in l (the others stay) of a kept job, given its
+ * directories as sbx_cgroup_dirs listed them. Only directories named
+ * "kept-*" right below sbx's own parent in a hierarchy are touched (EPERM
+ * otherwise). A limit whose controller the job has no directory for (a
+ * cpuset the job was created without) is ENOTSUP. */
+int sbx_cgroup_update_kept(const char *const *paths, int n, const struct sbx_cg_limits *l,
+                           struct sbx_err *err);
 /* The job's directories (absolute paths, valid while cg is): up to max. */
 int sbx_cgroup_dirs(const struct sbx_cgroup *cg, const char **paths, int max);
 /* Frees cg, leaving its directories as they are. */

@@ -95,6 +95,15 @@ static int apply_memory(const struct cg_dir *d, uint64_t bytes, struct sbx_err *
 {
     char v[32];
     snprintf(v, sizeof v, "%" PRIu64, bytes);
+    /* memsw may never be below the memory limit: raising a limit already
+     * set (sbx-oci update) writes memsw first. */
+    uint64_t cur = 0;
+    bool memsw = cg_file_exists(d->fd, "memory.memsw.limit_in_bytes");
+    if (memsw && cg_read_u64(d->fd, "memory.limit_in_bytes", &cur) == 0 && bytes > cur) {
+        int r = cg_write(d->fd, d->path, "memory.memsw.limit_in_bytes", v, "memory", err);
+        if (r < 0)
+            return r;
+    }
     int r = cg_write(d->fd, d->path, "memory.limit_in_bytes", v, "memory", err);
     if (r < 0)
         return r;
@@ -109,7 +118,7 @@ static int apply_memory(const struct cg_dir *d, uint64_t bytes, struct sbx_err *
     }
     /* memsw is memory+swap: equal to the memory limit means no swap. It must
      * be written after memory.limit_in_bytes (it may never be below it). */
-    if (cg_file_exists(d->fd, "memory.memsw.limit_in_bytes"))
+    if (memsw)
         return cg_write(d->fd, d->path, "memory.memsw.limit_in_bytes", v, "memory", err);
     /* Swap accounting is off (swapaccount=0): no hard swap limit exists.
      * swappiness 0 keeps the memcg from swapping anonymous memory. */

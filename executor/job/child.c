@@ -4,7 +4,8 @@
  *      job's cgroups (both while the launcher works on step 1)
  *   1. wait for the launcher to write the id maps (and pass mount sources)
  *   2. become root of the new user namespace
- *   3. build the root filesystem and pivot into it (mounts.c)
+ *   3. an engine's sysctls (sbx-oci); build the root filesystem and pivot
+ *      into it (mounts.c), then an engine's masked and read-only paths
  *   4. hostname, loopback; under sbx run on v1, wait until the launcher
  *      has moved us into the job's cgroups; new cgroup namespace, time
  *      namespace offsets
@@ -95,6 +96,38 @@ static void write_time_offsets(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, errno, "time namespace: writing offsets: %s", strerror(errno));
 }
 
+/* An engine's sysctls, all of namespaces this job owns (the caller checked
+ * the keys): written through the launcher's /proc, still mounted here, whose
+ * sysctl files are those of the writer's namespaces; the job's own /proc
+ * has /proc/sys read-only. The UTS ones are not sysctl files a namespace's
+ * root may write: they have their own calls. */
+static void apply_sysctls(const struct sbx_plan *plan)
+{
+    for (size_t i = 0; plan->sysctls && plan->sysctls[i]; i++) {
+        const char *kv = plan->sysctls[i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv || (size_t)(eq - kv) > 200)
+            sbx_child_fail(plan->sock, EINVAL, "linux.sysctl: %s: not key=value", kv);
+        const char *val = eq + 1;
+        char key[256], path[300];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+        if (strcmp(key, "kernel.domainname") == 0) {
+            if (setdomainname(val, strlen(val)) < 0)
+                sbx_child_fail(plan->sock, errno, "linux.sysctl.%s: %s", key, strerror(errno));
+            continue;
+        }
+        if (strcmp(key, "kernel.hostname") == 0)
+            continue; /* the caller made it the hostname */
+        int n = snprintf(path, sizeof path, "/proc/sys/%s", key);
+        for (char *c = path + 10; c < path + n; c++)
+            if (*c == '.')
+                *c = '/';
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        size_t len = strlen(val);
+        if (fd < 0 || write(fd, val, len) != (ssize_t)len)
+            sbx_child_fail(plan->sock, errno, "linux.sysctl.%s: %s", key, strerror(errno));
+    }
+}
+
 static void wait_cgroup(const struct sbx_plan *plan)
 {
     struct sbx_msg m;
@@ -116,9 +149,10 @@ static int cmp_int(const void *a, const void *b)
  * for, for as long as this job runs. Keep only what the job needs. */
 static void close_launcher_fds(const struct sbx_plan *plan)
 {
-    int keep[9 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
-                                     plan->stdio[2], plan->lock_fd, plan->start_fd};
-    int n = 9;
+    int keep[10 + SBX_CG_MAX_DIRS] = {0, 1, 2, plan->sock, plan->stdio[0], plan->stdio[1],
+                                      plan->stdio[2], plan->lock_fd, plan->start_fd,
+                                      plan->console_fd};
+    int n = 10;
     for (int i = 0; i < plan->n_cg_procs; i++)
         keep[n++] = plan->cg_procs[i];
     qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
@@ -193,13 +227,26 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
         if (sbx_mount_sources_open(spec, -1, fds, &err) < 0)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     }
+    apply_sysctls(plan);
     int upper_fd = -1;
     if (sbx_mounts_setup(spec, fds, &upper_fd, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     free(fds);
+    if ((plan->masked_paths || plan->readonly_paths) &&
+        sbx_mounts_mask(plan->masked_paths, plan->readonly_paths, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
 
-    if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    /* A joined UTS namespace (a pod's) has the hostname its owner gave it,
+     * which the job cannot change: it must be the one asked for. */
+    if (plan->joined_uts) {
+        char cur[256] = "";
+        gethostname(cur, sizeof cur - 1);
+        if (spec->policy->hostname && strcmp(cur, spec->hostname) != 0)
+            sbx_child_fail(plan->sock, EPERM, "hostname: %s differs from the joined UTS "
+                           "namespace's (%s)", spec->hostname, cur);
+    } else if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
+    }
     if (spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* Or a launcher with nothing else to do (sbx run) moves us while we

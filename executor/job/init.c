@@ -15,6 +15,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "executor/console.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
 #include "fsize.h"
@@ -47,13 +48,14 @@ static int find_listener(void)
 struct job_arg {
     const struct sbx_plan *plan;
     int exec_pipe;
+    int tty;                 /* the console's slave, or -1 */
     volatile int listener;   /* set by the job's process (CLONE_VM) */
 };
 
 static int job_main(void *arg)
 {
     struct job_arg *a = arg;
-    sbx_job_exec(a->plan, a->exec_pipe, &a->listener);
+    sbx_job_exec(a->plan, a->exec_pipe, a->tty, &a->listener);
 }
 
 /* The job's process runs on this stack, in our memory, until its execve. */
@@ -72,7 +74,7 @@ static int job_main(void *arg)
 #define JOB_CLONE_VM 1
 #endif
 
-static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listener)
+static pid_t start_job(const struct sbx_plan *plan, int tty, int *exec_errno, int *listener)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -83,7 +85,7 @@ static pid_t start_job(const struct sbx_plan *plan, int *exec_errno, int *listen
      * copy-on-write faults while it sets itself up; we are stopped meanwhile,
      * and what it changes (credentials, rlimits, seccomp, Landlock, signal
      * mask) belongs to its own task. CLONE_FILES: see find_listener. */
-    struct job_arg arg = {.plan = plan, .exec_pipe = p[1], .listener = -1};
+    struct job_arg arg = {.plan = plan, .exec_pipe = p[1], .tty = tty, .listener = -1};
     pid_t pid = -1;
     *listener = -1;
 #if JOB_CLONE_VM
@@ -157,12 +159,26 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
      * them before exec. */
     sigprocmask(SIG_BLOCK, &set, NULL);
 
+    /* The engine waits for the pty during create (conmon does, before it
+     * calls start): it is made and sent before the wait. */
+    int tty = -1;
+    if (plan->console_fd >= 0) {
+        struct sbx_err cerr = {0};
+        if (sbx_console_send(plan->console_fd, &tty, &cerr) < 0)
+            sbx_child_fail(plan->sock, cerr.code, "%s", cerr.msg);
+        close(plan->console_fd);
+    }
     if (plan->detached)
         wait_for_start(plan);
 
     int exec_errno = 0;
     int listener = -1;
-    pid_t job = start_job(plan, &exec_errno, &listener);
+    pid_t job = start_job(plan, tty, &exec_errno, &listener);
+    /* The job's process has its own copy (its fd table became its own at
+     * execve): PID 1 holding the slave would keep the master from seeing
+     * the hang-up when the command's session ends. */
+    if (tty >= 0)
+        close(tty);
     if (exec_errno) {
         struct sbx_msg m = {.type = SBX_MSG_EXEC_FAILED, .code = exec_errno};
         char interp[256];

@@ -13,9 +13,10 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
 
 /* In the job's first process (jobexec.c): applies the last steps and execs
  * the command. exec_pipe is the write end on which an execve errno is
- * reported; *listener gets the seccomp listener's fd number (the process
+ * reported; tty, when >= 0, the console's slave (its stdio and controlling
+ * terminal); *listener gets the seccomp listener's fd number (the process
  * shares PID 1's memory and fd table until the exec). Never returns. */
-__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe,
+__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe, int tty,
                                             volatile int *listener);
 
 #endif

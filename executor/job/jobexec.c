@@ -14,6 +14,7 @@
 #include <linux/close_range.h>
 
 #include "executor/caps.h"
+#include "executor/console.h"
 #include "init.h"
 #include "executor/landlock.h"
 #include "executor/rlimits.h"
@@ -75,7 +76,7 @@ static void exec_command(const struct sbx_plan *plan, int exec_pipe)
     report_exec_errno(exec_pipe, first_error);
 }
 
-__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe,
+__attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exec_pipe, int tty,
                                             volatile int *listener_out)
 {
     const struct sbx_spec *s = plan->spec;
@@ -88,6 +89,9 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     for (int fd = 0; fd < 3; fd++)
         if (plan->stdio[fd] >= 0 && dup2(plan->stdio[fd], fd) < 0)
             sbx_child_fail(plan->sock, errno, "stdio: dup2: %s", strerror(errno));
+    /* While still root of the namespace: the chown needs it. */
+    if (tty >= 0 && sbx_console_take(tty, s->uid, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     apply_rlimits(plan);
     if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);

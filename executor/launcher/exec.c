@@ -236,14 +236,55 @@ static int send_sources(struct sbx_job *job, const struct sbx_spec *spec, size_t
     return 0;
 }
 
+struct joined {
+    int type, fd, own;
+    const char *proc, *what;    /* /proc/self/ns/<proc>; the name in errors */
+};
+
+static int join_for_clone(struct joined *j, size_t n, struct sbx_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (j[i].fd < 0)
+            continue;
+        char path[32];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", j[i].proc);
+        j[i].own = open(path, O_RDONLY | O_CLOEXEC);
+        if (j[i].own < 0 || setns(j[i].fd, j[i].type) < 0)
+            return sbx_err_sys(err, errno, "%s namespace: joining the given one", j[i].what);
+    }
+    return 0;
+}
+
+/* Back to the launcher's own namespaces, whatever happened. Returns -EIO
+ * (err filled when non-NULL) when that fails: the launcher cannot stay in
+ * a container's namespace, so the job fails closed. */
+static int leave_after_clone(struct joined *j, size_t n, struct sbx_err *err)
+{
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (j[i].own < 0)
+            continue;
+        if (setns(j[i].own, j[i].type) < 0) {
+            if (err && r == 0)
+                sbx_err_sys(err, errno, "%s namespace: returning to the launcher's", j[i].what);
+            r = -EIO;
+        }
+        close(j[i].own);
+        j[i].own = -1;
+    }
+    return r;
+}
+
 static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, int child_sock,
                        struct sbx_err *err)
 {
     int cgfd = job->cg ? sbx_cgroup_clone_fd(job->cg) : -1;
     /* No CLONE_NEWNET: the child makes its network namespace itself. */
     struct clone_args ca = {
-        .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                 CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+        .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+                 (plan_tmpl->joined_uts ? 0 : CLONE_NEWUTS) |
+                 (plan_tmpl->joined_ipc ? 0 : CLONE_NEWIPC) | CLONE_PIDFD |
+                 (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
         .pidfd = (uint64_t)(uintptr_t)&job->pidfd,
         .exit_signal = SIGCHLD,
         .cgroup = (uint64_t)(cgfd >= 0 ? cgfd : 0),
@@ -442,7 +483,7 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
         .cpuset = spec->limits.cpuset,
     };
     static unsigned seq;
-    char name[64];
+    char name[256]; /* a kept job's name is its caller's: up to 200 bytes */
     if (opts && opts->job_name)
         snprintf(name, sizeof name, "%s", opts->job_name);
     else
@@ -461,7 +502,6 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
 {
     *exec_status = 125;
     *out = NULL;
-    _cleanup_close_ int own_net = -1;
     __attribute__((cleanup(job_freep))) struct sbx_job *job = NULL;
     if (sbx_hostfit_check(spec, err) < 0)
         goto failed;
@@ -477,7 +517,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->wall_limit_ns = spec->limits.wall_time_ns;
     job->cpu_limit_ns = spec->limits.cpu_time_ns;
 
-    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1};
+    struct sbx_plan plan = {.spec = spec, .sock = -1, .lock_fd = -1, .start_fd = -1,
+                            .console_fd = -1};
     if (sbx_rlimits_fit(spec, err) < 0)
         goto failed;
     if (opts && opts->detached) {
@@ -488,6 +529,12 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.detached = true;
         plan.start_fd = opts->start_fd;
         plan.joined_netns = opts->netns_fd >= 0;
+        plan.joined_ipc = opts->ipcns_fd >= 0;
+        plan.joined_uts = opts->utsns_fd >= 0;
+        plan.console_fd = opts->console_fd;
+        plan.masked_paths = opts->masked_paths;
+        plan.readonly_paths = opts->readonly_paths;
+        plan.sysctls = opts->sysctls;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
@@ -563,21 +610,18 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
             goto failed;
         }
     }
-    /* A joined network namespace is the launcher's for the clone only. */
-    if (plan.joined_netns) {
-        own_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (own_net < 0 || setns(opts->netns_fd, CLONE_NEWNET) < 0) {
-            sbx_err_sys(err, errno, "network namespace: joining the given one");
-            close(sv[1]);
-            goto failed;
-        }
-    }
-    int r = clone_child(job, &plan, sv[1], err);
-    if (plan.joined_netns && setns(own_net, CLONE_NEWNET) < 0) {
-        /* The launcher cannot stay in a container's network: fail closed. */
-        sbx_err_sys(err, errno, "network namespace: returning to the launcher's");
+    /* Joined namespaces are the launcher's for the clone only: the child
+     * inherits them instead of getting new ones. */
+    struct joined joins[] = {
+        {CLONE_NEWNET, plan.joined_netns ? opts->netns_fd : -1, -1, "net", "network"},
+        {CLONE_NEWIPC, plan.joined_ipc ? opts->ipcns_fd : -1, -1, "ipc", "IPC"},
+        {CLONE_NEWUTS, plan.joined_uts ? opts->utsns_fd : -1, -1, "uts", "UTS"},
+    };
+    int r = join_for_clone(joins, 3, err);
+    if (r == 0)
+        r = clone_child(job, &plan, sv[1], err);
+    if (leave_after_clone(joins, 3, r == 0 ? err : NULL) < 0)
         r = -EIO;
-    }
     close(sv[1]);
     for (int i = 0; i < plan.n_cg_procs; i++)
         close(plan.cg_procs[i]);

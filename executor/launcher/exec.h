@@ -36,9 +36,27 @@ struct sbx_exec_opts {
      * host's), or -1. The job cannot reconfigure it: it belongs to the
      * host's user namespace. */
     int netns_fd;
+    /* detached: an IPC and a UTS namespace to join the same way (a
+     * Kubernetes pod's, made for its pause container), or -1. Not the
+     * job's own: it cannot set the hostname or IPC sysctls there. */
+    int ipcns_fd, utsns_fd;
     /* detached: root inside maps to this range instead of a slot of the
      * pool (an engine's --userns=auto range), or NULL. */
     const struct sbx_idmap *idmap;
+    /* detached: a connected unix socket (an engine's --console-socket), or
+     * -1. PID 1 makes a pty in the job's own devpts before it waits for the
+     * start, sends the master over it (SCM_RIGHTS, the pty's name as data,
+     * as runc does) and the command gets the slave as its stdio and
+     * controlling terminal. */
+    int console_fd;
+    /* detached: an engine's own additions on top of sbx's, NULL-terminated
+     * (or NULL): paths to mask (OCI maskedPaths) and to make read-only
+     * (readonlyPaths) in the job's root, and sysctls ("key=value", keys
+     * dotted) of the job's own namespaces, which the caller has checked
+     * are namespaced. */
+    const char *const *masked_paths;
+    const char *const *readonly_paths;
+    const char *const *sysctls;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

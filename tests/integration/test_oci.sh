@@ -46,12 +46,8 @@ ERR=$("$SBX_OCI" --root="$T/state" --log="$T/log" --log-format=json state nosuch
 check "state of a missing container fails" "$RC" 1
 check "runc's wording" "$ERR" "sbx-oci: container does not exist"
 check_match "--log gets one JSON error line" "$(cat "$T/log")" '^\{"level": ?"error", ?"msg": ?"container does not exist", ?"time": ?"[0-9T:-]+Z"\}$'
-ERR=$("$SBX_OCI" --root "$T/state" update x 2>&1); RC=$?
-check "update is refused clearly" "$RC:$ERR" "1:sbx-oci: update: not supported by sbx-oci yet"
 ERR=$("$SBX_OCI" --root "$T/state" checkpoint x 2>&1); RC=$?
 check "checkpoint is refused clearly" "$RC:$ERR" "1:sbx-oci: checkpoint: checkpoint/restore is refused by sbx-oci"
-ERR=$("$SBX_OCI" --root "$T/state" exec --tty x sh 2>&1); RC=$?
-check "exec --tty is refused clearly" "$RC:$ERR" "1:sbx-oci: --tty: a terminal is not supported by sbx-oci yet"
 ERR=$("${OCI[@]}" create --bundle "$T/b" ../x 2>&1)
 check_match "an id with / is refused" "$ERR" "invalid container id"
 
@@ -111,6 +107,108 @@ check "delete removes the container's cgroups" "$LEFT" 0
 [ ! -e "$T/state/c1" ] && ok "delete removes the state" || fail "state left behind"
 ERR=$("${OCI[@]}" state c1 2>&1); check "state after delete" "$ERR" "sbx-oci: container does not exist"
 
+# --- update: new limits in the container's own cgroup ---
+bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"memory": {"limit": 67108864}, "cpu": {"cpus": "0", "shares": 512}}'
+"${OCI[@]}" create --bundle "$T/b" u1 >/dev/null && "${OCI[@]}" start u1
+# cg_file FILE... : the first of these files that u1's cgroups have (v1 name, v2 name).
+cg_file() {
+    local d f
+    for f in "$@"; do
+        for d in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["cgroups"]))' "$T/state/u1/state.json"); do
+            [ -e "$d/$f" ] && { cat "$d/$f"; return; }
+        done
+    done
+    echo "none of $*"
+}
+echo '{"memory": {"limit": 134217728, "swap": 268435456}, "pids": {"limit": 50}, "cpu": {"quota": 50000, "period": 100000, "cpus": "0"}, "devices": [{"allow": false, "access": "rwm"}]}' \
+    | "${OCI[@]}" update --resources - u1
+check "update --resources - (containerd's shim's way)" "$?" 0
+check "update raises the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 134217728
+check "update sets pids" "$(cg_file pids.max)" 50
+check_match "update sets the CPU quota" "$(cg_file cpu.cfs_quota_us cpu.max)" "^50000( 100000)?$"
+check_match "cpu.shares at create: v1 gets the shares asked for (v2 systemd's weight)" "$(cg_file cpu.shares cpu.weight)" "^(512|50)$"
+"${OCI[@]}" update --memory 33554432 --pids-limit 60 --cpu-share 1024 u1; check "update with runc's flags" "$?" 0
+check_match "update --cpu-share 1024: the default weight, not less" "$(cg_file cpu.shares cpu.weight)" "^(1024|100)$"
+check "update lowers the memory limit" "$(cg_file memory.limit_in_bytes memory.max)" 33554432
+check "update --pids-limit" "$(cg_file pids.max)" 60
+OUT=$("${OCI[@]}" exec u1 sh -c 'echo still-here' 2>&1)
+check "the container runs on after updates" "$OUT" "still-here"
+ERR=$("${OCI[@]}" update --memory -1 u1 2>&1); RC=$?
+check "update: removing a limit is refused" "$RC:$ERR" "1:sbx-oci: memory.limit: removing the memory limit is not supported by sbx-oci"
+ERR=$(echo '{"blockIO": {"weight": 100}}' | "${OCI[@]}" update --resources - u1 2>&1); RC=$?
+check "update: a resource sbx does not apply is refused" "$RC:$ERR" "1:sbx-oci: blockIO: not supported by sbx-oci update"
+"${OCI[@]}" delete --force u1
+ERR=$("${OCI[@]}" update --memory 1000000 u1 2>&1); RC=$?
+check "update of a missing container" "$RC:$ERR" "1:sbx-oci: container does not exist"
+
+# --- linux.cgroupsPath: the name of the container's cgroup, which stays
+# below sbx's parent in the caller's own cgroup; nothing is made where the
+# path points ---
+# memcg FILE : the memory cgroup in a /proc/PID/cgroup (v1, else v2); names may hold ':'.
+memcg() {
+    local m u
+    m=$(grep -E '^[0-9]+:memory:' "$1" | cut -d: -f3-)
+    u=$(grep -E '^0::' "$1" | cut -d: -f3-)
+    echo "${m:-$u}"
+}
+bundle '["sleep", "100"]' 'c["linux"]["cgroupsPath"] = "/oci-test-'$$'/pod1/c1"'
+"${OCI[@]}" create --bundle "$T/b" g1 >/dev/null && "${OCI[@]}" start g1
+GP=$("${OCI[@]}" state g1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+OWN=$(memcg /proc/self/cgroup)
+check "cgroupsPath (cgroupfs): named after the path, below the caller's own cgroup" "$(memcg /proc/$GP/cgroup)" "${OWN%/}/sbx/kept-oci-test-$$:pod1:c1"
+LEFT=$(ls -d /sys/fs/cgroup/oci-test-$$ /sys/fs/cgroup/*/oci-test-$$ 2>/dev/null)
+check "cgroupsPath: nothing is made where the path points" "$LEFT" ""
+ERR=$("${OCI[@]}" create --bundle "$T/b" g2 2>&1); RC=$?
+check_match "cgroupsPath: a second container with the same path is refused" "$RC:$ERR" "^1:sbx-oci: linux.cgroupsPath: in use by another container"
+check "cgroupsPath: the first container is untouched" "$(status_of g1)" running
+"${OCI[@]}" delete --force g1
+bundle '["true"]' 'c["linux"]["cgroupsPath"] = "machine.slice:sbx-test:c'$$'"'
+"${OCI[@]}" create --bundle "$T/b" g3 >/dev/null; check "cgroupsPath (systemd's slice:prefix:name) is mapped" "$?" 0
+check_match "cgroupsPath (systemd): the scope's name below sbx's parent" "$(cat "$T/state/g3/state.json")" "/sbx/kept-machine.slice:sbx-test-c$$.scope\""
+"${OCI[@]}" delete --force g3
+refused_now "a cgroupsPath with .." 'c["linux"]["cgroupsPath"] = "/a/../b"' '^sbx-oci: linux.cgroupsPath: /a/../b: ".." is not a usable cgroup name'
+
+# --- a terminal: the pty master comes over --console-socket (SCM_RIGHTS,
+# its name as data), as conmon and containerd's shim receive it ---
+cat > "$T/console.py" <<'PY'
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(60)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept()
+msg, anc, _, _ = c.recvmsg(256, socket.CMSG_SPACE(4))
+fds = array.array("i"); fds.frombytes(anc[0][2][:4])
+print("name", msg.decode(), "fd", os.readlink("/proc/self/fd/%d" % fds[0]), flush=True)
+out = b""
+while True:
+    try: d = os.read(fds[0], 4096)
+    except OSError: break  # EIO: the last slave closed
+    if not d: break
+    out += d
+print(out.decode().replace("\r", ""), flush=True)
+PY
+# console_server NAME : listens at $T/NAME.sock, the output goes to $T/NAME.out.
+console_server() {
+    rm -f "$T/$1.sock" "$T/$1.sock.ready"
+    timeout 90 python3 "$T/console.py" "$T/$1.sock" > "$T/$1.out" 2>&1 &
+    CONSOLE_PID=$!
+    for _ in $(seq 100); do [ -e "$T/$1.sock.ready" ] && break; sleep 0.05; done
+}
+bundle '["sh", "-c", "tty; test -t 0 && test -t 1 && echo stdio-tty; ls -n $(tty) | cut -c1-40 | tr -s \" \" | cut -d\" \" -f3"]' 'c["process"]["terminal"] = True; c["process"]["user"] = {"uid": 1000, "gid": 1000}'
+console_server t1
+"${OCI[@]}" create --bundle "$T/b" --console-socket "$T/t1.sock" t1 >/dev/null; check "create with --console-socket" "$?" 0
+"${OCI[@]}" start t1; check "start t1" "$?" 0
+wait "$CONSOLE_PID"
+OUT=$(cat "$T/t1.out")
+check_match "the pty's name comes as data, the master as the fd" "$OUT" "^name /dev/pts/0 fd /dev/pts/ptmx"
+check_match "the command's tty is the container's /dev/pts/0" "$OUT" $'\n/dev/pts/0\n'
+check_match "stdin and stdout are the terminal" "$OUT" "stdio-tty"
+check_match "the pty belongs to the process's user" "$OUT" $'\n1000'
+wait_status t1 stopped; "${OCI[@]}" delete t1
+ERR=$("${OCI[@]}" create --bundle "$T/b" --console-socket "$T/nosuch.sock" t1b 2>&1); RC=$?
+check_match "a console socket nobody listens on fails create" "$RC:$ERR" "^1:sbx-oci: --console-socket: connecting to"
+[ ! -e "$T/state/t1b" ] && ok "no state left after a failed console" || "${OCI[@]}" delete --force t1b
+
 # --- a long-running container: kill, pause/resume, delete --force ---
 bundle '["sleep", "100"]'
 "${OCI[@]}" create --bundle "$T/b" c2 >/dev/null; check "create c2" "$?" 0
@@ -131,6 +229,15 @@ check_match "exec: seccomp" "$OUT" "Seccomp:[[:space:]]+2"
 check_match "exec: writes the container's root" "$OUT" "wrote"
 [ ! -e "$SBX_ROOTFS/exec-write" ] && ok "exec: the write stays in the container" || { fail "exec wrote the rootfs"; rm -f "$SBX_ROOTFS/exec-write"; }
 "${OCI[@]}" exec c2 /no/such >/dev/null 2>&1; check "exec of a missing command" "$?" 127
+console_server e1
+"${OCI[@]}" exec --tty --console-socket "$T/e1.sock" c2 sh -c 'tty; test -t 0 && echo stdin-tty; exit 2'
+check "exec --tty --console-socket: the process's exit status" "$?" 2
+wait "$CONSOLE_PID"
+OUT=$(cat "$T/e1.out")
+check_match "exec --tty: the pty comes from the container's devpts" "$OUT" "^name /dev/pts/[0-9]+ fd /dev/pts/ptmx"
+check_match "exec --tty: the process's stdin is the terminal" "$OUT" $'\n/dev/pts/[0-9]+\nstdin-tty'
+ERR=$("${OCI[@]}" exec --tty c2 true 2>&1); RC=$?
+check "exec --tty without a console socket is refused" "$RC:$ERR" "1:sbx-oci: exec: a terminal (--tty) needs --console-socket"
 echo '{"args": ["sh", "-c", "id -u; echo $FOO; pwd"], "env": ["FOO=bar", "PATH=/bin"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1000}}' > "$T/proc.json"
 OUT=$("${OCI[@]}" exec --process "$T/proc.json" c2 2>&1)
 check "exec --process: user, env and cwd" "$OUT" "1000
@@ -161,6 +268,40 @@ wait_status c5 stopped && ok "a created container killed is stopped" || fail "c5
 "${OCI[@]}" delete c5
 LIST=$("${OCI[@]}" list -q); check "list is empty after deletes" "$LIST" ""
 
+# refused_now DESCRIPTION PYTHON REGEX : create of the current bundle with
+# PYTHON applied fails with one line naming the field, leaving nothing.
+refused_now() {
+    python3 - "$T/b/config.json" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    ERR=$("${OCI[@]}" create --bundle "$T/b" bad 2>&1); RC=$?
+    check "$1 is refused" "$RC" 1
+    check_match "$1: the error names the field" "$ERR" "$3"
+    check "$1: one line" "$(echo "$ERR" | wc -l)" 1
+    [ ! -e "$T/state/bad" ] && ok "$1: no state left" || { fail "$1: state left"; "${OCI[@]}" delete --force bad; }
+}
+
+# --- the spec's maskedPaths and readonlyPaths on top of sbx's own masks;
+# sysctls of the container's own namespaces, never the host's ---
+HOST_SYSCTL=$(cat /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname)
+bundle '["sh", "-c", "echo passwd-$(wc -c < /etc/passwd); echo var-$(ls -A /var | wc -l); touch /etc/x 2>/dev/null || echo etc-ro; touch /root/x && echo root-rw; wc -c < /proc/cmdline; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname; hostname"]' \
+    'c["linux"]["maskedPaths"] = ["/etc/passwd", "/var", "/no/such"]; c["linux"]["readonlyPaths"] = ["/etc", "/no/such2"]; c["hostname"] = "h1"; c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234", "fs.mqueue.msg_max": "77", "kernel.domainname": "dom.example", "kernel.hostname": "h1", "net.ipv4.ping_group_range": "0 0"}'
+OUT=$("${OCI[@]}" run --bundle "$T/b" mk1 2>&1); RC=$?
+check "masked paths, read-only paths and sysctls: the container runs" "$RC" 0
+check_match "maskedPaths: a file reads as /dev/null" "$OUT" "passwd-0"
+check_match "maskedPaths: a directory is empty" "$OUT" "var-0"
+check_match "readonlyPaths: /etc is read-only" "$OUT" "etc-ro"
+check_match "the rest of the root stays writable" "$OUT" "root-rw"
+check_match "sbx's own masks still apply (/proc/cmdline)" "$OUT" $'\n0\n'
+check_match "linux.sysctl: net, ipc, mqueue and uts values inside" "$OUT" $'1\n1234\n77\ndom.example\nh1$'
+check "linux.sysctl: the host's values are unchanged" "$(cat /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname)" "$HOST_SYSCTL"
+refused_now "a host sysctl (kernel.panic)" 'c["linux"]["sysctl"] = {"kernel.panic": "1"}' '^sbx-oci: linux.sysctl.kernel.panic: not a sysctl of the container.s own namespaces'
+refused_now "a host sysctl (vm.overcommit_memory)" 'c["linux"]["sysctl"] = {"vm.overcommit_memory": "1"}' '^sbx-oci: linux.sysctl.vm.overcommit_memory:'
+refused_now "a relative masked path" 'c["linux"]["sysctl"] = {}; c["linux"]["maskedPaths"] = ["etc"]' '^sbx-oci: linux.maskedPaths\[0\]: must be an absolute path'
+
 # --- an engine's network namespace (by path) is joined, not the host's ---
 touch "$T/netns"
 if unshare --net="$T/netns" true; then
@@ -168,9 +309,42 @@ if unshare --net="$T/netns" true; then
     bundle '["readlink", "/proc/self/ns/net"]' 'c["linux"]["namespaces"] = [n if n["type"] != "network" else {"type": "network", "path": "'"$T/netns"'"} for n in c["linux"]["namespaces"]]'
     OUT=$("${OCI[@]}" run --bundle "$T/b" n1 2>&1)
     check "a network namespace given by path is joined" "$OUT" "net:[$(stat -L -c %i "$T/netns")]"
+    refused_now "a net.* sysctl of a joined network namespace" 'c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}' '^sbx-oci: linux.sysctl.net.ipv4.ip_forward: the network namespace joined by path is the engine'
 else
     fail "unshare --net: cannot make a network namespace for the test"
 fi
+# --- a Kubernetes pod: the pause container's IPC and UTS namespaces (and
+# network) are joined by path by the pod's other containers ---
+bundle '["sleep", "100"]' 'c["hostname"] = "pod1"'
+"${OCI[@]}" create --bundle "$T/b" pause1 >/dev/null && "${OCI[@]}" start pause1
+check "the pod's pause container runs" "$(status_of pause1)" running
+PP=$("${OCI[@]}" state pause1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+JOIN='c["linux"]["namespaces"] = [n if n["type"] not in ("ipc", "uts") else {"type": n["type"], "path": "/proc/'$PP'/ns/" + n["type"]} for n in c["linux"]["namespaces"]]'
+bundle '["sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname"]' "$JOIN"'; c["hostname"] = "pod1"'
+OUT=$("${OCI[@]}" run --bundle "$T/b" app1 2>&1); RC=$?
+check "ipc and uts namespaces given by path are joined" "$RC:$OUT" "0:ipc:[$(stat -L -c %i /proc/$PP/ns/ipc)]
+uts:[$(stat -L -c %i /proc/$PP/ns/uts)]
+pod1"
+bundle '["sleep", "100"]' "$JOIN"'; c["hostname"] = "pod1"'
+"${OCI[@]}" create --bundle "$T/b" app3 >/dev/null && "${OCI[@]}" start app3
+OUT=$("${OCI[@]}" exec app3 sh -c 'hostname; readlink /proc/self/ns/ipc' 2>&1)
+check "exec (a probe) in a pod's container sees the pod's namespaces" "$OUT" "pod1
+ipc:[$(stat -L -c %i /proc/$PP/ns/ipc)]"
+"${OCI[@]}" delete --force app3
+bundle '["true"]' "$JOIN"'; c["hostname"] = "other"'
+ERR=$("${OCI[@]}" run --bundle "$T/b" app2 2>&1); RC=$?
+check_match "a hostname other than the joined UTS namespace's fails" "$RC:$ERR" "^1:.*hostname: other differs from the joined UTS namespace's \(pod1\)"
+refused_now "an IPC sysctl of a joined IPC namespace" 'c["hostname"] = "pod1"; c["linux"]["sysctl"] = {"kernel.shmmni": "10"}' '^sbx-oci: linux.sysctl.kernel.shmmni: the IPC namespace joined by path is the engine'
+"${OCI[@]}" delete --force pause1
+bundle '["true"]'
+refused_now "the host's IPC namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "/proc/'$$'/ns/ipc"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: the host.s ipc namespace is refused'
+bundle '["true"]'
+refused_now "the host's UTS namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "uts" else {"type": "uts", "path": "/proc/'$$'/ns/uts"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: the host.s uts namespace is refused'
+bundle '["true"]'
+refused_now "a network namespace given as the IPC one" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "/proc/self/ns/net"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: /proc/self/ns/net is not an ipc namespace'
+bundle '["true"]'
+refused_now "a PID namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "pid" else {"type": "pid", "path": "/proc/1/ns/pid"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: joining a pid namespace is not supported'
+
 # --- mappings the spec brings are honoured (no slot of the pool) ---
 bundle '["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 300000, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]'
 OUT=$("${OCI[@]}" run --bundle "$T/b" m1 2>&1 | tr -s ' ' | sed 's/^ //')
@@ -194,7 +368,7 @@ refused "privileged" 'c["process"]["capabilities"] = {"bounding": ["CAP_SYS_ADMI
 refused "a host device" 'c["linux"]["devices"] = [{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]' '^sbx-oci: linux.devices\[0\]: /dev/sda'
 refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' '^sbx-oci: linux.uidMappings\[0\].hostID'
 refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
-refused "a terminal" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal:'
+refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
 
 # --- podman, as a real engine ---
 if ! command -v podman >/dev/null; then
@@ -221,6 +395,9 @@ podman_cleanup() {
 cleanup_hooks+=(podman_cleanup)
 mkdir -p "$T/pod/tmp"
 export TMPDIR="$T/pod/tmp"
+# conmon leaves an "oom" file in its working directory when a container is
+# OOM-killed (the --memory check): there, not in the build tree.
+cd "$T" || exit 1
 tar -C "$SBX_ROOTFS" -cf "$T/rootfs.tar" .
 "${P[@]}" import "$T/rootfs.tar" sbx-oci-test >/dev/null 2>&1; check "podman import of the bundled rootfs" "$?" 0
 # --network none: podman's default network would add a bridge to the host.
@@ -241,11 +418,25 @@ check_cmp "podman --privileged fails" "$RC" -ne 0
 check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
 ERR=$(timeout 120 "${RUN[@]}" --pid host sbx-oci-test true 2>&1)
 check_match "podman --pid host is refused" "$ERR" 'linux.namespaces: no "pid" entry'
+OUT=$(timeout 120 "${RUN[@]}" --sysctl kernel.shmmni=2345 --security-opt mask=/etc/group sbx-oci-test sh -c 'cat /proc/sys/kernel/shmmni; wc -c < /etc/group' 2>&1); RC=$?
+check "podman --sysctl and --security-opt mask reach the container" "$RC:$OUT" "0:2345
+0"
+OUT=$(timeout 120 "${RUN[@]}" -t sbx-oci-test tty 2>&1); RC=$?
+check "podman run -t: the container's terminal" "$RC:$(echo "$OUT" | tr -d '\r')" "0:/dev/pts/0"
 CID=$(timeout 120 "${P[@]}" run -d --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 sbx-oci-test sleep 100 2>&1)
 check_match "podman run -d" "$CID" '^[0-9a-f]{64}$'
 OUT=$(timeout 120 "${P[@]}" exec "$CID" sh -c 'echo exec-$(id -u); grep CapEff /proc/self/status; exit 4' 2>&1); RC=$?
 check "podman exec: its exit code" "$RC" 4
 check_match "podman exec: root inside, no capabilities" "$OUT" "exec-0.*CapEff:[[:space:]]+0+$"
+OUT=$(timeout 120 "${P[@]}" exec -t "$CID" sh -c 'tty; test -t 1 && echo stdout-tty' 2>&1); RC=$?
+check_match "podman exec -t: a terminal of the container's devpts" "$RC:$(echo "$OUT" | tr -d '\r')" $'^0:/dev/pts/[0-9]+\nstdout-tty$'
+OUT=$(timeout 60 "${P[@]}" update --memory 96m "$CID" 2>&1); RC=$?
+check "podman update --memory" "$RC:$(echo "$OUT" | grep -i error)" "0:"
+CPID=$(timeout 60 "${P[@]}" inspect -f '{{.State.Pid}}' "$CID")
+MEMCG=$(memcg "/proc/$CPID/cgroup")
+MEMFILE=$( [ -e "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" ] && echo "/sys/fs/cgroup/memory$MEMCG/memory.limit_in_bytes" || echo "/sys/fs/cgroup$MEMCG/memory.max")
+check "podman update: the container's cgroup has the new limit" "$(cat "$MEMFILE" 2>&1)" 100663296
+check_match "podman's cgroupsPath names the container's cgroup below sbx's parent" "$MEMCG" "/sbx/kept-libpod_parent:libpod-$CID\$"
 timeout 60 "${P[@]}" pause "$CID" >/dev/null; check "podman pause" "$?" 0
 check "paused" "$(timeout 60 "${P[@]}" inspect -f '{{.State.Status}}' "$CID")" paused
 timeout 60 "${P[@]}" unpause "$CID" >/dev/null; check "podman unpause" "$?" 0
@@ -289,6 +480,15 @@ if command -v containerd >/dev/null && command -v ctr >/dev/null; then
     check_match "ctr task ls: stopped" "$("${C[@]}" task ls 2>&1)" "t3 +[0-9]+ +STOPPED"
     timeout 60 "${C[@]}" task delete t3 >/dev/null; check "ctr task delete" "$?" 0
     "${C[@]}" container rm t3; check "ctr container rm" "$?" 0
+    # docs/kubernetes.md's CRI configuration, as containerd reads it.
+    python3 - "$SBX_SRC/docs/kubernetes.md" "$SBX_OCI" > "$T/ctd/k8s.toml" <<'PY'
+import re, sys
+toml = re.search(r"```toml\n(.*?)```", open(sys.argv[1]).read(), re.S).group(1)
+print(toml.replace("/usr/local/bin/sbx-oci", sys.argv[2]))
+PY
+    OUT=$(timeout 30 containerd --config "$T/ctd/k8s.toml" config dump 2>&1); RC=$?
+    check_match "docs/kubernetes.md: containerd reads its sbx runtime (runc shim, BinaryName)" "$RC:$OUT" \
+        "^0:.*runtimes\.sbx\].*runtime_type = \"io\.containerd\.runc\.v2\".*BinaryName = \"$SBX_OCI\""
 else
     echo "# containerd/ctr not installed: containerd tests not run"
 fi
