@@ -118,3 +118,22 @@ void sbx_outfile_close(struct sbx_outfile *out)
     out->dirfd = -1;
     out->base = NULL;
 }
+
+int sbx_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf)
+        return -ENAMETOOLONG;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}

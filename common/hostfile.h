@@ -39,4 +39,9 @@ int sbx_outfile_prepare(struct sbx_outfile *out, const char *what, const char *p
 int sbx_outfile_write(struct sbx_outfile *out, const void *buf, size_t len, struct sbx_err *err);
 void sbx_outfile_close(struct sbx_outfile *out);
 
+/* mkdir -p: the directories above path are made 0755 if missing, path
+ * itself with mode; what exists already is left as it is (its owner and
+ * mode are the caller's to check). 0 or -errno. */
+int sbx_mkdir_p(const char *path, mode_t mode);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hostfile.h"
 
 static int parse_u32(const char *s, uint32_t *out)
 {
@@ -60,25 +61,6 @@ int sbx_uidpool_from_env(struct sbx_uidpool *pool, struct sbx_err *err)
     return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    if (strlen(path) >= sizeof buf)
-        return -ENAMETOOLONG;
-    strcpy(buf, path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static bool pools_agree(const struct sbx_uidpool *a, const struct sbx_uidpool *b)
 {
     uint64_t a_end = (uint64_t)a->first + (uint64_t)a->range * a->slots;
@@ -91,7 +73,7 @@ static bool pools_agree(const struct sbx_uidpool *a, const struct sbx_uidpool *b
 
 static int open_lockdir(const struct sbx_uidpool *pool, struct sbx_err *err)
 {
-    int r = mkdir_p(pool->lockdir, 0700);
+    int r = sbx_mkdir_p(pool->lockdir, 0700);
     if (r < 0)
         return sbx_err_sys(err, -r, "uid pool: creating %s", pool->lockdir);
     int dirfd = open(pool->lockdir, O_PATH | O_DIRECTORY | O_CLOEXEC);

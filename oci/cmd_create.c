@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hostfile.h"
 #include "executor/launcher/exec.h"
 
 /* How long start waits for PID 1 to take its start (it is already waiting
@@ -34,23 +35,6 @@ static void rfc3339_now(char *buf, size_t size)
     char date[40];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, size, "%s.%09ldZ", date, ts.tv_nsec);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
 }
 
 /* The cgroup's name: the id and the state directory, so that two --root
@@ -179,7 +163,7 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     if ((r = oci_path(g, a->id, NULL, dir, sizeof dir, err)) < 0 ||
         (r = oci_path(g, a->id, "exec.fifo", fifo, sizeof fifo, err)) < 0)
         goto out;
-    if ((r = mkdir_p(g->root, 0700)) < 0) {
+    if ((r = sbx_mkdir_p(g->root, 0700)) < 0) {
         sbx_err_sys(err, -r, "--root: %s", g->root);
         goto out;
     }
