@@ -11,6 +11,7 @@
 
 #include "executor/launcher/exec.h"
 #include "image/image.h"
+#include "image/store.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 
@@ -33,7 +34,19 @@ static int need_job_id(const char *op, bool has, uint64_t id, Sbx__V1__Error__Co
 
 /* Host paths are opened by the daemon, as root: a non-admin may name only
  * those the operator shared, or it could read any file on the host. */
-static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
+/* A layer of the daemon's image store, as sbx_image_apply names them. */
+static bool is_store_layer(const struct sbx_req_ctx *ctx, const char *path)
+{
+    const char *store = ctx->cfg->image_store;
+    size_t n = strlen(store);
+    return strncmp(path, store, n) == 0 && strncmp(path + n, "/layers/sha256/", 15) == 0 &&
+           sbx_is_sha256_hex(path + n + 15);
+}
+
+/* applied: the policy's image was resolved already (a queued job checked
+ * again), so the store's layers in it came from the image, not the
+ * client: they stand or fall with share_images. */
+static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx, bool applied,
                             Sbx__V1__Error__Code *code, struct sbx_err *err)
 {
     *code = E(PERMISSION_DENIED);
@@ -49,6 +62,12 @@ static int check_host_paths(const JobPolicy *p, const struct sbx_req_ctx *ctx,
         return 0;
     struct sbx_err e = {0};
     for (size_t i = 0; p->rootfs && i < p->rootfs->n_layers; i++) {
+        if (applied && is_store_layer(ctx, p->rootfs->layers[i])) {
+            if (!ctx->cfg->share_images)
+                return sbx_err_set(err, EPERM, "image: only administrators may run jobs on "
+                                   "images (the daemon's share_images is off)");
+            continue;
+        }
         if (!sbx_dconfig_path_shared(ctx->cfg, p->rootfs->layers[i], false))
             return sbx_err_set(err, EPERM,
                                "rootfs.layers[%zu]: \"%s\" is not in the daemon's "
@@ -246,7 +265,7 @@ static int check_caps(const struct sbx_spec *s, const struct sbx_caps *c, struct
 int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, const struct sbx_req_ctx *ctx,
                     Sbx__V1__Error__Code *code, struct sbx_err *err)
 {
-    int r = check_host_paths(p, ctx, code, err);
+    int r = check_host_paths(p, ctx, true, code, err);
     if (r < 0 || ctx->admin)
         return r;
     *code = E(OVER_CAP);
@@ -278,7 +297,7 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     if (s && s->capture && (jr->stdio_fds & 6))
         return sbx_err_set(err, EINVAL, "stdio.capture: %s is attached too; choose one",
                            jr->stdio_fds & 2 ? "stdout" : "stderr");
-    int r = check_host_paths(p, ctx, code, err);
+    int r = check_host_paths(p, ctx, false, code, err);
     if (r < 0)
         return r;
     /* The store's layers are host paths the daemon opens as root: a
