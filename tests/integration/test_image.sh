@@ -36,6 +36,14 @@ check_match "ls lists it" "$IOUT" 'demo:1 +sha256:[0-9a-f]{12} +3 '
 img inspect localhost/demo:1
 check_match "inspect by the archive's full name" "$IOUT" '"WorkingDir": "/etc"'
 check "the store is root's alone" "$(stat -c %a "$SBX_IMAGE_STORE")" 700
+# Layers of an uncompressed archive are read at their offsets, several at
+# once; of a compressed one, as one stream. The same layers either way.
+gzip -c "$T/d.tar" > "$T/d.tar.gz"
+SBX_IMAGE_STORE="$T/store-gz" img import "$T/d.tar.gz"
+check_match "a gzipped Docker archive imports" "$IOUT" '^demo:1 .*3 layers \(3 new\)'
+check "... into the same layers, with the same files" \
+    "$(cd "$T/store-gz/layers/sha256" && find . -printf '%p %m %s %y\n' | sort | sha256sum)" \
+    "$(cd "$SBX_IMAGE_STORE/layers/sha256" && find . -printf '%p %m %s %y\n' | sort | sha256sum)"
 
 sbx_run --image demo:1
 check "the image's WorkingDir and Cmd run by default" "$OUT" hello
@@ -175,6 +183,12 @@ $MK docker "$T/bad1.tar" --name bad:1 --bad-diff-id 1 "$SBX_ROOTFS" "$T/l2"
 img import "$T/bad1.tar"
 check_match "a layer not matching its diff_id is refused" "$IERR" "layer 1 .*uncompressed sha256 is [0-9a-f]{64}, the config's diff_id says"
 check "... the store keeps no layer of it" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l) $(ls "$SBX_IMAGE_STORE/tmp" | wc -l)" "0 0"
+# The same archive gzipped: read as one stream, not by offsets; the same
+# refusal.
+gzip -c "$T/bad1.tar" > "$T/bad1.tar.gz"
+img import "$T/bad1.tar.gz"
+check_match "... and so is it in a compressed archive" "$IERR" "layer 1 .*uncompressed sha256 is [0-9a-f]{64}, the config's diff_id says"
+check "... which leaves no layer either" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l) $(ls "$SBX_IMAGE_STORE/tmp" | wc -l)" "0 0"
 $MK oci-dir "$T/bad2" --gzip --name bad:2 --bad-blob 0 "$SBX_ROOTFS"
 img import "$T/bad2"
 check_match "a corrupted blob is refused" "$IERR" '(blob sha256 is|decompress|not a valid tar)'
