@@ -31,8 +31,17 @@ static const char usage[] =
     "  rm NAME[:TAG]          remove an image, and the layers no other image uses\n"
     "  prune                  remove the layers no image uses (those of an image\n"
     "                         whose name a later import took)\n"
-    "Remove or prune only when no job runs on the images concerned: their jobs\n"
-    "would see the files go. Imports never remove anything jobs use.\n";
+    "Layers that running jobs use stay until those jobs end (rm and prune say\n"
+    "how many); a later prune removes them. Imports never remove anything.\n";
+
+/* On stderr: stdout stays the one line scripts read. */
+static void kept_in_use(unsigned busy)
+{
+    fflush(stdout);
+    if (busy)
+        fprintf(stderr, "sbx image: kept %u layers that running jobs use; sbx image prune "
+                        "removes them once those jobs end\n", busy);
+}
 
 static int fail(const struct sbx_err *err)
 {
@@ -140,14 +149,15 @@ int sbx_image_main(int argc, char **argv)
         return sbx_image_list(store, print_line, &json, &err) < 0 ? fail(&err) : 0;
     }
     if (!strcmp(cmd, "prune")) {
-        unsigned freed;
+        unsigned freed, busy;
         if (i < argc) {
             fprintf(stderr, "sbx image prune: unexpected argument \"%s\"\n", argv[i]);
             return 2;
         }
-        if (sbx_image_prune(store, &freed, &err) < 0)
+        if (sbx_image_prune(store, &freed, &busy, &err) < 0)
             return fail(&err);
         printf("%u layers freed\n", freed);
+        kept_in_use(busy);
         return 0;
     }
     if ((!strcmp(cmd, "inspect") || !strcmp(cmd, "rm")) && argc - i != 1) {
@@ -163,10 +173,11 @@ int sbx_image_main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "rm")) {
-        unsigned freed;
-        if (sbx_image_remove(store, argv[i], &freed, &err) < 0)
+        unsigned freed, busy;
+        if (sbx_image_remove(store, argv[i], &freed, &busy, &err) < 0)
             return fail(&err);
         printf("removed %s (%u layers freed)\n", argv[i], freed);
+        kept_in_use(busy);
         return 0;
     }
     fprintf(stderr, "sbx image: unknown command \"%s\" (see sbx image --help)\n", cmd);

@@ -1,10 +1,12 @@
 /* Image references, and a policy's image resolved into its layers and
  * defaults. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "image.h"
@@ -126,7 +128,47 @@ static int oom(struct sbx_err *err)
     return sbx_err_set(err, ENOMEM, "out of memory");
 }
 
-int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_err *err)
+void sbx_image_hold_release(struct sbx_image_hold *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        close(h->fds[i]);
+    free(h->fds);
+    h->fds = NULL;
+    h->n = 0;
+}
+
+/* Claims the record's layers: rm and prune collect layers under the
+ * store's lock held exclusively, so with it shared here the record just
+ * read and its layers cannot part in between. A read-only store has no
+ * lock to take, and no one removes anything from it. */
+static int hold_layers(int root, const char *canon, json_t *layers, struct sbx_image_hold *h,
+                       struct sbx_err *err)
+{
+    size_t nl = json_array_size(layers);
+    if (!(h->fds = calloc(nl ? nl : 1, sizeof *h->fds)))
+        return oom(err);
+    for (size_t i = 0; i < nl; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "layers/sha256/%.64s",
+                 json_string_value(json_array_get(layers, i)) + 7);
+        int fd = openat(root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            sbx_image_hold_release(h);
+            return sbx_err_sys(err, e, "image %s: layer %zu (sha256:%.12s)", canon, i, path + 14);
+        }
+        h->fds[h->n++] = fd;
+        if (flock(fd, LOCK_SH) < 0) {
+            int e = errno;
+            sbx_image_hold_release(h);
+            return sbx_err_sys(err, e, "image %s: claiming layer %zu", canon, i);
+        }
+    }
+    return 0;
+}
+
+int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold,
+                    struct sbx_err *err)
 {
     if (!p->image)
         return 0;
@@ -137,15 +179,28 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_err *err)
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return sbx_err_wrap(err, "image %s", canon);
+    _cleanup_close_ int lock = -1;
+    if (hold) {
+        struct sbx_err lerr = {0};
+        lock = sbx_store_lock(root, LOCK_SH, &lerr);
+        if (lock < 0 && lock != -EROFS)
+            return sbx_err_set(err, -lock, "image %s: %s", canon, lerr.msg);
+    }
     json_t *rec;
     if ((r = sbx_store_record_load(root, canon, &rec, err)) < 0)
         return r;
     json_t *layers = json_object_get(rec, "layers");
+    if (lock >= 0 && (r = hold_layers(root, canon, layers, hold, err)) < 0) {
+        json_decref(rec);
+        return r;
+    }
     json_t *cfg = json_object_get(rec, "config");
     size_t nl = json_array_size(layers);
     size_t have = p->rootfs ? p->rootfs->n_layers : 0;
     if (nl + have > SBX_MAX_LAYERS) {
         json_decref(rec);
+        if (hold)
+            sbx_image_hold_release(hold);
         return sbx_err_set(err, E2BIG, "rootfs.layers: image %s has %zu layers, with %zu more "
                            "given that is over the %d allowed", canon, nl, have, SBX_MAX_LAYERS);
     }
@@ -221,6 +276,8 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_err *err)
         bool has_gid;
         if ((r = parse_user(user, canon, &uid, &gid, &has_gid, err)) < 0) {
             json_decref(rec);
+            if (hold)
+                sbx_image_hold_release(hold);
             return r;
         }
         p->has_uid = true;
@@ -236,5 +293,7 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_err *err)
     return 0;
 nomem:
     json_decref(rec);
+    if (hold)
+        sbx_image_hold_release(hold);
     return oom(err);
 }

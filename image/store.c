@@ -286,9 +286,9 @@ static bool referenced(json_t *const *recs, size_t n, const char *hex)
     return false;
 }
 
-int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
+int sbx_store_gc(int rootfd, unsigned *freed, unsigned *busy, struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     char **files;
     size_t n;
     int r = record_files(rootfd, &files, &n, err);
@@ -314,6 +314,18 @@ int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
     while (r == 0 && d && (de = readdir(d))) {
         if (de->d_name[0] == '.' || referenced(recs, n, de->d_name))
             continue;
+        /* A job still running on it (its image removed or renamed since)
+         * holds it shared. Jobs claim layers under the store's lock, which
+         * this side holds exclusively: no claim can come in between. */
+        _cleanup_close_ int held =
+            openat(layers, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (held >= 0 && flock(held, LOCK_EX | LOCK_NB) < 0) {
+            if (errno == EWOULDBLOCK)
+                (*busy)++;
+            else
+                r = sbx_err_sys(err, errno, "image store: locking layer %s", de->d_name);
+            continue;
+        }
         char trash[128];
         snprintf(trash, sizeof trash, "tmp/gc-%.64s", de->d_name);
         /* Out of layers/ first, in one step: a job resolving the image now
@@ -339,21 +351,22 @@ int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
     return sbx_remove_tree_at(tmp, err);
 }
 
-int sbx_image_prune(const char *store, unsigned *freed, struct sbx_err *err)
+int sbx_image_prune(const char *store, unsigned *freed, unsigned *busy, struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return root;
     _cleanup_close_ int lock = sbx_store_lock(root, LOCK_EX, err);
     if (lock < 0)
         return lock;
-    return sbx_store_gc(root, freed, err);
+    return sbx_store_gc(root, freed, busy, err);
 }
 
-int sbx_image_remove(const char *store, const char *name, unsigned *freed, struct sbx_err *err)
+int sbx_image_remove(const char *store, const char *name, unsigned *freed, unsigned *busy,
+                     struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     char canon[300], file[600];
     int r = sbx_image_ref_normalise(name, canon, sizeof canon, err);
     if (r < 0)
@@ -370,5 +383,5 @@ int sbx_image_remove(const char *store, const char *name, unsigned *freed, struc
             return sbx_err_set(err, ENOENT, "image %s: not in the store (see sbx image ls)", canon);
         return sbx_err_sys(err, errno, "image %s: removing its record", canon);
     }
-    return sbx_store_gc(root, freed, err);
+    return sbx_store_gc(root, freed, busy, err);
 }

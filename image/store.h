@@ -28,8 +28,8 @@ int sbx_store_record_write(int rootfd, const char *name, json_t *rec, struct sbx
 /* Whether s is 64 lowercase hex digits. */
 bool sbx_is_sha256_hex(const char *s);
 
-/* Under the exclusive lock: removes every layer no record names and
- * everything in tmp/. */
-int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err);
+/* Under the exclusive lock: removes every layer no record names and no
+ * job holds (counted in *busy), and everything in tmp/. */
+int sbx_store_gc(int rootfd, unsigned *freed, unsigned *busy, struct sbx_err *err);
 
 #endif

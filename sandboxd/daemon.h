@@ -69,6 +69,7 @@ struct sbx_djob {
     char name[SBX_MAX_JOB_NAME + 1];
     JobPolicy *policy; /* owned; spec borrows from it */
     struct sbx_spec spec;
+    struct sbx_image_hold hold; /* its image's layers, until it stops */
     struct sbx_conn *owner;   /* killed when it closes (unless detached) */
     bool remove_when_stopped; /* nobody will ask for the result */
     struct sbx_job *exec;     /* RUNNING and PAUSED only */

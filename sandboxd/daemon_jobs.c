@@ -93,6 +93,7 @@ static void free_job(struct sbx_djob *j)
         close_fd(&j->stdio[i]);
     sbx_jobio_close(&j->io);
     sbx_spec_free(&j->spec);
+    sbx_image_hold_release(&j->hold);
     sbx_policy_free(j->policy);
     free(j);
 }
@@ -132,6 +133,8 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
     jreq->policy = NULL;
     j->spec = jr->spec;
     jr->have_spec = false;
+    j->hold = jr->hold;
+    jr->hold = (struct sbx_image_hold){0};
     int r = setup_stdio(d, j, attached, err);
     if (r < 0) {
         free_job(j);
@@ -212,6 +215,8 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
     sbx_jobio_close_fds(&j->io);
+    /* Its processes are gone: rm and prune may take its layers now. */
+    sbx_image_hold_release(&j->hold);
     /* The stdin bytes were fed (or never will be): a stopped job kept for
      * wait and inspect need not hold them (up to max_request_bytes each). */
     Sbx__V1__Stdio *io = j->policy ? j->policy->stdio : NULL;

@@ -8,6 +8,7 @@
 
 #include "common/err.h"
 #include "daemon_config.h"
+#include "image/image.h"
 #include "policy/policy.h"
 #include "policy/protocol.h"
 
@@ -22,6 +23,7 @@ struct sbx_job_req {
     struct sbx_spec spec; /* borrows from the request's policy */
     bool have_spec;
     unsigned stdio_fds;     /* bits: stdin, stdout, stderr */
+    struct sbx_image_hold hold; /* the image's layers, claimed for the job */
 };
 
 /* Checks every field of req (and, for run and submit, fills the policy's

@@ -224,6 +224,33 @@ img rm conc:2
 check_match "rm of an unknown image says so" "$IERR" 'conc:2: not in the store'
 check "... and fails" "$IRC" 1
 
+# A job running on an image keeps its layers through rm and prune: its
+# claim (a shared flock on each layer) outlives the image's name.
+mkdir -p "$T/hl/opt" && echo held > "$T/hl/opt/held"
+$MK docker "$T/held.tar" --name held:1 "$SBX_ROOTFS" "$T/hl"
+img import "$T/held.tar"
+n=$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)
+mkfifo "$T/go"
+"$SBX" run --image held:1 -- /bin/sh -c 'echo ready; read x; cat /opt/held' \
+    <"$T/go" >"$T/held.out" 2>"$T/held.err" &
+job=$!
+exec 7>"$T/go"
+for _ in $(seq 100); do grep -q ready "$T/held.out" 2>/dev/null && break; sleep 0.1; done
+check "the job on the image runs" "$(head -1 "$T/held.out")" ready
+img rm held:1
+check "rm of an image a job runs on removes its name" "$IOUT" "removed held:1 (0 layers freed)"
+check_match "... keeps the layer the job uses, and says so" "$IERR" 'kept 1 layers that running jobs use'
+img prune
+check "prune while the job runs keeps it too" "$IOUT" "0 layers freed"
+echo go >&7
+exec 7>&-
+wait "$job"
+rc=$?
+check "... and the job reads its files to the end" "$(tail -1 "$T/held.out") $rc" "held 0"
+img prune
+check "once the job ended, prune frees the layer" "$IOUT $IERR" "1 layers freed "
+check "... from the store" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)" $((n - 1))
+
 # A real podman save (both formats), podman build (RUN rm: real whiteouts)
 # and skopeo copy to an OCI layout, when
 # the tools are there. Their state lives in $T and goes with it.

@@ -30,6 +30,28 @@ check "a non-administrator is refused the image store" "$rc" 125
 check_match "... saying why" "$out" 'image: only administrators may run jobs on images'
 out=$(S run --image nope:1 2>&1)
 check_match "an unknown image is refused by the daemon" "$out" 'image nope:1: not in the store'
+
+# The daemon claims a job's layers until the job stops: rm and prune keep
+# them meanwhile.
+mkdir -p "$T/hl/opt" && echo held > "$T/hl/opt/held"
+python3 "$SBX_SRC/tests/integration/mkimage.py" docker "$T/held.tar" --name held:1 \
+    "$SBX_ROOTFS" "$T/hl"
+"$SBX" image import "$T/held.tar" >/dev/null
+mkfifo "$T/go"
+S run --image held:1 -- /bin/sh -c 'echo ready; read x; cat /opt/held' \
+    <"$T/go" >"$T/held.out" 2>"$T/held.err" &
+job=$!
+exec 7>"$T/go"
+for _ in $(seq 100); do grep -q ready "$T/held.out" 2>/dev/null && break; sleep 0.1; done
+check "a daemon job on the image runs" "$(head -1 "$T/held.out")" ready
+out=$("$SBX" image rm held:1 2>&1)
+check_match "rm while the daemon's job runs keeps its layer" "$out" 'removed held:1 \(0 layers freed\).*kept 1 layers'
+echo go >&7
+exec 7>&-
+wait "$job"
+rc=$?
+check "... and the job reads its files to the end" "$(tail -1 "$T/held.out") $rc" "held 0"
+check "once it stopped, prune frees the layer" "$("$SBX" image prune 2>&1)" "1 layers freed"
 stop_daemon
 
 conf "share_images: true"

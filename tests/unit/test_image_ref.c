@@ -96,7 +96,7 @@ static void test_apply(void **state)
     p->env = calloc(1, sizeof *p->env);
     p->env[0] = strdup("A=policy");
     p->n_env = 1;
-    assert_int_equal(sbx_image_apply(p, store, &err), 0);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), 0);
     assert_null(p->image);
     assert_int_equal(p->rootfs->n_layers, 1);
     char want[256];
@@ -120,10 +120,10 @@ static void test_apply(void **state)
     p = sbx_policy_new();
     p->image = strdup("demo:1");
     p->command = strdup("/bin/true");
-    assert_int_equal(sbx_image_apply(p, store, &err), -EINVAL);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "its User \"www\" is not numeric"));
     p->has_uid = true;
-    assert_int_equal(sbx_image_apply(p, store, &err), 0);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), 0);
     assert_string_equal(p->command, "/bin/true");
     assert_int_equal(p->n_args, 0);
     sbx_policy_free(p);
@@ -132,7 +132,7 @@ static void test_apply(void **state)
     write_record("{\"name\":\"demo:1\",\"layers\":[\"sha256:../../etc\"]}");
     p = sbx_policy_new();
     p->image = strdup("demo:1");
-    assert_int_equal(sbx_image_apply(p, store, &err), -EINVAL);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "layers[0] is not a sha256 digest"));
     sbx_policy_free(p);
 
