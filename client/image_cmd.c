@@ -27,10 +27,13 @@ static const char usage[] =
     "        --max-size: most file data the image may unpack to (default 16G);\n"
     "        --allow-setuid: keep setuid/setgid bits (default: dropped)\n"
     "  ls [--json]            list the images\n"
-    "  inspect NAME[:TAG]     print an image's record (layers, config) as JSON\n"
-    "  rm NAME[:TAG]          remove an image, and the layers no other image uses\n"
+    "  inspect IMAGE          print an image's record (layers, config) as JSON\n"
+    "  rm IMAGE               remove an image, and the layers no other image uses\n"
     "  prune                  remove the layers no image uses (those of an image\n"
     "                         whose name a later import took)\n"
+    "IMAGE: NAME[:TAG]; NAME[:TAG]@sha256:HEX, the image of NAME whose id or\n"
+    "manifest digest is HEX; or an id: sha256:HEX with 4 or more digits, or\n"
+    "12 or more bare ones (as ls shows it), when no image has that name.\n"
     "Layers that running jobs use stay until those jobs end (rm and prune say\n"
     "how many); a later prune removes them. Imports never remove anything.\n";
 
@@ -161,7 +164,7 @@ int sbx_image_main(int argc, char **argv)
         return 0;
     }
     if ((!strcmp(cmd, "inspect") || !strcmp(cmd, "rm")) && argc - i != 1) {
-        fprintf(stderr, "sbx image %s: NAME[:TAG] required (see sbx image --help)\n", cmd);
+        fprintf(stderr, "sbx image %s: IMAGE required (see sbx image --help)\n", cmd);
         return 2;
     }
     if (!strcmp(cmd, "inspect")) {

@@ -31,7 +31,8 @@ int sbx_image_ref_normalise(const char *ref, char *out, size_t size, struct sbx_
     if (len > 255)
         return sbx_err_set(err, ENAMETOOLONG, "image: longer than 255 bytes");
     if (strchr(ref, '@'))
-        return sbx_err_set(err, EINVAL, "image: \"%s\": digest references are not supported; use NAME[:TAG]", ref);
+        return sbx_err_set(err, EINVAL, "image: \"%.100s\": a digest is not part of a name; "
+                           "NAME@sha256:HEX finds an image, names one only NAME[:TAG]", ref);
     static const char *const prefixes[] = {"docker.io/library/", "docker.io/", "localhost/"};
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (strncmp(ref, prefixes[i], strlen(prefixes[i])) == 0 && ref[strlen(prefixes[i])]) {
@@ -173,12 +174,10 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold
     if (!p->image)
         return 0;
     char canon[300];
-    int r = sbx_image_ref_normalise(p->image, canon, sizeof canon, err);
-    if (r < 0)
-        return r;
+    int r = 0;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
-        return sbx_err_wrap(err, "image %s", canon);
+        return sbx_err_wrap(err, "image %.200s", p->image);
     _cleanup_close_ int lock = -1;
     if (hold) {
         struct sbx_err lerr = {0};
@@ -187,7 +186,7 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold
             return sbx_err_set(err, -lock, "image %s: %s", canon, lerr.msg);
     }
     json_t *rec;
-    if ((r = sbx_store_record_load(root, canon, &rec, err)) < 0)
+    if ((r = sbx_store_find(root, p->image, false, canon, &rec, err)) < 0)
         return r;
     json_t *layers = json_object_get(rec, "layers");
     if (lock >= 0 && (r = hold_layers(root, canon, layers, hold, err)) < 0) {

@@ -497,6 +497,12 @@ static int commit(int root, struct plan *p, uint64_t bytes, bool *replaced, stru
                             "imported", (json_int_t)time(NULL));
     if (!rec)
         return sbx_err_set(err, ENOMEM, "out of memory");
+    /* NAME@sha256:HEX finds the image by it, as a registry names it. */
+    if (p->manifest_hex[0]) {
+        char d[80];
+        snprintf(d, sizeof d, "sha256:%s", p->manifest_hex);
+        json_object_set_new(rec, "digest", json_string(d));
+    }
     char file[600];
     sbx_store_record_file(p->name, file, sizeof file);
     *replaced = faccessat(root, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0;

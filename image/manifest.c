@@ -556,6 +556,8 @@ int sbx_img_plan_oci(struct source *s, const struct sbx_import_opts *o, struct p
         snprintf(path, sizeof path, "blobs/sha256/%s", hex);
         r = load_json(s, path, hex, json_is_integer(sz) ? json_integer_value(sz) : -1, &man, err);
     }
+    if (r == 0)
+        memcpy(p->manifest_hex, hex, sizeof hex);
     json_t *cd = json_object_get(man, "config");
     if (r == 0)
         r = digest_hex(json_string_value(json_object_get(cd, "digest")), p->config_hex, s->path, err);

@@ -59,6 +59,7 @@ struct layer {
 struct plan {
     json_t *config;         /* the image config */
     char config_hex[65];
+    char manifest_hex[65];  /* the manifest's digest, "" for a Docker archive */
     char name[300];
     struct layer *l;
     size_t n;

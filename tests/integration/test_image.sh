@@ -31,8 +31,15 @@ $MK docker "$T/d.tar" --name localhost/demo:1 --env FOO=from-image --env PATH=/b
 img import "$T/d.tar"
 check "docker archive imports" "$IRC" 0
 check_match "import names the image and its layers" "$IOUT" '^demo:1 sha256:[0-9a-f]{64}: 3 layers \(3 new\)'
+demo_id=$(echo "$IOUT" | sed -n 's/^demo:1 sha256:\([0-9a-f]\{64\}\):.*/\1/p')
 img ls
 check_match "ls lists it" "$IOUT" 'demo:1 +sha256:[0-9a-f]{12} +3 '
+img inspect "${demo_id:0:12}"
+check_match "inspect by the id's first 12 digits" "$IOUT" '"name": "demo:1"'
+sbx_run --image "localhost/demo@sha256:$demo_id" -- /bin/cat /etc/greeting
+check "run by NAME@sha256:ID" "$OUT" hello
+sbx_run --image "demo:2@sha256:$demo_id" -- /bin/true
+check_match "... with the tag, when given, checked too" "$ERR" 'not in the store'
 img inspect localhost/demo:1
 check_match "inspect by the archive's full name" "$IOUT" '"WorkingDir": "/etc"'
 check "the store is root's alone" "$(stat -c %a "$SBX_IMAGE_STORE")" 700
@@ -81,6 +88,9 @@ check_match "a malformed name is refused" "$ERR" 'image: "Bad Name" is not NAME\
 $MK oci-dir "$T/oci" --gzip --name demo:oci "$SBX_ROOTFS" "$T/l2" "$T/l3"
 img import "$T/oci"
 check_match "OCI layout imports, sharing the layers" "$IOUT" '^demo:oci .*3 layers \(0 new\)'
+mdig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$T/oci")
+img inspect "demo@$mdig"
+check_match "inspect by NAME@ the manifest's digest, as a registry names it" "$IOUT" '"name": "demo:oci"'
 $MK oci-archive "$T/oci.tar" --gzip "$SBX_ROOTFS" "$T/l2"
 img import "$T/oci.tar"
 check_match "an image without a name needs --name" "$IERR" 'has no name; give one with --name'
