@@ -30,6 +30,8 @@ check "a non-administrator is refused the image store" "$rc" 125
 check_match "... saying why" "$out" 'image: only administrators may run jobs on images'
 out=$(S run --image nope:1 2>&1)
 check_match "an unknown image is refused by the daemon" "$out" 'image nope:1: not in the store'
+out=$(PYTHONPATH="$PYPKG" "${PYCLIENT[@]}" run --capture --image demo:1 2>&1)
+check_match "the Python client runs the image's Cmd (make_policy(image=...))" "$out" '"stdout": "ZnJvbS1pbWFnZQo="'
 
 # The daemon claims a job's layers until the job stops: rm and prune keep
 # them meanwhile.
