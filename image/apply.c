@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -96,37 +100,175 @@ static bool env_has_key(const JobPolicy *p, const char *kv)
     return false;
 }
 
-/* "uid", "uid:gid": numeric only; a name would need the image's
- * /etc/passwd. */
-static int parse_user(const char *u, const char *image, uint32_t *uid, uint32_t *gid, bool *has_gid,
-                      struct sbx_err *err)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(u, &end, 10);
-    if (end == u || errno || v > UINT32_MAX || (*end && *end != ':'))
-        goto bad;
-    *uid = (uint32_t)v;
-    *has_gid = false;
-    if (*end == ':') {
-        const char *g = end + 1;
-        v = strtoul(g, &end, 10);
-        if (end == g || errno || v > UINT32_MAX || *end)
-            goto bad;
-        *gid = (uint32_t)v;
-        *has_gid = true;
-    }
-    return 0;
-bad:
-    return sbx_err_set(err, EINVAL,
-                       "image %s: its User \"%.64s\" is not numeric (uid[:gid]); give uid and gid "
-                       "in the policy (--uid, --gid)",
-                       image, u);
-}
-
 static int oom(struct sbx_err *err)
 {
     return sbx_err_set(err, ENOMEM, "out of memory");
+}
+
+/* ---- a named User, from the image's own /etc/passwd and /etc/group ---- */
+
+/* Those files of real images are a few KiB. */
+#define ETC_FILE_MAX (1u << 20)
+
+static int open_strict(int dirfd, const char *name, int flags)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    return fd < 0 ? -errno : fd;
+}
+
+static bool opaque(int dirfd)
+{
+    char v;
+    return (fgetxattr(dirfd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') ||
+           (fgetxattr(dirfd, "user.overlay.opaque", &v, 1) == 1 && v == 'y');
+}
+
+/* etc/<file> as the job sees it through the image's layers (the store's
+ * files, written by the import): the top layer's first; a whiteout, or an
+ * etc that is not a directory, hides the layers below, and so does an
+ * opaque etc. Never through a symlink: the store is the host's, and the
+ * image's symlinks mean the job's root. *out is malloc'd, NULL when absent. */
+static int stack_read(int root, json_t *layers, const char *file, const char *what, char **out,
+                      struct sbx_err *err)
+{
+    *out = NULL;
+    for (size_t i = json_array_size(layers); i-- > 0;) {
+        char path[96];
+        snprintf(path, sizeof path, "layers/sha256/%.64s",
+                 json_string_value(json_array_get(layers, i)) + 7);
+        _cleanup_close_ int layer = open_strict(root, path, O_RDONLY | O_DIRECTORY);
+        if (layer < 0)
+            return sbx_err_sys(err, -layer, "%s: layer %zu", what, i);
+        struct stat st;
+        if (fstatat(layer, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return sbx_err_sys(err, errno, "%s: layer %zu: /etc", what, i);
+        }
+        if (S_ISLNK(st.st_mode))
+            return sbx_err_set(err, ELOOP, "%s: /etc is a symlink in layer %zu", what, i);
+        if (!S_ISDIR(st.st_mode))
+            return 0;
+        _cleanup_close_ int etc = open_strict(layer, "etc", O_RDONLY | O_DIRECTORY);
+        if (etc < 0)
+            return sbx_err_sys(err, -etc, "%s: layer %zu: /etc", what, i);
+        if (fstatat(etc, file, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT)
+                return sbx_err_sys(err, errno, "%s: layer %zu: /etc/%s", what, i, file);
+            if (opaque(etc))
+                return 0;
+            continue;
+        }
+        if (S_ISLNK(st.st_mode))
+            return sbx_err_set(err, ELOOP, "%s: /etc/%s is a symlink in layer %zu", what, file, i);
+        if (!S_ISREG(st.st_mode))
+            return 0; /* a whiteout (or a directory): no such file */
+        if (st.st_size > ETC_FILE_MAX)
+            return sbx_err_set(err, EFBIG, "%s: /etc/%s is over %u bytes", what, file,
+                               ETC_FILE_MAX);
+        _cleanup_close_ int fd = open_strict(etc, file, O_RDONLY);
+        if (fd < 0)
+            return sbx_err_sys(err, -fd, "%s: layer %zu: /etc/%s", what, i, file);
+        char *buf = malloc(ETC_FILE_MAX + 1);
+        if (!buf)
+            return oom(err);
+        size_t got = 0;
+        ssize_t n;
+        while (got < ETC_FILE_MAX && (n = read(fd, buf + got, ETC_FILE_MAX - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        *out = buf;
+        return 0;
+    }
+    return 0;
+}
+
+/* A decimal id of the whole of s[0..n). */
+static bool parse_id(const char *s, size_t n, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 10)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* The id fields (third, and fourth when gid) of the line of text whose
+ * first field is name[0..n). */
+static bool lookup(const char *text, const char *name, size_t n, uint32_t *id, uint32_t *gid)
+{
+    for (const char *l = text, *next; *l; l = next) {
+        size_t len = strcspn(l, "\n");
+        next = l[len] ? l + len + 1 : l + len;
+        if (len <= n || strncmp(l, name, n) != 0 || l[n] != ':')
+            continue;
+        const char *f[4] = {l};
+        size_t k = 1;
+        for (const char *c = l; c < l + len && k < 4; c++)
+            if (*c == ':')
+                f[k++] = c + 1;
+        if (k < 3)
+            return false;
+        size_t l2 = strcspn(f[2], ":\n");
+        if (!parse_id(f[2], l2, id))
+            return false;
+        if (gid && (k < 4 || !parse_id(f[3], strcspn(f[3], ":\n"), gid)))
+            return false;
+        return true;
+    }
+    return false;
+}
+
+/* User: "uid", "uid:gid", or with names for either part, looked up in the
+ * image's /etc/passwd (a user's primary group when no group is given) and
+ * /etc/group. A numeric uid alone gets gid 0, as Docker does for a uid not
+ * in /etc/passwd. */
+static int resolve_user(int root, json_t *layers, const char *u, const char *image,
+                        uint32_t *uid, uint32_t *gid, bool *has_gid, struct sbx_err *err)
+{
+    char what[400];
+    snprintf(what, sizeof what, "image %s: its User \"%.64s\"", image, u);
+    if (strchr(u, '\n'))
+        return sbx_err_set(err, EINVAL, "%s is not a user", what);
+    const char *colon = strchr(u, ':');
+    size_t un = colon ? (size_t)(colon - u) : strlen(u);
+    const char *g = colon ? colon + 1 : NULL;
+    *has_gid = false;
+    if (!parse_id(u, un, uid)) {
+        _cleanup_free_ char *passwd = NULL;
+        int r = stack_read(root, layers, "passwd", what, &passwd, err);
+        if (r < 0)
+            return r;
+        if (!passwd)
+            return sbx_err_set(err, ENOENT, "%s: the image has no /etc/passwd", what);
+        if (!lookup(passwd, u, un, uid, gid))
+            return sbx_err_set(err, ENOENT, "%s: no such user in the image's /etc/passwd", what);
+        *has_gid = true;
+    }
+    if (g) {
+        if (!parse_id(g, strlen(g), gid)) {
+            _cleanup_free_ char *group = NULL;
+            int r = stack_read(root, layers, "group", what, &group, err);
+            if (r < 0)
+                return r;
+            if (!group)
+                return sbx_err_set(err, ENOENT, "%s: the image has no /etc/group", what);
+            if (!*g || !lookup(group, g, strlen(g), gid, NULL))
+                return sbx_err_set(err, ENOENT, "%s: no such group in the image's /etc/group",
+                                   what);
+        }
+        *has_gid = true;
+    }
+    return 0;
 }
 
 void sbx_image_hold_release(struct sbx_image_hold *h)
@@ -272,8 +414,8 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold
     const char *user = json_string_value(json_object_get(cfg, "User"));
     if (user && *user && !p->has_uid) {
         uint32_t uid = 0, gid = 0;
-        bool has_gid;
-        if ((r = parse_user(user, canon, &uid, &gid, &has_gid, err)) < 0) {
+        bool has_gid = false;
+        if ((r = resolve_user(root, layers, user, canon, &uid, &gid, &has_gid, err)) < 0) {
             json_decref(rec);
             if (hold)
                 sbx_image_hold_release(hold);

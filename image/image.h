@@ -89,7 +89,8 @@ int sbx_image_ref_normalise(const char *ref, char *out, size_t size, struct sbx_
 
 /* Resolves p->image in the store: the image's layers go below p's rootfs
  * layers, its Env fills the keys p's env lacks, its WorkingDir and
- * Entrypoint+Cmd apply when p has no cwd or command, its numeric User when
+ * Entrypoint+Cmd apply when p has no cwd or command, its User (numeric, or
+ * names resolved in the image's /etc/passwd and /etc/group) when
  * p has no uid/gid. p->image is then cleared (validation refuses a policy
  * whose image was never resolved). A no-op without p->image. With hold,
  * the layers are claimed for the job (released by sbx_image_hold_release,

@@ -221,6 +221,38 @@ $MK docker "$T/abs-img.tar" --name abs:1 "$T/abs.tar"
 img import "$T/abs-img.tar"
 check "an absolute entry lands inside the layer" "$(cat "$SBX_IMAGE_STORE"/layers/sha256/*/abs/file)" abs
 
+# A named User resolves in the image's own /etc/passwd and /etc/group,
+# through its layers as the job sees them: the top one first, whiteouts
+# hiding the ones below, never through a symlink.
+mkdir -p "$T/u1/etc" "$T/u2/etc" "$T/u3/etc" "$T/u4/etc"
+printf 'root:x:0:0::/root:/bin/sh\napp:x:1234:2345::/:/bin/sh\n' > "$T/u1/etc/passwd"
+printf 'root:x:0:\napp:x:2345:\nstaff:x:50:app\n' > "$T/u1/etc/group"
+printf 'app:x:777:778::/:/bin/sh\n' > "$T/u2/etc/passwd"
+: > "$T/u3/etc/.wh.passwd"
+ln -s /etc/shadow "$T/u4/etc/passwd"
+$MK docker "$T/user1.tar" --name user:1 --user app "$SBX_ROOTFS" "$T/u1"
+$MK docker "$T/user2.tar" --name user:2 --user app:staff "$SBX_ROOTFS" "$T/u1"
+$MK docker "$T/user3.tar" --name user:3 --user app "$SBX_ROOTFS" "$T/u1" "$T/u2"
+$MK docker "$T/user4.tar" --name user:4 --user app "$SBX_ROOTFS" "$T/u1" "$T/u3"
+$MK docker "$T/user5.tar" --name user:5 --user app "$SBX_ROOTFS" "$T/u1" "$T/u4"
+$MK docker "$T/user6.tar" --name user:6 --user nosuch "$SBX_ROOTFS" "$T/u1"
+for i in 1 2 3 4 5 6; do img import "$T/user$i.tar"; done
+sbx_run --image user:1 -- /bin/sh -c 'id -u; id -g'
+check "a User name runs as its uid and primary gid from the image's /etc/passwd" "$(echo $OUT)" "1234 2345"
+sbx_run --image user:2 -- /bin/sh -c 'id -u; id -g'
+check "user:group takes the gid from the image's /etc/group" "$(echo $OUT)" "1234 50"
+sbx_run --image user:3 -- /bin/sh -c 'id -u; id -g'
+check "the top layer's /etc/passwd wins" "$(echo $OUT)" "777 778"
+sbx_run --image user:4 -- /bin/true
+check_match "a whited-out /etc/passwd hides the lower ones" "$ERR" 'its User "app": the image has no /etc/passwd'
+sbx_run --image user:5 -- /bin/true
+check_match "a symlinked /etc/passwd is not followed" "$ERR" 'its User "app": /etc/passwd is a symlink in layer 2'
+sbx_run --image user:6 -- /bin/true
+check_match "an unknown user is refused, naming it" "$ERR" 'its User "nosuch": no such user in the image.s /etc/passwd'
+check "... as a setup failure" "$RC" 125
+sbx_run --image user:6 --uid 5 -- /bin/sh -c 'id -u'
+check "--uid overrides it" "$OUT" 5
+
 # rm: the image goes, its layers only when no other image has them.
 export SBX_IMAGE_STORE="$T/store"
 n=$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)
