@@ -316,7 +316,13 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold
     if (!p->image)
         return 0;
     char canon[300];
-    int r = 0;
+    /* A malformed reference is the policy's error, whatever the store. */
+    size_t nl0 = strcspn(p->image, "@");
+    char name[300];
+    snprintf(name, sizeof name, "%.*s", (int)(nl0 < 299 ? nl0 : 299), p->image);
+    int r = strncmp(name, "sha256:", 7) == 0 ? 0 : sbx_image_ref_normalise(name, canon, sizeof canon, err);
+    if (r < 0)
+        return r;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return sbx_err_wrap(err, "image %.200s", p->image);
