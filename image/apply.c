@@ -331,7 +331,7 @@ int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold
         struct sbx_err lerr = {0};
         lock = sbx_store_lock(root, LOCK_SH, &lerr);
         if (lock < 0 && lock != -EROFS)
-            return sbx_err_set(err, -lock, "image %s: %s", canon, lerr.msg);
+            return sbx_err_set(err, -lock, "image %.200s: %s", p->image, lerr.msg);
     }
     json_t *rec;
     if ((r = sbx_store_find(root, p->image, false, canon, &rec, err)) < 0)
