@@ -27,12 +27,24 @@ static const char usage[] =
     "        --max-size: most file data the image may unpack to (default 16G);\n"
     "        --allow-setuid: keep setuid/setgid bits (default: dropped)\n"
     "  ls [--json]            list the images\n"
-    "  inspect NAME[:TAG]     print an image's record (layers, config) as JSON\n"
-    "  rm NAME[:TAG]          remove an image, and the layers no other image uses\n"
+    "  inspect IMAGE          print an image's record (layers, config) as JSON\n"
+    "  rm IMAGE               remove an image, and the layers no other image uses\n"
     "  prune                  remove the layers no image uses (those of an image\n"
     "                         whose name a later import took)\n"
-    "Remove or prune only when no job runs on the images concerned: their jobs\n"
-    "would see the files go. Imports never remove anything jobs use.\n";
+    "IMAGE: NAME[:TAG]; NAME[:TAG]@sha256:HEX, the image of NAME whose id or\n"
+    "manifest digest is HEX; or an id: sha256:HEX with 4 or more digits, or\n"
+    "12 or more bare ones (as ls shows it), when no image has that name.\n"
+    "Layers that running jobs use stay until those jobs end (rm and prune say\n"
+    "how many); a later prune removes them. Imports never remove anything.\n";
+
+/* On stderr: stdout stays the one line scripts read. */
+static void kept_in_use(unsigned busy)
+{
+    fflush(stdout);
+    if (busy)
+        fprintf(stderr, "sbx image: kept %u layers that running jobs use; sbx image prune "
+                        "removes them once those jobs end\n", busy);
+}
 
 static int fail(const struct sbx_err *err)
 {
@@ -140,18 +152,19 @@ int sbx_image_main(int argc, char **argv)
         return sbx_image_list(store, print_line, &json, &err) < 0 ? fail(&err) : 0;
     }
     if (!strcmp(cmd, "prune")) {
-        unsigned freed;
+        unsigned freed, busy;
         if (i < argc) {
             fprintf(stderr, "sbx image prune: unexpected argument \"%s\"\n", argv[i]);
             return 2;
         }
-        if (sbx_image_prune(store, &freed, &err) < 0)
+        if (sbx_image_prune(store, &freed, &busy, &err) < 0)
             return fail(&err);
         printf("%u layers freed\n", freed);
+        kept_in_use(busy);
         return 0;
     }
     if ((!strcmp(cmd, "inspect") || !strcmp(cmd, "rm")) && argc - i != 1) {
-        fprintf(stderr, "sbx image %s: NAME[:TAG] required (see sbx image --help)\n", cmd);
+        fprintf(stderr, "sbx image %s: IMAGE required (see sbx image --help)\n", cmd);
         return 2;
     }
     if (!strcmp(cmd, "inspect")) {
@@ -163,10 +176,11 @@ int sbx_image_main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "rm")) {
-        unsigned freed;
-        if (sbx_image_remove(store, argv[i], &freed, &err) < 0)
+        unsigned freed, busy;
+        if (sbx_image_remove(store, argv[i], &freed, &busy, &err) < 0)
             return fail(&err);
         printf("removed %s (%u layers freed)\n", argv[i], freed);
+        kept_in_use(busy);
         return 0;
     }
     fprintf(stderr, "sbx image: unknown command \"%s\" (see sbx image --help)\n", cmd);

@@ -113,7 +113,9 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     struct sbx_spec spec;
-    if (sbx_image_apply(opts.policy, sbx_image_store_default(), &err) < 0 ||
+    /* Held until this process ends, which is after the job's. */
+    struct sbx_image_hold hold = {0};
+    if (sbx_image_apply(opts.policy, sbx_image_store_default(), &hold, &err) < 0 ||
         sbx_policy_validate(opts.policy, sbx_default_rootfs(), &spec, &err) < 0) {
         int r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);

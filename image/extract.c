@@ -163,12 +163,25 @@ static int set_owner_times(struct ctx *c, int parent, const char *name, struct a
     return 0;
 }
 
+/* Counts size bytes against the image's budget before they are written:
+ * with layers unpacked in parallel, the budget is shared. */
+static bool reserve(struct ctx *c, uint64_t size)
+{
+    uint64_t *used = c->lim->shared_bytes ? c->lim->shared_bytes : &c->st->bytes;
+    uint64_t now = __atomic_add_fetch(used, size, __ATOMIC_RELAXED);
+    if (now < size || now > c->lim->max_bytes)
+        return false;
+    if (used != &c->st->bytes)
+        c->st->bytes += size;
+    return true;
+}
+
 static int write_file(struct ctx *c, struct archive *a, int parent, const char *name,
                       const char *path, struct archive_entry *e, uid_t uid, gid_t gid,
                       mode_t perm)
 {
     la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-    if (size < 0 || (uint64_t)size > c->lim->max_bytes - c->st->bytes)
+    if (size < 0 || !reserve(c, (uint64_t)size))
         return sbx_err_set(c->err, EFBIG, "entry \"%s\": the image's files exceed %llu bytes (--max-size)",
                            SHOWN(path), (unsigned long long)c->lim->max_bytes);
     _cleanup_close_ int fd =
@@ -198,7 +211,6 @@ static int write_file(struct ctx *c, struct archive *a, int parent, const char *
     /* Sparse files end in a hole that no block covers. */
     if (end < (uint64_t)size && ftruncate(fd, size) < 0)
         return sbx_err_sys(c->err, errno, "entry \"%s\": setting its size", SHOWN(path));
-    c->st->bytes += (uint64_t)size;
     if (fchown(fd, uid, gid) < 0 || fchmod(fd, perm) < 0)
         return sbx_err_sys(c->err, errno, "entry \"%s\": setting its owner and mode", SHOWN(path));
     /* Kept: caches in images (Python's .pyc) compare sources' mtimes. */

@@ -17,6 +17,9 @@ struct sbx_extract_limits {
     uint64_t max_bytes;     /* file data of the layer, after decompression */
     uint64_t max_entries;
     bool allow_setuid;      /* keep setuid/setgid bits of files */
+    /* When layers are unpacked in parallel, the one budget of max_bytes
+     * they share (updated atomically); NULL: st->bytes alone. */
+    uint64_t *shared_bytes;
 };
 
 struct sbx_extract_stats {

@@ -6,8 +6,11 @@
  *                             uncompressed tar, shared by every image with it
  *   images/<name>.json        one image: its name, layers and config
  *   tmp/                      layers being unpacked (never a job's lower)
- *   lock                      flock: imports hold it shared, removals
- *                             (which collect unused layers) exclusive
+ *   lock                      flock: imports and jobs resolving an image
+ *                             hold it shared, removals (which collect
+ *                             unused layers) exclusive
+ * Each layer directory is flock()ed shared by the jobs running on it; a
+ * removal skips the layers it cannot lock exclusively.
  * A layer appears under layers/ only by rename(2) of a complete, verified
  * tree, and an image only by rename(2) of its record after its layers. */
 #ifndef SBX_IMAGE_IMAGE_H
@@ -50,13 +53,27 @@ int sbx_image_import(const char *store, const char *src, const struct sbx_import
                      struct sbx_import_result *res, struct sbx_err *err);
 
 /* Removes image name and then every layer no image uses any more (and
- * leftovers of interrupted imports). *freed counts the layers removed. */
-int sbx_image_remove(const char *store, const char *name, unsigned *freed, struct sbx_err *err);
+ * leftovers of interrupted imports). *freed counts the layers removed,
+ * *busy those kept because a job holds them (struct sbx_image_hold). */
+int sbx_image_remove(const char *store, const char *name, unsigned *freed, unsigned *busy,
+                     struct sbx_err *err);
 
-/* Removes every layer no image uses (and leftovers of interrupted
- * imports); *freed counts the layers removed. Jobs still running on an image
- * removed or renamed meanwhile would see their files go. */
-int sbx_image_prune(const char *store, unsigned *freed, struct sbx_err *err);
+/* Removes every layer no image uses and no job holds (and leftovers of
+ * interrupted imports); *freed counts the layers removed, *busy those kept
+ * for jobs still running on them. */
+int sbx_image_prune(const char *store, unsigned *freed, unsigned *busy, struct sbx_err *err);
+
+/* A job's claim on its image's layers: a shared flock on each layer's
+ * directory, taken with the image resolved and held for the job's life.
+ * rm and prune take each unused layer's flock exclusively (never waiting)
+ * before it goes, so a layer in use stays until its last job ends, and the
+ * kernel drops the claims of a holder that dies. */
+struct sbx_image_hold {
+    int *fds;
+    size_t n;
+};
+
+void sbx_image_hold_release(struct sbx_image_hold *h);
 
 /* Calls fn for every image record (a JSON object, as inspect prints it),
  * sorted by name. */
@@ -72,9 +89,13 @@ int sbx_image_ref_normalise(const char *ref, char *out, size_t size, struct sbx_
 
 /* Resolves p->image in the store: the image's layers go below p's rootfs
  * layers, its Env fills the keys p's env lacks, its WorkingDir and
- * Entrypoint+Cmd apply when p has no cwd or command, its numeric User when
+ * Entrypoint+Cmd apply when p has no cwd or command, its User (numeric, or
+ * names resolved in the image's /etc/passwd and /etc/group) when
  * p has no uid/gid. p->image is then cleared (validation refuses a policy
- * whose image was never resolved). A no-op without p->image. */
-int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_err *err);
+ * whose image was never resolved). A no-op without p->image. With hold,
+ * the layers are claimed for the job (released by sbx_image_hold_release,
+ * or when the process ends). */
+int sbx_image_apply(JobPolicy *p, const char *store, struct sbx_image_hold *hold,
+                    struct sbx_err *err);
 
 #endif

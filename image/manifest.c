@@ -27,6 +27,9 @@ void sbx_img_source_free(struct source *s)
         free(s->m[i].data);
     }
     free(s->m);
+    for (size_t i = 0; i < s->n_sp; i++)
+        free(s->sp[i].name);
+    free(s->sp);
     if (s->dirfd >= 0)
         close(s->dirfd);
 }
@@ -94,6 +97,42 @@ struct archive *sbx_img_outer_open(const char *path, struct sbx_err *err)
     return a;
 }
 
+/* With no compression filter, the tar reader has consumed the member's
+ * headers when it returns one: the client's position is where the data
+ * begin. Nothing trusts this blindly: what is read from there is checked
+ * against the layer's digests like any stream. Sparse members are left to
+ * the stream. */
+static int add_span(struct source *s, struct archive *a, struct archive_entry *e,
+                    const char *name, la_int64_t size, struct sbx_err *err)
+{
+    if (archive_filter_count(a) != 1 || archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE ||
+        archive_entry_filetype(e) != AE_IFREG || !name || size < 0 ||
+        archive_entry_sparse_count(e) != 0)
+        return 0;
+    la_int64_t off = archive_filter_bytes(a, 0);
+    if (off < 0)
+        return 0;
+    struct span *n = realloc(s->sp, (s->n_sp + 1) * sizeof *n);
+    if (!n)
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    s->sp = n;
+    if (!(n[s->n_sp].name = strdup(sbx_img_member_name(name))))
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    n[s->n_sp].off = (uint64_t)off;
+    n[s->n_sp].size = (uint64_t)size;
+    s->n_sp++;
+    return 0;
+}
+
+const struct span *sbx_img_find_span(const struct source *s, const char *name)
+{
+    /* The first member of a name, as in the streaming pass. */
+    for (size_t i = 0; i < s->n_sp; i++)
+        if (strcmp(s->sp[i].name, name) == 0)
+            return &s->sp[i];
+    return NULL;
+}
+
 /* First pass over an archive: the small regular members, in memory. The
  * members' sizes together are bounded too (four times the image's budget:
  * layers are tars of its files, or smaller): skipping a member of a
@@ -122,6 +161,8 @@ int sbx_img_read_small(struct source *s, uint64_t max_bytes, struct sbx_err *err
             break;
         }
         const char *name = archive_entry_pathname(e);
+        if ((r = add_span(s, a, e, name, size, err)) < 0)
+            break;
         if (archive_entry_filetype(e) != AE_IFREG || !name || size < 0 || size > SMALL_MAX ||
             s->total + (size_t)size > SMALL_TOTAL_MAX)
             continue;
@@ -515,6 +556,8 @@ int sbx_img_plan_oci(struct source *s, const struct sbx_import_opts *o, struct p
         snprintf(path, sizeof path, "blobs/sha256/%s", hex);
         r = load_json(s, path, hex, json_is_integer(sz) ? json_integer_value(sz) : -1, &man, err);
     }
+    if (r == 0)
+        memcpy(p->manifest_hex, hex, sizeof hex);
     json_t *cd = json_object_get(man, "config");
     if (r == 0)
         r = digest_hex(json_string_value(json_object_get(cd, "digest")), p->config_hex, s->path, err);

@@ -28,11 +28,20 @@ struct member {
     size_t len;
 };
 
+/* Where a member's data lie in an uncompressed archive file, so that its
+ * layers can be read (and unpacked) in parallel with pread. */
+struct span {
+    char *name;
+    uint64_t off, size;
+};
+
 struct source {
     const char *path;
     int dirfd;              /* an OCI layout directory, or -1 */
     struct member *m;       /* an archive's small members */
     size_t n_m, total;
+    struct span *sp;        /* an uncompressed archive's regular members */
+    size_t n_sp;
 };
 
 struct layer {
@@ -50,6 +59,7 @@ struct layer {
 struct plan {
     json_t *config;         /* the image config */
     char config_hex[65];
+    char manifest_hex[65];  /* the manifest's digest, "" for a Docker archive */
     char name[300];
     struct layer *l;
     size_t n;
@@ -64,9 +74,13 @@ const char *sbx_img_member_name(const char *s);
 int sbx_img_openat_beneath(int dirfd, const char *path, int flags);
 /* The archive at path, opened for reading (tar, maybe gzip or zstd). */
 struct archive *sbx_img_outer_open(const char *path, struct sbx_err *err);
-/* First pass over an archive: its small members, in memory. */
+/* First pass over an archive: its small members, in memory, and where
+ * every regular member lies when the archive is not compressed. */
 int sbx_img_read_small(struct source *s, uint64_t max_bytes, struct sbx_err *err);
 /* A whole small file of the source; -ENOENT when it has none. */
+/* Where member name lies in the archive file; NULL when the archive is
+ * compressed or has no such member. */
+const struct span *sbx_img_find_span(const struct source *s, const char *name);
 int sbx_img_get_file(struct source *s, const char *name, const char **data, size_t *len,
                      char **owned, struct sbx_err *err);
 /* The plan of a Docker archive (manifest.json) or an OCI layout

@@ -229,6 +229,141 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
+/* The repository of a canonical NAME:TAG: all but the tag (a tag has no
+ * '/', so the last ':' starts it). */
+static size_t repo_len(const char *canon)
+{
+    const char *c = strrchr(canon, ':');
+    return c ? (size_t)(c - canon) : strlen(canon);
+}
+
+/* An image id or a prefix of one: "sha256:" and 4 to 64 hex digits, or 12
+ * to 64 bare ones (as `sbx image ls` shows 12). Returns the hex part. */
+static const char *id_prefix(const char *ref)
+{
+    size_t min = 12;
+    if (strncmp(ref, "sha256:", 7) == 0) {
+        ref += 7;
+        min = 4;
+    }
+    size_t n = strspn(ref, "0123456789abcdef");
+    return n >= min && n <= 64 && !ref[n] ? ref : NULL;
+}
+
+struct match {
+    const char *name_repo;  /* NAME@: its repository, and its tag unless any_tag */
+    size_t repo_n;
+    bool any_tag;
+    const char *hex;        /* the digest or id prefix */
+    bool prefix;
+};
+
+static bool record_matches(json_t *rec, const struct match *m)
+{
+    const char *name = json_string_value(json_object_get(rec, "name"));
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *dig = json_string_value(json_object_get(rec, "digest"));
+    if (m->name_repo) {
+        if (m->any_tag ? repo_len(name) != m->repo_n || strncmp(name, m->name_repo, m->repo_n) != 0
+                       : strcmp(name, m->name_repo) != 0)
+            return false;
+    }
+    size_t hn = strlen(m->hex);
+    bool id_ok = id && strncmp(id, "sha256:", 7) == 0 &&
+                 (m->prefix ? strncmp(id + 7, m->hex, hn) == 0 : strcmp(id + 7, m->hex) == 0);
+    bool dig_ok = !m->prefix && dig && strncmp(dig, "sha256:", 7) == 0 && strcmp(dig + 7, m->hex) == 0;
+    return id_ok || dig_ok;
+}
+
+static int find_by(int rootfd, const char *ref, const struct match *m, bool unique, char *canon,
+                   json_t **out, struct sbx_err *err)
+{
+    char **files;
+    size_t n;
+    int r = record_files(rootfd, &files, &n, err);
+    if (r < 0)
+        return r;
+    json_t *found = NULL;
+    const char *first_id = NULL;
+    size_t names = 0;
+    bool ids_differ = false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *rec;
+        struct sbx_err ignored = {0};
+        if (load_file(rootfd, files[i], &rec, &ignored) < 0)
+            continue;
+        if (!record_matches(rec, m)) {
+            json_decref(rec);
+            continue;
+        }
+        names++;
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (!found) {
+            found = rec;
+            first_id = id;
+        } else {
+            ids_differ |= !id || !first_id || strcmp(id, first_id) != 0;
+            json_decref(rec);
+        }
+    }
+    free_strv(files, n);
+    if (!found)
+        return sbx_err_set(err, ENOENT, "image %.200s: not in the store (see sbx image ls)", ref);
+    const char *name = json_string_value(json_object_get(found, "name"));
+    if (ids_differ)
+        r = sbx_err_set(err, EINVAL, "image %.200s: the ids of %zu images begin with it; give more "
+                        "digits", ref, names);
+    else if (unique && names > 1)
+        r = sbx_err_set(err, EINVAL, "image %.200s: %zu names have it (%s, ...); remove them by "
+                        "name", ref, names, name);
+    if (r < 0) {
+        json_decref(found);
+        return r;
+    }
+    snprintf(canon, 300, "%s", name);
+    *out = found;
+    return 0;
+}
+
+int sbx_store_find(int rootfd, const char *ref, bool unique, char *canon, json_t **out,
+                   struct sbx_err *err)
+{
+    const char *at = ref ? strchr(ref, '@') : NULL;
+    if (at) {
+        char name[300], want[300];
+        if ((size_t)(at - ref) >= sizeof name)
+            return sbx_err_set(err, ENAMETOOLONG, "image: longer than 255 bytes");
+        snprintf(name, sizeof name, "%.*s", (int)(at - ref), ref);
+        if (strncmp(at + 1, "sha256:", 7) != 0 || !sbx_is_sha256_hex(at + 8))
+            return sbx_err_set(err, EINVAL, "image: \"%.200s\": a digest reference is "
+                               "NAME[:TAG]@sha256:<64 hex digits>", ref);
+        int r = sbx_image_ref_normalise(name, want, sizeof want, err);
+        if (r < 0)
+            return r;
+        /* Tagged when the last ':' of what was given follows its last '/'. */
+        const char *colon = strrchr(name, ':'), *slash = strrchr(name, '/');
+        struct match m = {.name_repo = want, .repo_n = repo_len(want),
+                          .any_tag = !colon || (slash && colon < slash), .hex = at + 8};
+        return find_by(rootfd, ref, &m, unique, canon, out, err);
+    }
+    struct sbx_err nerr = {0};
+    int r = sbx_image_ref_normalise(ref, canon, 300, &nerr);
+    if (r == 0) {
+        r = sbx_store_record_load(rootfd, canon, out, &nerr);
+        if (r == 0)
+            return 0;
+    }
+    const char *hex = ref && r == -ENOENT ? id_prefix(ref) : NULL;
+    if (!hex && ref && strncmp(ref, "sha256:", 7) == 0)
+        hex = id_prefix(ref);
+    if (!hex) {
+        *err = nerr;
+        return r;
+    }
+    struct match m = {.hex = hex, .prefix = true};
+    return find_by(rootfd, ref, &m, unique, canon, out, err);
+}
+
 int sbx_image_list(const char *store, int (*fn)(const char *name, const char *json, void *arg),
                    void *arg, struct sbx_err *err)
 {
@@ -259,14 +394,12 @@ int sbx_image_list(const char *store, int (*fn)(const char *name, const char *js
 int sbx_image_inspect(const char *store, const char *name, char **json, struct sbx_err *err)
 {
     char canon[300];
-    int r = sbx_image_ref_normalise(name, canon, sizeof canon, err);
-    if (r < 0)
-        return r;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return root;
     json_t *rec;
-    if ((r = sbx_store_record_load(root, canon, &rec, err)) < 0)
+    int r = sbx_store_find(root, name, false, canon, &rec, err);
+    if (r < 0)
         return r;
     *json = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(rec);
@@ -286,9 +419,9 @@ static bool referenced(json_t *const *recs, size_t n, const char *hex)
     return false;
 }
 
-int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
+int sbx_store_gc(int rootfd, unsigned *freed, unsigned *busy, struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     char **files;
     size_t n;
     int r = record_files(rootfd, &files, &n, err);
@@ -314,6 +447,18 @@ int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
     while (r == 0 && d && (de = readdir(d))) {
         if (de->d_name[0] == '.' || referenced(recs, n, de->d_name))
             continue;
+        /* A job still running on it (its image removed or renamed since)
+         * holds it shared. Jobs claim layers under the store's lock, which
+         * this side holds exclusively: no claim can come in between. */
+        _cleanup_close_ int held =
+            openat(layers, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (held >= 0 && flock(held, LOCK_EX | LOCK_NB) < 0) {
+            if (errno == EWOULDBLOCK)
+                (*busy)++;
+            else
+                r = sbx_err_sys(err, errno, "image store: locking layer %s", de->d_name);
+            continue;
+        }
         char trash[128];
         snprintf(trash, sizeof trash, "tmp/gc-%.64s", de->d_name);
         /* Out of layers/ first, in one step: a job resolving the image now
@@ -339,36 +484,39 @@ int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err)
     return sbx_remove_tree_at(tmp, err);
 }
 
-int sbx_image_prune(const char *store, unsigned *freed, struct sbx_err *err)
+int sbx_image_prune(const char *store, unsigned *freed, unsigned *busy, struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return root;
     _cleanup_close_ int lock = sbx_store_lock(root, LOCK_EX, err);
     if (lock < 0)
         return lock;
-    return sbx_store_gc(root, freed, err);
+    return sbx_store_gc(root, freed, busy, err);
 }
 
-int sbx_image_remove(const char *store, const char *name, unsigned *freed, struct sbx_err *err)
+int sbx_image_remove(const char *store, const char *name, unsigned *freed, unsigned *busy,
+                     struct sbx_err *err)
 {
-    *freed = 0;
+    *freed = *busy = 0;
     char canon[300], file[600];
-    int r = sbx_image_ref_normalise(name, canon, sizeof canon, err);
-    if (r < 0)
-        return r;
     _cleanup_close_ int root = sbx_store_open(store, false, err);
     if (root < 0)
         return root;
     _cleanup_close_ int lock = sbx_store_lock(root, LOCK_EX, err);
     if (lock < 0)
         return lock;
+    json_t *rec;
+    int r = sbx_store_find(root, name, true, canon, &rec, err);
+    if (r < 0)
+        return r;
+    json_decref(rec);
     sbx_store_record_file(canon, file, sizeof file);
     if (unlinkat(root, file, 0) < 0) {
         if (errno == ENOENT)
             return sbx_err_set(err, ENOENT, "image %s: not in the store (see sbx image ls)", canon);
         return sbx_err_sys(err, errno, "image %s: removing its record", canon);
     }
-    return sbx_store_gc(root, freed, err);
+    return sbx_store_gc(root, freed, busy, err);
 }

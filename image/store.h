@@ -22,14 +22,23 @@ void sbx_store_record_file(const char *name, char *out, size_t size);
 /* Loads and checks the record of canonical name; *out is a new reference. */
 int sbx_store_record_load(int rootfd, const char *name, json_t **out, struct sbx_err *err);
 
+/* Finds the record ref names: NAME[:TAG]; NAME[:TAG]@sha256:HEX (an image
+ * of NAME, of that TAG when given, whose id or manifest digest is HEX); or,
+ * when no image has ref as its name, an image id or its prefix
+ * ("sha256:" and 4 to 64 hex digits, or 12 to 64 bare ones). With unique,
+ * a reference that matches several names is refused (rm removes one name).
+ * Writes the record's name into canon (size >= 300). */
+int sbx_store_find(int rootfd, const char *ref, bool unique, char *canon, json_t **out,
+                   struct sbx_err *err);
+
 /* Writes a record atomically (a temporary file renamed over the old one). */
 int sbx_store_record_write(int rootfd, const char *name, json_t *rec, struct sbx_err *err);
 
 /* Whether s is 64 lowercase hex digits. */
 bool sbx_is_sha256_hex(const char *s);
 
-/* Under the exclusive lock: removes every layer no record names and
- * everything in tmp/. */
-int sbx_store_gc(int rootfd, unsigned *freed, struct sbx_err *err);
+/* Under the exclusive lock: removes every layer no record names and no
+ * job holds (counted in *busy), and everything in tmp/. */
+int sbx_store_gc(int rootfd, unsigned *freed, unsigned *busy, struct sbx_err *err);
 
 #endif

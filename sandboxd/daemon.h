@@ -58,6 +58,20 @@ struct sbx_conn {
     unsigned n_waiters;     /* waits pending on this connection */
 };
 
+/* One layer directory some jobs run on, and the one fd (holding a shared
+ * flock) the daemon keeps for all of them: fds grow with the layers in
+ * use, not with jobs x layers. */
+struct sbx_claim_key {
+    dev_t dev;
+    ino_t ino;
+};
+
+struct sbx_claim {
+    struct sbx_claim_key key;
+    int fd;
+    unsigned refs;
+};
+
 struct sbx_djob {
     struct sbx_djob *next, *prev; /* every job, oldest first */
     struct sbx_djob *qnext;       /* the queue of CREATED jobs */
@@ -70,6 +84,10 @@ struct sbx_djob {
     char name[SBX_MAX_JOB_NAME + 1];
     JobPolicy *policy; /* owned; spec borrows from it */
     struct sbx_spec spec;
+    /* Its image's layers, claimed until it stops: indices into the
+     * daemon's claims are not stable, so by directory identity. */
+    struct sbx_claim_key *claimed;
+    size_t n_claimed;
     struct sbx_conn *owner;   /* killed when it closes (unless detached) */
     bool remove_when_stopped; /* nobody will ask for the result */
     struct sbx_job *exec;     /* RUNNING and PAUSED only */
@@ -119,6 +137,8 @@ struct sbx_daemon {
     int64_t slot_retry_at;  /* no job starts before then (uid slots looked taken) */
     size_t n_ended, cap_ended;
     struct sbx_waiter *waiters;
+    struct sbx_claim *claims;
+    size_t n_claims, cap_claims;
     struct sbx_counters counters;
     bool draining;
     int64_t drain_deadline; /* then kill what still runs */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -87,12 +88,79 @@ static int setup_stdio(struct sbx_daemon *d, struct sbx_djob *j, int attached[3]
     return 0;
 }
 
-static void free_job(struct sbx_djob *j)
+/* Moves a request's claims (one fd per layer) into the daemon's table:
+ * an fd on a layer already claimed is closed (the table's own keeps the
+ * shared flock), else the table keeps it. */
+static int claims_take(struct sbx_daemon *d, struct sbx_djob *j, struct sbx_image_hold *h,
+                       struct sbx_err *err)
+{
+    int r = 0;
+    if (h->n && !(j->claimed = calloc(h->n, sizeof *j->claimed)))
+        r = sbx_err_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; r == 0 && i < h->n; i++) {
+        struct stat st;
+        if (fstat(h->fds[i], &st) < 0) {
+            r = sbx_err_sys(err, errno, "image: claiming its layers");
+            break;
+        }
+        struct sbx_claim_key k = {st.st_dev, st.st_ino};
+        size_t c = 0;
+        while (c < d->n_claims && (d->claims[c].key.dev != k.dev || d->claims[c].key.ino != k.ino))
+            c++;
+        if (c == d->n_claims) {
+            if (d->n_claims == d->cap_claims) {
+                size_t cap = d->cap_claims ? 2 * d->cap_claims : 16;
+                struct sbx_claim *nc = realloc(d->claims, cap * sizeof *nc);
+                if (!nc) {
+                    r = sbx_err_set(err, ENOMEM, "out of memory");
+                    break;
+                }
+                d->claims = nc;
+                d->cap_claims = cap;
+            }
+            d->claims[d->n_claims++] = (struct sbx_claim){.key = k, .fd = h->fds[i], .refs = 0};
+            h->fds[i] = -1;
+        }
+        d->claims[c].refs++;
+        j->claimed[j->n_claimed++] = k;
+    }
+    /* Those the table did not keep (or all, on failure: the caller drops
+     * what the job claimed so far). */
+    for (size_t i = 0; i < h->n; i++)
+        if (h->fds[i] >= 0)
+            close(h->fds[i]);
+    h->n = 0;
+    sbx_image_hold_release(h);
+    return r;
+}
+
+/* The job no longer runs on its layers: rm and prune may take them once no
+ * other job does. */
+static void claims_drop(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    for (size_t i = 0; i < j->n_claimed; i++)
+        for (size_t c = 0; c < d->n_claims; c++) {
+            struct sbx_claim *cl = &d->claims[c];
+            if (cl->key.dev != j->claimed[i].dev || cl->key.ino != j->claimed[i].ino)
+                continue;
+            if (--cl->refs == 0) {
+                close(cl->fd);
+                *cl = d->claims[--d->n_claims];
+            }
+            break;
+        }
+    free(j->claimed);
+    j->claimed = NULL;
+    j->n_claimed = 0;
+}
+
+static void free_job(struct sbx_daemon *d, struct sbx_djob *j)
 {
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
     sbx_jobio_close(&j->io);
     sbx_spec_free(&j->spec);
+    claims_drop(d, j);
     sbx_policy_free(j->policy);
     free(j);
 }
@@ -133,9 +201,11 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
     j->spec = jr->spec;
     j->image_layers = jr->image_layers;
     jr->have_spec = false;
-    int r = setup_stdio(d, j, attached, err);
+    int r = claims_take(d, j, &jr->hold, err);
+    if (r == 0)
+        r = setup_stdio(d, j, attached, err);
     if (r < 0) {
-        free_job(j);
+        free_job(d, j);
         *code = E(INTERNAL);
         return r;
     }
@@ -200,7 +270,7 @@ void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j)
         j->next->prev = j->prev;
     else
         d->jobs_tail = j->prev;
-    free_job(j);
+    free_job(d, j);
 }
 
 static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
@@ -213,6 +283,8 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
     for (int i = 0; i < 3; i++)
         close_fd(&j->stdio[i]);
     sbx_jobio_close_fds(&j->io);
+    /* Its processes are gone: rm and prune may take its layers now. */
+    claims_drop(d, j);
     /* The stdin bytes were fed (or never will be): a stopped job kept for
      * wait and inspect need not hold them (up to max_request_bytes each). */
     Sbx__V1__Stdio *io = j->policy ? j->policy->stdio : NULL;

@@ -371,6 +371,7 @@ int main(int argc, char **argv)
         sbx_jobs_remove(&d, d.jobs);
     sbx_jobs_release_ended(&d);
     free(d.ended);
+    free(d.claims); /* empty: every job dropped its claims */
     sbx_dconfig_free(&d.cfg);
     sbx_log("stopped");
     return r < 0 ? 1 : 0;

@@ -11,6 +11,7 @@
 
 #include "executor/launcher/exec.h"
 #include "image/image.h"
+#include "image/store.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 
@@ -19,6 +20,7 @@ void sbx_job_req_free(struct sbx_job_req *jr)
     if (jr->have_spec)
         sbx_spec_free(&jr->spec);
     jr->have_spec = false;
+    sbx_image_hold_release(&jr->hold);
 }
 
 static int need_job_id(const char *op, bool has, uint64_t id, Sbx__V1__Error__Code *code,
@@ -300,7 +302,7 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     /* An image not in the store is a field naming nothing: as a bad path. */
     *code = E(INVALID_ARGUMENT);
     size_t given = p->rootfs ? p->rootfs->n_layers : 0;
-    if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, err)) < 0)
+    if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, &jr->hold, err)) < 0)
         return r;
     jr->image_layers = (p->rootfs ? p->rootfs->n_layers : 0) - given;
     if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {

@@ -8,6 +8,7 @@
 
 #include "common/err.h"
 #include "daemon_config.h"
+#include "image/image.h"
 #include "policy/policy.h"
 #include "policy/protocol.h"
 
@@ -23,6 +24,7 @@ struct sbx_job_req {
     bool have_spec;
     unsigned stdio_fds;     /* bits: stdin, stdout, stderr */
     size_t image_layers;    /* the first rootfs.layers: the image's, from the store */
+    struct sbx_image_hold hold; /* the image's layers, claimed for the job */
 };
 
 /* Checks every field of req (and, for run and submit, fills the policy's

@@ -31,11 +31,26 @@ $MK docker "$T/d.tar" --name localhost/demo:1 --env FOO=from-image --env PATH=/b
 img import "$T/d.tar"
 check "docker archive imports" "$IRC" 0
 check_match "import names the image and its layers" "$IOUT" '^demo:1 sha256:[0-9a-f]{64}: 3 layers \(3 new\)'
+demo_id=$(echo "$IOUT" | sed -n 's/^demo:1 sha256:\([0-9a-f]\{64\}\):.*/\1/p')
 img ls
 check_match "ls lists it" "$IOUT" 'demo:1 +sha256:[0-9a-f]{12} +3 '
+img inspect "${demo_id:0:12}"
+check_match "inspect by the id's first 12 digits" "$IOUT" '"name": "demo:1"'
+sbx_run --image "localhost/demo@sha256:$demo_id" -- /bin/cat /etc/greeting
+check "run by NAME@sha256:ID" "$OUT" hello
+sbx_run --image "demo:2@sha256:$demo_id" -- /bin/true
+check_match "... with the tag, when given, checked too" "$ERR" 'not in the store'
 img inspect localhost/demo:1
 check_match "inspect by the archive's full name" "$IOUT" '"WorkingDir": "/etc"'
 check "the store is root's alone" "$(stat -c %a "$SBX_IMAGE_STORE")" 700
+# Layers of an uncompressed archive are read at their offsets, several at
+# once; of a compressed one, as one stream. The same layers either way.
+gzip -c "$T/d.tar" > "$T/d.tar.gz"
+SBX_IMAGE_STORE="$T/store-gz" img import "$T/d.tar.gz"
+check_match "a gzipped Docker archive imports" "$IOUT" '^demo:1 .*3 layers \(3 new\)'
+check "... into the same layers, with the same files" \
+    "$(cd "$T/store-gz/layers/sha256" && find . -printf '%p %m %s %y\n' | sort | sha256sum)" \
+    "$(cd "$SBX_IMAGE_STORE/layers/sha256" && find . -printf '%p %m %s %y\n' | sort | sha256sum)"
 
 sbx_run --image demo:1
 check "the image's WorkingDir and Cmd run by default" "$OUT" hello
@@ -73,6 +88,9 @@ check_match "a malformed name is refused" "$ERR" 'image: "Bad Name" is not NAME\
 $MK oci-dir "$T/oci" --gzip --name demo:oci "$SBX_ROOTFS" "$T/l2" "$T/l3"
 img import "$T/oci"
 check_match "OCI layout imports, sharing the layers" "$IOUT" '^demo:oci .*3 layers \(0 new\)'
+mdig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$T/oci")
+img inspect "demo@$mdig"
+check_match "inspect by NAME@ the manifest's digest, as a registry names it" "$IOUT" '"name": "demo:oci"'
 $MK oci-archive "$T/oci.tar" --gzip "$SBX_ROOTFS" "$T/l2"
 img import "$T/oci.tar"
 check_match "an image without a name needs --name" "$IERR" 'has no name; give one with --name'
@@ -175,6 +193,12 @@ $MK docker "$T/bad1.tar" --name bad:1 --bad-diff-id 1 "$SBX_ROOTFS" "$T/l2"
 img import "$T/bad1.tar"
 check_match "a layer not matching its diff_id is refused" "$IERR" "layer 1 .*uncompressed sha256 is [0-9a-f]{64}, the config's diff_id says"
 check "... the store keeps no layer of it" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l) $(ls "$SBX_IMAGE_STORE/tmp" | wc -l)" "0 0"
+# The same archive gzipped: read as one stream, not by offsets; the same
+# refusal.
+gzip -c "$T/bad1.tar" > "$T/bad1.tar.gz"
+img import "$T/bad1.tar.gz"
+check_match "... and so is it in a compressed archive" "$IERR" "layer 1 .*uncompressed sha256 is [0-9a-f]{64}, the config's diff_id says"
+check "... which leaves no layer either" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l) $(ls "$SBX_IMAGE_STORE/tmp" | wc -l)" "0 0"
 $MK oci-dir "$T/bad2" --gzip --name bad:2 --bad-blob 0 "$SBX_ROOTFS"
 img import "$T/bad2"
 check_match "a corrupted blob is refused" "$IERR" '(blob sha256 is|decompress|not a valid tar)'
@@ -197,6 +221,38 @@ $MK docker "$T/abs-img.tar" --name abs:1 "$T/abs.tar"
 img import "$T/abs-img.tar"
 check "an absolute entry lands inside the layer" "$(cat "$SBX_IMAGE_STORE"/layers/sha256/*/abs/file)" abs
 
+# A named User resolves in the image's own /etc/passwd and /etc/group,
+# through its layers as the job sees them: the top one first, whiteouts
+# hiding the ones below, never through a symlink.
+mkdir -p "$T/u1/etc" "$T/u2/etc" "$T/u3/etc" "$T/u4/etc"
+printf 'root:x:0:0::/root:/bin/sh\napp:x:1234:2345::/:/bin/sh\n' > "$T/u1/etc/passwd"
+printf 'root:x:0:\napp:x:2345:\nstaff:x:50:app\n' > "$T/u1/etc/group"
+printf 'app:x:777:778::/:/bin/sh\n' > "$T/u2/etc/passwd"
+: > "$T/u3/etc/.wh.passwd"
+ln -s /etc/shadow "$T/u4/etc/passwd"
+$MK docker "$T/user1.tar" --name user:1 --user app "$SBX_ROOTFS" "$T/u1"
+$MK docker "$T/user2.tar" --name user:2 --user app:staff "$SBX_ROOTFS" "$T/u1"
+$MK docker "$T/user3.tar" --name user:3 --user app "$SBX_ROOTFS" "$T/u1" "$T/u2"
+$MK docker "$T/user4.tar" --name user:4 --user app "$SBX_ROOTFS" "$T/u1" "$T/u3"
+$MK docker "$T/user5.tar" --name user:5 --user app "$SBX_ROOTFS" "$T/u1" "$T/u4"
+$MK docker "$T/user6.tar" --name user:6 --user nosuch "$SBX_ROOTFS" "$T/u1"
+for i in 1 2 3 4 5 6; do img import "$T/user$i.tar"; done
+sbx_run --image user:1 -- /bin/sh -c 'id -u; id -g'
+check "a User name runs as its uid and primary gid from the image's /etc/passwd" "$(echo $OUT)" "1234 2345"
+sbx_run --image user:2 -- /bin/sh -c 'id -u; id -g'
+check "user:group takes the gid from the image's /etc/group" "$(echo $OUT)" "1234 50"
+sbx_run --image user:3 -- /bin/sh -c 'id -u; id -g'
+check "the top layer's /etc/passwd wins" "$(echo $OUT)" "777 778"
+sbx_run --image user:4 -- /bin/true
+check_match "a whited-out /etc/passwd hides the lower ones" "$ERR" 'its User "app": the image has no /etc/passwd'
+sbx_run --image user:5 -- /bin/true
+check_match "a symlinked /etc/passwd is not followed" "$ERR" 'its User "app": /etc/passwd is a symlink in layer 2'
+sbx_run --image user:6 -- /bin/true
+check_match "an unknown user is refused, naming it" "$ERR" 'its User "nosuch": no such user in the image.s /etc/passwd'
+check "... as a setup failure" "$RC" 125
+sbx_run --image user:6 --uid 5 -- /bin/sh -c 'id -u'
+check "--uid overrides it" "$OUT" 5
+
 # rm: the image goes, its layers only when no other image has them.
 export SBX_IMAGE_STORE="$T/store"
 n=$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)
@@ -209,6 +265,33 @@ check "... from the store" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)" $((n
 img rm conc:2
 check_match "rm of an unknown image says so" "$IERR" 'conc:2: not in the store'
 check "... and fails" "$IRC" 1
+
+# A job running on an image keeps its layers through rm and prune: its
+# claim (a shared flock on each layer) outlives the image's name.
+mkdir -p "$T/hl/opt" && echo held > "$T/hl/opt/held"
+$MK docker "$T/held.tar" --name held:1 "$SBX_ROOTFS" "$T/hl"
+img import "$T/held.tar"
+n=$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)
+mkfifo "$T/go"
+"$SBX" run --image held:1 -- /bin/sh -c 'echo ready; read x; cat /opt/held' \
+    <"$T/go" >"$T/held.out" 2>"$T/held.err" &
+job=$!
+exec 7>"$T/go"
+for _ in $(seq 100); do grep -q ready "$T/held.out" 2>/dev/null && break; sleep 0.1; done
+check "the job on the image runs" "$(head -1 "$T/held.out")" ready
+img rm held:1
+check "rm of an image a job runs on removes its name" "$IOUT" "removed held:1 (0 layers freed)"
+check_match "... keeps the layer the job uses, and says so" "$IERR" 'kept 1 layers that running jobs use'
+img prune
+check "prune while the job runs keeps it too" "$IOUT" "0 layers freed"
+echo go >&7
+exec 7>&-
+wait "$job"
+rc=$?
+check "... and the job reads its files to the end" "$(tail -1 "$T/held.out") $rc" "held 0"
+img prune
+check "once the job ended, prune frees the layer" "$IOUT $IERR" "1 layers freed "
+check "... from the store" "$(ls "$SBX_IMAGE_STORE/layers/sha256" | wc -l)" $((n - 1))
 
 # A real podman save (both formats), podman build (RUN rm: real whiteouts)
 # and skopeo copy to an OCI layout, when

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "image/extract.h"
 #include "image/image.h"
@@ -58,7 +59,7 @@ static void test_names(void **state)
     bad("a/../b", "is not NAME[:TAG]");
     bad("gcc:1 3", "is not NAME[:TAG]");
     bad("a:b:c", "is not NAME[:TAG]");
-    bad("gcc@sha256:abcd", "digest references are not supported");
+    bad("gcc@sha256:abcd", "a digest is not part of a name");
 }
 
 /* A store with one record, written by hand. */
@@ -96,7 +97,7 @@ static void test_apply(void **state)
     p->env = calloc(1, sizeof *p->env);
     p->env[0] = strdup("A=policy");
     p->n_env = 1;
-    assert_int_equal(sbx_image_apply(p, store, &err), 0);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), 0);
     assert_null(p->image);
     assert_int_equal(p->rootfs->n_layers, 1);
     char want[256];
@@ -113,17 +114,18 @@ static void test_apply(void **state)
     sbx_policy_free(p);
 
     /* A command of the policy replaces Entrypoint and Cmd both; a named
-     * User needs the policy's uid. */
+     * User the image cannot resolve needs the policy's uid. */
     snprintf(rec, sizeof rec, "{\"name\":\"demo:1\",\"layers\":[\"sha256:%s\"],\"config\":"
              "{\"Cmd\":[\"x\"],\"User\":\"www\"}}", hex);
     write_record(rec);
     p = sbx_policy_new();
     p->image = strdup("demo:1");
     p->command = strdup("/bin/true");
-    assert_int_equal(sbx_image_apply(p, store, &err), -EINVAL);
-    assert_non_null(strstr(err.msg, "its User \"www\" is not numeric"));
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), -ENOENT);
+    /* (looked up in the image's /etc/passwd: this store has no layers) */
+    assert_non_null(strstr(err.msg, "its User \"www\""));
     p->has_uid = true;
-    assert_int_equal(sbx_image_apply(p, store, &err), 0);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), 0);
     assert_string_equal(p->command, "/bin/true");
     assert_int_equal(p->n_args, 0);
     sbx_policy_free(p);
@@ -132,11 +134,102 @@ static void test_apply(void **state)
     write_record("{\"name\":\"demo:1\",\"layers\":[\"sha256:../../etc\"]}");
     p = sbx_policy_new();
     p->image = strdup("demo:1");
-    assert_int_equal(sbx_image_apply(p, store, &err), -EINVAL);
+    assert_int_equal(sbx_image_apply(p, store, NULL, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "layers[0] is not a sha256 digest"));
     sbx_policy_free(p);
 
     assert_int_equal(sbx_remove_tree(AT_FDCWD, store, &err), 0);
+}
+
+/* References by digest and by id, against a store of three records: a:1
+ * and a:2 are one image (same id), b:1 another whose id shares a:1's first
+ * 4 hex digits; b:1 has a manifest digest too. */
+static void put(const char *dir, const char *file, const char *name, const char *id,
+                const char *digest)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/images/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"name\":\"%s\",\"id\":\"sha256:%s\",%s%s%s\"layers\":[\"sha256:%064d\"]}",
+            name, id, digest ? "\"digest\":\"sha256:" : "", digest ? digest : "",
+            digest ? "\"," : "", 1);
+    fclose(f);
+}
+
+static void found(int root, const char *ref, bool unique, const char *want)
+{
+    char canon[300];
+    json_t *rec = NULL;
+    struct sbx_err err = {0};
+    if (sbx_store_find(root, ref, unique, canon, &rec, &err) < 0)
+        fail_msg("\"%s\": %s", ref, err.msg);
+    if (strcmp(canon, want) != 0)
+        fail_msg("\"%s\" found \"%s\", want \"%s\"", ref, canon, want);
+    json_decref(rec);
+}
+
+static void not_found(int root, const char *ref, bool unique, const char *msg)
+{
+    char canon[300];
+    json_t *rec = NULL;
+    struct sbx_err err = {0};
+    if (sbx_store_find(root, ref, unique, canon, &rec, &err) == 0)
+        fail_msg("\"%s\" found \"%s\"", ref, canon);
+    if (!strstr(err.msg, msg) || strchr(err.msg, '\n'))
+        fail_msg("\"%s\": \"%s\" lacks \"%s\"", ref, err.msg, msg);
+}
+
+static void test_find(void **state)
+{
+    char dir[64], sub[96];
+    snprintf(dir, sizeof dir, "/tmp/sbx-unit-find.%d", (int)getpid());
+    mkdir(dir, 0700);
+    snprintf(sub, sizeof sub, "%s/images", dir);
+    mkdir(sub, 0700);
+    const char *ida = "abcd111111111111111111111111111111111111111111111111111111111111";
+    const char *idb = "abcd222222222222222222222222222222222222222222222222222222222222";
+    const char *digb = "9999999999999999999999999999999999999999999999999999999999999999";
+    put(dir, "a:1.json", "a:1", ida, NULL);
+    put(dir, "a:2.json", "a:2", ida, NULL);
+    put(dir, "b:1.json", "b:1", idb, digb);
+    int root = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(root >= 0);
+    char ref[200];
+
+    found(root, "a:2", true, "a:2");
+    /* NAME@sha256: by id or manifest digest; the tag, when given, counts. */
+    snprintf(ref, sizeof ref, "b@sha256:%s", idb);
+    found(root, ref, true, "b:1");
+    snprintf(ref, sizeof ref, "docker.io/library/b@sha256:%s", digb);
+    found(root, ref, true, "b:1");
+    snprintf(ref, sizeof ref, "a:2@sha256:%s", ida);
+    found(root, ref, true, "a:2");
+    snprintf(ref, sizeof ref, "a@sha256:%s", ida);
+    found(root, ref, false, "a:1");
+    not_found(root, ref, true, "2 names have it (a:1, ...); remove them by name");
+    snprintf(ref, sizeof ref, "a@sha256:%s", idb);
+    not_found(root, ref, false, "not in the store");
+    snprintf(ref, sizeof ref, "b:2@sha256:%s", idb);
+    not_found(root, ref, false, "not in the store");
+    not_found(root, "b@sha256:abcd", false, "NAME[:TAG]@sha256:<64 hex digits>");
+    snprintf(ref, sizeof ref, "b@sha256:%.63sX", idb);
+    not_found(root, ref, false, "NAME[:TAG]@sha256:<64 hex digits>");
+    /* An id, or a prefix of one that only one image has. */
+    found(root, "abcd22222222", false, "b:1");
+    snprintf(ref, sizeof ref, "sha256:%s", idb);
+    found(root, ref, true, "b:1");
+    found(root, "sha256:abcd1", false, "a:1");
+    not_found(root, "sha256:abcd", false, "the ids of 3 images begin with it");
+    not_found(root, "abcd1111", false, "not in the store"); /* under 12 bare digits: a name */
+    not_found(root, "sha256:abc", false, "not in the store"); /* a name: sha256, tag abc */
+    not_found(root, "sha256:abcd3", false, "not in the store");
+    /* A name wins over an id prefix it looks like. */
+    put(dir, "abcd22222222:latest.json", "abcd22222222:latest", ida, NULL);
+    found(root, "abcd22222222", false, "abcd22222222:latest");
+    close(root);
+    struct sbx_err err = {0};
+    assert_int_equal(sbx_remove_tree(AT_FDCWD, dir, &err), 0);
 }
 
 int main(void)
@@ -144,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

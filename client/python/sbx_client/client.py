@@ -149,9 +149,18 @@ class Client:
         return self.call(pb.Request(health=pb.HealthRequest())).health
 
 
-def make_policy(argv, stdin=None, capture=False, **limits):
-    """A JobPolicy for argv; limits are Limits fields (memory="64M", ...)."""
-    p = sandbox_pb2.JobPolicy(command=argv[0], args=argv[1:])
+def make_policy(argv, stdin=None, capture=False, image=None, **limits):
+    """A JobPolicy for argv; limits are Limits fields (memory="64M", ...).
+    image: an image of the daemon's store (NAME[:TAG], NAME@sha256:HEX or an
+    id prefix), whose Entrypoint+Cmd run when argv is empty."""
+    if not argv and not image:
+        raise ValueError("make_policy: argv is empty and no image gives a command")
+    p = sandbox_pb2.JobPolicy()
+    if argv:
+        p.command = argv[0]
+        p.args.extend(argv[1:])
+    if image:
+        p.image = image
     if stdin is not None:
         p.stdio.stdin_data = stdin
     if capture:
@@ -177,6 +186,7 @@ def main():
     r.add_argument("--memory")
     r.add_argument("--wall-time")
     r.add_argument("--output")
+    r.add_argument("--image", help="run on an image of the daemon's store")
     r.add_argument("argv", nargs=argparse.REMAINDER)
     sub.add_parser("health", help="print the daemon's health as JSON")
     sub.add_parser("ps", help="list jobs as JSON")
@@ -191,12 +201,12 @@ def main():
                 print(json.dumps([json.loads(to_json(j)) for j in c.list()]))
                 return 0
             argv = a.argv[1:] if a.argv and a.argv[0] == "--" else a.argv
-            if not argv:
-                ap.error("run: COMMAND missing")
+            if not argv and not a.image:
+                ap.error("run: COMMAND missing (or --image, for its Cmd)")
             limits = {k: v for k, v in (("memory", a.memory), ("wall_time", a.wall_time),
                                         ("output", a.output)) if v}
             stdin = a.stdin_data.encode() if a.stdin_data is not None else None
-            pol = make_policy(argv, stdin=stdin, capture=a.capture, **limits)
+            pol = make_policy(argv, stdin=stdin, capture=a.capture, image=a.image, **limits)
             info = c.run(pol, stdio={0: 0, 1: 1, 2: 2} if a.attach else None)
             print(to_json(info.result))
             return info.exit_status
