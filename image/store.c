@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hostfile.h"
 #include "extract.h"
 #include "image.h"
 
@@ -25,31 +26,13 @@ const char *sbx_image_store_default(void)
     return s && *s ? s : SBX_IMAGE_DEFAULT_STORE;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int sbx_store_open(const char *store, bool create, struct sbx_err *err)
 {
     if (!store || store[0] != '/')
         return sbx_err_set(err, EINVAL, "image store: \"%s\" must be an absolute path",
                            store ? store : "");
     if (create) {
-        int r = mkdir_p(store, 0700);
+        int r = sbx_mkdir_p(store, 0700);
         if (r < 0)
             return sbx_err_sys(err, -r, "image store %s: creating it", store);
     }
@@ -218,7 +201,8 @@ static int record_files(int rootfd, char ***out, size_t *n, struct sbx_err *err)
         *out = na;
         na[(*n)++] = s;
     }
-    qsort(*out, *n, sizeof **out, cmp_str);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_str);
     return 0;
 }
 
