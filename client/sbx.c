@@ -113,11 +113,12 @@ static int cmd_run(int argc, char **argv)
         return 0;
     }
     struct sbx_spec spec;
-    /* Held until this process ends, which is after the job's. */
+    /* Held until the job has ended: sbx image rm and prune leave its layers. */
     struct sbx_image_hold hold = {0};
     if (sbx_image_apply(opts.policy, sbx_image_store_default(), &hold, &err) < 0 ||
         sbx_policy_validate(opts.policy, sbx_default_rootfs(), &spec, &err) < 0) {
         int r = fail_setup(&out, &err);
+        sbx_image_hold_release(&hold);
         sbx_run_opts_free(&opts);
         return r;
     }
@@ -144,6 +145,7 @@ static int cmd_run(int argc, char **argv)
     sbx_outfile_close(&out);
     sbx_jobio_close(&io);
     sbx_spec_free(&spec);
+    sbx_image_hold_release(&hold);
     sbx_run_opts_free(&opts);
     return status;
 }
