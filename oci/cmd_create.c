@@ -138,7 +138,7 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         return sbx_err_sys(err, errno, "--bundle: %s", a->bundle);
     _cleanup_close_ int start_fd = -1, console_fd = -1;
     struct oci_config cfg;
-    int r = oci_config_load(bundle, &cfg, err);
+    int r = oci_config_load(bundle, g->conf, &cfg, err);
     if (r < 0) {
         oci_config_free(&cfg);
         return r;
@@ -193,7 +193,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         snprintf(name, sizeof name, "%s", cfg.cgroup_name);
     else
         job_name(g, a->id, name, sizeof name);
-    struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
+    struct sbx_exec_opts opts = {.pool = g->conf && g->conf->has_pool ? &g->conf->pool : NULL,
+                                 .stdio = {-1, -1, -1}, .job_name = name, .detached = true,
                                  .start_fd = start_fd, .netns_fd = cfg.netns_fd,
                                  .ipcns_fd = cfg.ipcns_fd, .utsns_fd = cfg.utsns_fd,
                                  .console_fd = console_fd,

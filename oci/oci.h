@@ -12,17 +12,43 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "executor/uidpool.h"
 #include "policy/policy.h"
+#include "sandboxd.pb-c.h"
 
 #define OCI_VERSION "1.0.2"
 #define OCI_DEFAULT_ROOT "/run/sbx-oci"
 #define OCI_MAX_CGROUPS 8
+#define OCI_DEFAULT_CONFIG "/etc/sbx/oci.conf"
+
+/* The operator's configuration (OciConfig), validated: what create may
+ * grant beyond sbx's defaults, and the defaults themselves. */
+struct oci_opconfig {
+    Sbx__V1__OciConfig *msg;     /* owns the strings below */
+    bool has_pool;               /* uid_pool or slot_dir given: pool, else the environment's */
+    struct sbx_uidpool pool;
+    bool allow_host_network;
+    const char *memory;          /* defaults.*: NULL / 0 when unset */
+    uint32_t pids;
+    double cpus;
+    const char *rootfs_size;
+};
+
+/* Reads and validates path (given: named by --config, so it must exist;
+ * otherwise an absent file means every default). Errors name the file and
+ * the field: "/etc/sbx/oci.conf: defaults.memory: "1x" is not a size". */
+int oci_opconfig_load(const char *path, bool given, struct oci_opconfig *c, struct sbx_err *err);
+void oci_opconfig_free(struct oci_opconfig *c);
 
 struct oci_globals {
     const char *root;       /* state directory */
     const char *log;        /* NULL: errors go to stderr only */
     bool log_json;          /* --log-format json (the default for --log) */
     bool debug;
+    const char *config;     /* --config, or OCI_DEFAULT_CONFIG */
+    bool config_given;
+    /* Loaded before the commands that apply it (create, run). */
+    struct oci_opconfig *conf;
 };
 
 /* A container as config.json asks for it, translated into a job policy for
@@ -51,7 +77,8 @@ struct oci_config {
 /* Reads bundle/config.json and checks it against what sbx can grant: a
  * field that asks for more is refused with err naming it, e.g.
  * `linux.namespaces: no "pid" entry (the host's PID namespace) is refused`. */
-int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
+int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct oci_config *cfg,
+                    struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
 /* config.json's "process" (or exec's --process file) into p: command,
  * args, env, cwd, user, rlimits; *terminal gets process.terminal (which

@@ -370,6 +370,49 @@ refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "
 refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
 refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
 
+# --- the operator's configuration (--config, OciConfig): what may be
+# relaxed and the defaults; a bad file fails create naming the field ---
+conf_err() { # DESCRIPTION TEXT REGEX
+    printf '%s\n' "$2" > "$T/oci.conf"
+    bundle '["true"]'
+    ERR=$("$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" bad 2>&1); RC=$?
+    check_match "config: $1 is refused naming the field" "$RC:$ERR" "^1:sbx-oci: $T/oci.conf: $3"
+    [ ! -e "$T/state/bad" ] || { fail "config: $1: state left"; "${OCI[@]}" delete --force bad; }
+}
+conf_err "uid_pool.first 0" 'uid_pool { first: 0 }' 'uid_pool.first: must not be 0'
+conf_err "a small uid_pool.range" 'uid_pool { range: 1000 }' 'uid_pool.range: must be at least 65536'
+conf_err "a relative slot_dir" 'slot_dir: "slots"' 'slot_dir: "slots" must be an absolute path'
+conf_err "defaults.memory that is no size" 'defaults { memory: "12x" }' 'defaults.memory: "12x" is not a size'
+conf_err "defaults.pids 0" 'defaults { pids: 0 }' 'defaults.pids: must be between 1 and'
+conf_err "defaults.cpus -1" 'defaults { cpus: -1 }' 'defaults.cpus: must be more than 0'
+conf_err "an unknown field" 'hostnet: true' 'line 1: hostnet: unknown field'
+ERR=$("$SBX_OCI" --root "$T/state" --config "$T/nosuch.conf" create --bundle "$T/b" bad 2>&1)
+check_match "config: a --config file that does not exist fails create" "$ERR" "^sbx-oci: --config: $T/nosuch.conf"
+"$SBX_OCI" --root "$T/state" --config "$T/nosuch.conf" list >/dev/null
+check "config: commands that grant nothing do not read it (cleanup still works)" "$?" 0
+HOSTNET='c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]'
+bundle '["sh", "-c", "stat -L -c %i /proc/self/ns/net"]' "$HOSTNET"
+ERR=$("${OCI[@]}" run --bundle "$T/b" hn 2>&1)
+check_match "config: no network entry is refused by default" "$ERR" "^sbx-oci: linux.namespaces: no \"network\" entry .*allow_host_network is off"
+printf 'allow_host_network: true\ndefaults { memory: "48M" pids: 77 rootfs_size: "16M" }\n' > "$T/oci.conf"
+OUT=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check "config: allow_host_network runs it in the runtime's network namespace" "$OUT" "$(stat -L -c %i /proc/self/ns/net)"
+bundle '["sh", "-c", "df -k / | tail -1 | tr -s \" \" | cut -d\" \" -f2"]' "$HOSTNET"
+OUT=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check "config: defaults.rootfs_size sizes the root's writable layer" "$OUT" 16384
+bundle '["true"]' "$HOSTNET"'; c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}'
+ERR=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check_match "config: the host network's sysctls stay refused" "$ERR" "^sbx-oci: linux.sysctl.net.ipv4.ip_forward:"
+bundle '["sleep", "100"]'
+"$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" u1 >/dev/null
+check "config: defaults.memory for a spec with none" "$(cg_file memory.limit_in_bytes memory.max)" 50331648
+check "config: defaults.pids for a spec with none" "$(cg_file pids.max)" 77
+"${OCI[@]}" delete --force u1
+bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"pids": {"limit": 20}}'
+"$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" u1 >/dev/null
+check "config: the spec's own limit wins over the default" "$(cg_file pids.max)" 20
+"${OCI[@]}" delete --force u1
+
 # --- podman, as a real engine ---
 if ! command -v podman >/dev/null; then
     echo "# podman is not installed (scripts/install-deps installs it): skipping the engine tests"
