@@ -201,7 +201,16 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
                                  .masked_paths = (const char *const *)cfg.masked,
                                  .readonly_paths = (const char *const *)cfg.readonly,
                                  .sysctls = (const char *const *)cfg.sysctls,
-                                 .idmap = cfg.has_idmap ? &idmap : NULL};
+                                 .idmap = cfg.has_idmap ? &idmap : NULL,
+                                 .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL};
+    if (cfg.seccomp.len) {
+        /* exec's processes get the same program, as the spec's own. */
+        char sf[4096];
+        if ((r = oci_path(g, a->id, OCI_SECCOMP_FILE, sf, sizeof sf, err)) < 0 ||
+            (r = oci_write_atomic(sf, (const char *)cfg.seccomp.filter,
+                                  cfg.seccomp.len * sizeof *cfg.seccomp.filter, 0600, err)) < 0)
+            goto out_remove;
+    }
     struct sbx_result res;
     sbx_result_init(&res);
     struct sbx_job *job = NULL;

@@ -675,6 +675,8 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
         return r;
     add_defaults(conf, p);
+    if ((r = oci_seccomp_compile(json_object_get(linux_, "seccomp"), &cfg->seccomp, err)) < 0)
+        return r;
     json_t *cgp = json_object_get(linux_, "cgroupsPath");
     if ((r = want(cgp, JSON_STRING, "linux.cgroupsPath", err)) < 0 ||
         (r = map_cgroups_path(json_string_value(cgp), cfg->cgroup_name, sizeof cfg->cgroup_name,
@@ -698,6 +700,7 @@ void oci_config_free(struct oci_config *cfg)
     strv_free(cfg->masked);
     strv_free(cfg->readonly);
     strv_free(cfg->sysctls);
+    free(cfg->seccomp.filter);
     int *fds[] = {&cfg->netns_fd, &cfg->ipcns_fd, &cfg->utsns_fd};
     for (size_t i = 0; i < 3; i++)
         if (*fds[i] >= 0)

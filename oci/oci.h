@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include <jansson.h>
 
@@ -72,7 +73,17 @@ struct oci_config {
     /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
      * namespaced keys only): NULL-terminated, for sbx_exec_opts. */
     char **masked, **readonly, **sysctls;
+    /* linux.seccomp compiled (oci_seccomp_compile); len 0: the spec has none. */
+    struct sock_fprog seccomp;
 };
+
+/* linux.seccomp (NULL or null: none) into a BPF program for the kernel
+ * (prog->filter malloc'ed; len 0 when there is none). Refuses, naming the
+ * field, what sbx cannot honour exactly: flags, a listener, SCMP_ACT_TRACE
+ * and SCMP_ACT_NOTIFY, unknown architectures and operators. */
+int oci_seccomp_compile(json_t *sec, struct sock_fprog *prog, struct sbx_err *err);
+/* The state file create keeps the program in, for exec. */
+#define OCI_SECCOMP_FILE "seccomp.bpf"
 
 /* Reads bundle/config.json and checks it against what sbx can grant: a
  * field that asks for more is refused with err naming it, e.g.

@@ -34,6 +34,7 @@ struct sbx_plan {
     const char *const *masked_paths;    /* sbx_exec_opts' (detached only), or NULL */
     const char *const *readonly_paths;
     const char *const *sysctls;
+    const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
 };
 
 /* Runs in the clone()d child. Never returns. */
