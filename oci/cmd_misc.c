@@ -13,9 +13,10 @@ int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct 
     if (argc != 1)
         return sbx_err_set(err, EINVAL, "features: takes no arguments"), 1;
     json_t *o = json_pack(
-        "{s:s, s:s, s:[], s:[s,s,s,s,s,s,s,s], s:{s:[s,s,s,s,s,s,s], s:[], "
+        "{s:s, s:s, s:[s,s,s,s], s:[s,s,s,s,s,s,s,s], s:{s:[s,s,s,s,s,s,s], s:[], "
         "s:{s:b, s:b, s:b, s:b}, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:b}}, s:{s:s}}",
         "ociVersionMin", "1.0.0", "ociVersionMax", OCI_VERSION, "hooks",
+        "prestart", "createRuntime", "poststart", "poststop",
         "mountOptions", "bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "size",
         "linux", "namespaces", "pid", "ipc", "uts", "mount", "network", "user", "cgroup",
         "capabilities", "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0,

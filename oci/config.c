@@ -639,8 +639,8 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
         (r = path_list(linux_, "maskedPaths", &cfg->masked, err)) < 0 ||
         (r = path_list(linux_, "readonlyPaths", &cfg->readonly, err)) < 0)
         return r;
-    if (json_object_size(json_object_get(root, "hooks")))
-        return REFUSE(err, "hooks: hooks are not supported by sbx-oci");
+    if ((r = oci_hooks_check(json_object_get(root, "hooks"), conf, &cfg->hooks, err)) < 0)
+        return r;
     json_t *intel = json_object_get(linux_, "intelRdt");
     if (intel)
         return REFUSE(err, "linux.intelRdt: not supported by sbx-oci");
@@ -701,6 +701,8 @@ void oci_config_free(struct oci_config *cfg)
     strv_free(cfg->readonly);
     strv_free(cfg->sysctls);
     free(cfg->seccomp.filter);
+    if (cfg->hooks)
+        json_decref(cfg->hooks);
     int *fds[] = {&cfg->netns_fd, &cfg->ipcns_fd, &cfg->utsns_fd};
     for (size_t i = 0; i < 3; i++)
         if (*fds[i] >= 0)

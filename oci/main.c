@@ -110,7 +110,8 @@ static const struct cmd {
      "create, naming the config.json field: host PID/IPC/network/mount namespaces, the\n"
      "host's namespaces by path (an engine's network/IPC/UTS ones are joined), pid, mount,\n"
      "user or cgroup namespaces by path, CAP_SYS_ADMIN (privileged), devices\n"
-     "beyond the defaults, sysctls of the host, hooks, --preserve-fds. process.terminal needs\n"
+     "beyond the defaults, sysctls of the host, hooks unless the operator allows them\n"
+     "(prestart and createRuntime then run here), --preserve-fds. process.terminal needs\n"
      "--console-socket: a pty of the container's own devpts, whose master is sent there."},
     {"start", oci_cmd_start, "start ID", "Starts the command of a created container."},
     {"run", oci_cmd_run, "run [--bundle DIR] ID",

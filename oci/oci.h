@@ -29,6 +29,8 @@ struct oci_opconfig {
     bool has_pool;               /* uid_pool or slot_dir given: pool, else the environment's */
     struct sbx_uidpool pool;
     bool allow_host_network;
+    bool allow_hooks;
+    int hook_timeout_s;          /* for a hook without its own timeout */
     const char *memory;          /* defaults.*: NULL / 0 when unset */
     uint32_t pids;
     double cpus;
@@ -75,6 +77,7 @@ struct oci_config {
     char **masked, **readonly, **sysctls;
     /* linux.seccomp compiled (oci_seccomp_compile); len 0: the spec has none. */
     struct sock_fprog seccomp;
+    json_t *hooks;          /* oci_hooks_check's copy, or NULL */
 };
 
 /* linux.seccomp (NULL or null: none) into a BPF program for the kernel
@@ -82,6 +85,24 @@ struct oci_config {
  * field, what sbx cannot honour exactly: flags, a listener, SCMP_ACT_TRACE
  * and SCMP_ACT_NOTIFY, unknown architectures and operators. */
 int oci_seccomp_compile(json_t *sec, struct sock_fprog *prog, struct sbx_err *err);
+/* hooks: each kind known, each hook well-formed (hooks.KIND[N].FIELD named
+ * in errors), and allowed by the operator (allow_hooks); createContainer and
+ * startContainer (which run in the container's namespaces) are refused.
+ * *out gets a copy for the state with every hook's timeout resolved, or
+ * NULL when there are none. */
+int oci_hooks_check(json_t *hooks, const struct oci_opconfig *conf, json_t **out,
+                    struct sbx_err *err);
+/* Runs hooks.KIND in order, as the spec says: path with args and env, the
+ * state JSON (status set to `status`) on stdin, killed after its timeout.
+ * Stops at the first failure, which err names. */
+int oci_hooks_run(json_t *hooks, const char *kind, json_t *state, const char *status,
+                  struct sbx_err *err);
+/* The resolved hooks create keeps in the state (start and delete run
+ * poststart and poststop from it, not from a bundle that may have changed). */
+#define OCI_HOOKS_FILE "hooks.json"
+int oci_hooks_save(const struct oci_globals *g, const char *id, json_t *hooks, struct sbx_err *err);
+json_t *oci_hooks_load(const struct oci_globals *g, const char *id);
+
 /* The state file create keeps the program in, for exec. */
 #define OCI_SECCOMP_FILE "seccomp.bpf"
 

@@ -80,6 +80,19 @@ static int validate(const Sbx__V1__OciConfig *m, struct oci_opconfig *c, struct 
     c->has_pool = m->uid_pool || m->slot_dir;
     c->allow_host_network = m->has_allow_host_network && m->allow_host_network;
 
+    c->allow_hooks = m->has_allow_hooks && m->allow_hooks;
+    c->hook_timeout_s = 30;
+    if (m->hook_timeout) {
+        int64_t ns;
+        if (sbx_parse_duration_ns(m->hook_timeout, false, &ns) < 0)
+            return sbx_err_set(err, EINVAL, "hook_timeout: \"%s\" is not a duration",
+                               m->hook_timeout);
+        if (ns <= 0 || ns > 3600LL * 1000000000LL)
+            return sbx_err_set(err, EINVAL, "hook_timeout: must be more than 0 and at most 1h");
+        /* The spec counts a hook's timeout in whole seconds. */
+        c->hook_timeout_s = (int)((ns + 999999999LL) / 1000000000LL);
+    }
+
     const Sbx__V1__OciDefaults *d = m->defaults;
     if (!d)
         return 0;

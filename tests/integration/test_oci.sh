@@ -367,7 +367,7 @@ refused "the host's netns by path" 'c["linux"]["namespaces"] = [n if n["type"] !
 refused "privileged" 'c["process"]["capabilities"] = {"bounding": ["CAP_SYS_ADMIN"]}' '^sbx-oci: process.capabilities.bounding: CAP_SYS_ADMIN'
 refused "a host device" 'c["linux"]["devices"] = [{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]' '^sbx-oci: linux.devices\[0\]: /dev/sda'
 refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' '^sbx-oci: linux.uidMappings\[0\].hostID'
-refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
+refused "hooks (the operator's allow_hooks is off)" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks.prestart: hooks are refused'
 refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
 
 # --- linux.seccomp: the spec's own profile, stacked on sbx's filter ---
@@ -431,6 +431,42 @@ bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"pids": {"limit": 20}}'
 "$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" u1 >/dev/null
 check "config: the spec's own limit wins over the default" "$(cg_file pids.max)" 20
 "${OCI[@]}" delete --force u1
+
+# --- hooks: run as the spec says where the operator allows them ---
+hook() { # KIND FILE : a hook appending KIND, its state's status and id to FILE
+    echo '{"path": "/bin/sh", "args": ["sh", "-c", "python3 -c \"import json,sys; s=json.load(sys.stdin); print(sys.argv[1], s[\\\"status\\\"], s[\\\"id\\\"], s[\\\"pid\\\"] > 0)\" '"$1"' >> '"$2"'"], "env": ["PATH=/usr/bin:/bin"]}'
+}
+HOOKS='c["hooks"] = {"prestart": ['"$(hook prestart "$T/hooks.log")"'], "createRuntime": ['"$(hook createRuntime "$T/hooks.log")"'], "poststart": ['"$(hook poststart "$T/hooks.log")"'], "poststop": ['"$(hook poststop "$T/hooks.log")"']}'
+bundle '["sleep", "100"]' "$HOOKS"
+ERR=$("${OCI[@]}" create --bundle "$T/b" hk1 2>&1); RC=$?
+check "hooks: refused by default, naming the kind" "$RC:$ERR" "1:sbx-oci: hooks.prestart: hooks are refused by the operator's configuration (allow_hooks is off)"
+printf 'allow_hooks: true\nhook_timeout: "2s"\n' > "$T/hooks.conf"
+HC=("$SBX_OCI" --root "$T/state" --config "$T/hooks.conf")
+rm -f "$T/hooks.log"
+"${HC[@]}" create --bundle "$T/b" hk1 && "${OCI[@]}" start hk1 && "${OCI[@]}" delete --force hk1
+check "hooks: prestart, createRuntime, poststart, poststop in order, the state on stdin" "$(cat "$T/hooks.log" 2>&1)" "prestart creating hk1 True
+createRuntime creating hk1 True
+poststart running hk1 True
+poststop stopped hk1 False"
+bundle '["true"]' 'c["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"]}], "poststop": ['"$(hook poststop "$T/hooks2.log")"']}'
+START=$(date +%s)
+ERR=$("${HC[@]}" create --bundle "$T/b" hk2 2>&1); RC=$?
+check "hooks: a prestart hook past its timeout (the operator's) fails create, naming it" "$RC:$ERR" "1:sbx-oci: hooks.prestart[0]: /bin/sleep: timed out after 2s"
+check_cmp "hooks: ... after the timeout, not the hook's 30 s" "$(( $(date +%s) - START ))" -lt 10
+check "hooks: a failed create leaves no state and still runs poststop" "$([ -e "$T/state/hk2" ] && echo left; cat "$T/hooks2.log" 2>&1)" "poststop stopped hk2 False"
+bundle '["true"]' 'c["hooks"] = {"createRuntime": [{"path": "/bin/false", "timeout": 5}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk3 2>&1)
+check "hooks: a failing createRuntime hook fails create" "$ERR" "sbx-oci: hooks.createRuntime[0]: /bin/false: exited with status 1"
+ERR=$("${OCI[@]}" state hk3 2>&1); check "hooks: ... and leaves nothing" "$ERR" "sbx-oci: container does not exist"
+bundle '["true"]' 'c["hooks"] = {"createContainer": [{"path": "/bin/true"}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk4 2>&1)
+check "hooks: createContainer (in the container's namespaces) is refused" "$ERR" "sbx-oci: hooks.createContainer: hooks in the container's namespaces are not supported by sbx-oci"
+bundle '["true"]' 'c["hooks"] = {"prestart": [{"path": "true"}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk5 2>&1)
+check "hooks: a relative path is refused naming the field" "$ERR" "sbx-oci: hooks.prestart[0].path: must be an absolute path"
+printf 'hook_timeout: "soon"\n' > "$T/bad.conf"
+ERR=$("$SBX_OCI" --root "$T/state" --config "$T/bad.conf" create --bundle "$T/b" hk5 2>&1)
+check "config: hook_timeout that is no duration is refused naming the field" "$ERR" "sbx-oci: $T/bad.conf: hook_timeout: \"soon\" is not a duration"
 
 # --- podman, as a real engine ---
 if ! command -v podman >/dev/null; then
