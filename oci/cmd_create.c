@@ -202,7 +202,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
                                  .readonly_paths = (const char *const *)cfg.readonly,
                                  .sysctls = (const char *const *)cfg.sysctls,
                                  .idmap = cfg.has_idmap ? &idmap : NULL,
-                                 .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL};
+                                 .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL,
+                                 .readonly_root = cfg.readonly_root};
     if (cfg.seccomp.len) {
         /* exec's processes get the same program, as the spec's own. */
         char sf[4096];

@@ -647,6 +647,7 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
 
     json_t *rootj = json_object_get(root, "root");
     const char *rp = jstr(rootj, "path");
+    cfg->readonly_root = json_is_true(json_object_get(rootj, "readonly"));
     if (!rp || !*rp)
         return sbx_err_set(err, EINVAL, "root.path: missing");
     char joined[4096];

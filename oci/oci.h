@@ -78,6 +78,7 @@ struct oci_config {
     /* linux.seccomp compiled (oci_seccomp_compile); len 0: the spec has none. */
     struct sock_fprog seccomp;
     json_t *hooks;          /* oci_hooks_check's copy, or NULL */
+    bool readonly_root;     /* root.readonly */
 };
 
 /* linux.seccomp (NULL or null: none) into a BPF program for the kernel

@@ -63,6 +63,9 @@ struct sbx_exec_opts {
      * installed just before sbx's own so that both filter every call (the
      * kernel runs every filter and the strictest answer wins), or NULL. */
     const struct sock_fprog *extra_seccomp;
+    /* detached: the root itself (not /tmp, /dev/shm nor the mounts below
+     * it) read-only, once everything is mounted (OCI root.readonly). */
+    bool readonly_root;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

@@ -370,6 +370,11 @@ refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "
 refused "hooks (the operator's allow_hooks is off)" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks.prestart: hooks are refused'
 refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
 
+# --- root.readonly: the root itself read-only, the mounts below it not ---
+bundle '["sh", "-c", "touch /x 2>/dev/null; echo root=$?; touch /tmp/x /dev/shm/x /data/x; echo below=$?"]' 'c["root"]["readonly"] = True; c["mounts"].append({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})'
+check "root.readonly: the root is read-only, /tmp, /dev/shm and the spec's mounts are not" "$("${OCI[@]}" run --bundle "$T/b" ro1 2>&1)" "root=1
+below=0"
+
 # --- linux.seccomp: the spec's own profile, stacked on sbx's filter ---
 SEC='c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 511, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]}, {"names": ["no_such_call_at_all"], "action": "SCMP_ACT_ERRNO"}]}'
 bundle '["sh", "-c", "mkdir /tmp/x; echo mkdir=$?; chmod 755 /tmp; echo chmod755=$?; chmod 777 /tmp; echo chmod777=$?; chmod 700 /tmp; echo chmod700=$?; chmod 755 /tmp; grep Seccomp_filters /proc/self/status; sleep 100"]' "$SEC"
