@@ -159,6 +159,11 @@ static int new_fs(const char *type, const char *const *opts, unsigned attr)
     _cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
     if (fs < 0)
         return -errno;
+    /* The source shown in mountinfo, as mount(8) and runc name these
+     * filesystems ("proc", "tmpfs"): tools that match mounts by source (the
+     * OCI runtime-tools' runtimetest) find nothing under "none". Only a
+     * label, so a kernel that refuses it changes nothing. */
+    (void)fsconfig(fs, FSCONFIG_SET_STRING, "source", type, 0);
     for (size_t i = 0; opts && opts[i]; i += 2) {
         int r = opts[i + 1] ? fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0)
                             : fsconfig(fs, FSCONFIG_SET_FLAG, opts[i], NULL, 0);

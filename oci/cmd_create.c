@@ -138,7 +138,7 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         return sbx_err_sys(err, errno, "--bundle: %s", a->bundle);
     _cleanup_close_ int start_fd = -1, console_fd = -1;
     struct oci_config cfg;
-    int r = oci_config_load(bundle, &cfg, err);
+    int r = oci_config_load(bundle, g->conf, &cfg, err);
     if (r < 0) {
         oci_config_free(&cfg);
         return r;
@@ -193,14 +193,25 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         snprintf(name, sizeof name, "%s", cfg.cgroup_name);
     else
         job_name(g, a->id, name, sizeof name);
-    struct sbx_exec_opts opts = {.stdio = {-1, -1, -1}, .job_name = name, .detached = true,
+    struct sbx_exec_opts opts = {.pool = g->conf && g->conf->has_pool ? &g->conf->pool : NULL,
+                                 .stdio = {-1, -1, -1}, .job_name = name, .detached = true,
                                  .start_fd = start_fd, .netns_fd = cfg.netns_fd,
                                  .ipcns_fd = cfg.ipcns_fd, .utsns_fd = cfg.utsns_fd,
                                  .console_fd = console_fd,
                                  .masked_paths = (const char *const *)cfg.masked,
                                  .readonly_paths = (const char *const *)cfg.readonly,
                                  .sysctls = (const char *const *)cfg.sysctls,
-                                 .idmap = cfg.has_idmap ? &idmap : NULL};
+                                 .idmap = cfg.has_idmap ? &idmap : NULL,
+                                 .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL,
+                                 .readonly_root = cfg.readonly_root};
+    if (cfg.seccomp.len) {
+        /* exec's processes get the same program, as the spec's own. */
+        char sf[4096];
+        if ((r = oci_path(g, a->id, OCI_SECCOMP_FILE, sf, sizeof sf, err)) < 0 ||
+            (r = oci_write_atomic(sf, (const char *)cfg.seccomp.filter,
+                                  cfg.seccomp.len * sizeof *cfg.seccomp.filter, 0600, err)) < 0)
+            goto out_remove;
+    }
     struct sbx_result res;
     sbx_result_init(&res);
     struct sbx_job *job = NULL;
@@ -227,6 +238,17 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         sbx_err_sys(err, -r, "the container's PID 1 died during create");
     else
         r = oci_state_write(g, &st, err);
+    bool hooks_ran = false;
+    if (r == 0 && cfg.hooks) {
+        /* As the spec: once the container exists and before create
+         * returns, in the runtime's namespaces; a failure fails create. */
+        r = oci_hooks_save(g, a->id, cfg.hooks, err);
+        json_t *sj = r == 0 ? oci_state_json(g, &st) : NULL;
+        hooks_ran = r == 0;
+        if (r == 0 && (r = oci_hooks_run(cfg.hooks, "prestart", sj, "creating", err)) == 0)
+            r = oci_hooks_run(cfg.hooks, "createRuntime", sj, "creating", err);
+        json_decref(sj);
+    }
     if (r == 0 && a->pid_file) {
         /* Last: the engine takes the pid file as the sign that create is done. */
         char text[32];
@@ -242,6 +264,12 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     if (r < 0) {
         kill(d.pid, SIGKILL);
         waitpid(d.pid, NULL, 0);
+        if (hooks_ran) {
+            /* The spec: a failed create still runs the poststop hooks. */
+            json_t *sj = oci_state_json(g, &st);
+            oci_hooks_run(cfg.hooks, "poststop", sj, "stopped", NULL);
+            json_decref(sj);
+        }
         const char *dirs[OCI_MAX_CGROUPS];
         for (int i = 0; i < st.n_cgroups; i++)
             dirs[i] = st.cgroups[i];
@@ -269,6 +297,25 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv, struct sb
     return create(g, &a, &pid, err) < 0 ? 1 : 0;
 }
 
+/* The spec: after the command started, before start returns; a failure is
+ * a warning, the container runs on. */
+static void poststart(const struct oci_globals *g, const char *id)
+{
+    json_t *hooks = oci_hooks_load(g, id);
+    struct oci_state st;
+    if (!hooks || oci_state_read(g, id, &st, NULL) < 0) {
+        json_decref(hooks);
+        return;
+    }
+    struct sbx_err herr = {0};
+    json_t *sj = oci_state_json(g, &st);
+    if (oci_hooks_run(hooks, "poststart", sj, "running", &herr) < 0)
+        fprintf(stderr, "sbx-oci: warning: %s\n", herr.msg);
+    json_decref(sj);
+    json_decref(hooks);
+    oci_state_free(&st);
+}
+
 static int start(const struct oci_globals *g, const char *id, struct sbx_err *err)
 {
     struct oci_state st;
@@ -294,6 +341,7 @@ static int start(const struct oci_globals *g, const char *id, struct sbx_err *er
             char c;
             if (read(fd, &c, 1) == 1) {
                 unlink(fifo);
+                poststart(g, id);
                 return 0;
             }
         }
@@ -336,14 +384,21 @@ int oci_cmd_run(const struct oci_globals *g, int argc, char **argv, struct sbx_e
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     struct oci_state st;
+    json_t *hooks = oci_hooks_load(g, a.id), *sj = NULL;
     if (oci_state_read(g, a.id, &st, NULL) == 0) {
         const char *dirs[OCI_MAX_CGROUPS];
         for (int i = 0; i < st.n_cgroups; i++)
             dirs[i] = st.cgroups[i];
         sbx_cgroup_remove_dirs(dirs, st.n_cgroups, NULL);
+        sj = hooks ? oci_state_json(g, &st) : NULL;
         oci_state_free(&st);
     }
     oci_state_remove(g, a.id, NULL);
+    struct sbx_err herr = {0};
+    if (sj && oci_hooks_run(hooks, "poststop", sj, "stopped", &herr) < 0)
+        fprintf(stderr, "sbx-oci: warning: %s\n", herr.msg);
+    json_decref(sj);
+    json_decref(hooks);
     if (failed)
         return 1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -243,7 +243,18 @@ static int remove_container(const struct oci_globals *g, struct oci_state *st, s
     int r = sbx_cgroup_remove_dirs(dirs, st->n_cgroups, err);
     if (r < 0)
         return r;
-    return oci_state_remove(g, st->id, err);
+    /* poststop, as the spec: after the container is deleted, before delete
+     * returns, from what create kept (the bundle may have changed); a
+     * failure is a warning. */
+    json_t *hooks = oci_hooks_load(g, st->id);
+    json_t *sj = hooks ? oci_state_json(g, st) : NULL;
+    r = oci_state_remove(g, st->id, err);
+    struct sbx_err herr = {0};
+    if (r == 0 && sj && oci_hooks_run(hooks, "poststop", sj, "stopped", &herr) < 0)
+        fprintf(stderr, "sbx-oci: warning: %s\n", herr.msg);
+    json_decref(sj);
+    json_decref(hooks);
+    return r;
 }
 
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv, struct sbx_err *err)

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/readfile.h"
+#include <linux/seccomp.h>
 #include "executor/caps.h"
 #include "executor/console.h"
 #include "executor/landlock.h"
@@ -174,6 +176,27 @@ struct helper_msg {
 };
 
 /* The process's own failure before its exec. */
+/* The spec's seccomp program, as create kept it in the state (none: len 0).
+ * The state directory is root's and 0700: what create wrote. */
+static int load_spec_filter(const struct oci_globals *g, const char *id, char **buf,
+                            struct sock_fprog *prog, struct sbx_err *err)
+{
+    char path[4096];
+    if (oci_path(g, id, OCI_SECCOMP_FILE, path, sizeof path, err) < 0)
+        return -EINVAL;
+    if (access(path, F_OK) < 0)
+        return errno == ENOENT ? 0 : sbx_err_sys(err, errno, "%s", path);
+    size_t len;
+    int r = sbx_read_file(path, (size_t)BPF_MAXINSNS * sizeof(struct sock_filter), buf, &len, err);
+    if (r < 0)
+        return r;
+    if (!len || len % sizeof(struct sock_filter))
+        return sbx_err_set(err, EINVAL, "%s: not a BPF program", path);
+    prog->filter = (struct sock_filter *)(void *)*buf;
+    prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+    return 0;
+}
+
 __attribute__((noreturn)) static void child_fail(int fd, int code, const char *msg)
 {
     struct helper_msg m = {.pid = 0, .f.code = code};
@@ -184,7 +207,8 @@ __attribute__((noreturn)) static void child_fail(int fd, int code, const char *m
 
 /* In the forked process, inside every namespace of the container. */
 __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
-                                                  const struct sbx_seccomp *filter, int abi,
+                                                  const struct sbx_seccomp *filter,
+                                                  const struct sock_fprog *spec_filter, int abi,
                                                   int console, int report)
 {
     struct sbx_err err = {0};
@@ -222,6 +246,10 @@ __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         child_fail(report, errno, "exec: close_range");
+    /* The spec's own profile first, then sbx's, as create's PID 1 does
+     * (executor/job/jobexec.c): both filter every call. */
+    if (spec_filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, spec_filter) < 0)
+        child_fail(report, errno, "exec: installing the spec's seccomp filter");
     int listener = -1;
     int r = sbx_seccomp_install(filter, &listener);
     if (r < 0)
@@ -263,7 +291,8 @@ __attribute__((noreturn)) static void helper_fail(int fd, int code, const char *
  * wait for it and exit with its status. Never returns. */
 __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int pidfd,
                                                   const struct sbx_spec *spec,
-                                                  const struct sbx_seccomp *filter, int abi,
+                                                  const struct sbx_seccomp *filter,
+                                                  const struct sock_fprog *spec_filter, int abi,
                                                   int console, bool detach, int rep)
 {
     struct sbx_err err = {0};
@@ -280,7 +309,7 @@ __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, in
     if (pid < 0)
         helper_fail(rep, errno, "exec: fork");
     if (pid == 0)
-        run_process(spec, filter, abi, console, rep);
+        run_process(spec, filter, spec_filter, abi, console, rep);
     struct helper_msg m = {.pid = pid};
     (void)!write(rep, &m, sizeof m);
     close(rep);
@@ -305,6 +334,8 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     JobPolicy *p = NULL;
     struct sbx_spec spec = {0};
     struct sbx_seccomp *filter = NULL;
+    _cleanup_free_ char *spec_buf = NULL;
+    struct sock_fprog spec_prog = {0};
     _cleanup_close_ int pidfd = -1, dirfd = -1, console = -1;
     bool terminal = false;
     char pid_name[PATH_MAX] = "";
@@ -329,6 +360,8 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
         goto out;
     }
     if (sbx_seccomp_compile(spec.seccomp, &filter, err) < 0)
+        goto out;
+    if (load_spec_filter(g, a.id, &spec_buf, &spec_prog, err) < 0)
         goto out;
     int abi = sbx_landlock_abi();
     if (a.pid_file) {
@@ -373,7 +406,8 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     if (helper == 0) {
         close(rep[0]);
-        exec_helper(&st, pidfd, &spec, filter, abi, console, a.detach, rep[1]);
+        exec_helper(&st, pidfd, &spec, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
+                    a.detach, rep[1]);
     }
     close(rep[1]);
     /* The process's pid, then its failure or, when it has exec'd, EOF. */

@@ -13,15 +13,16 @@ int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct 
     if (argc != 1)
         return sbx_err_set(err, EINVAL, "features: takes no arguments"), 1;
     json_t *o = json_pack(
-        "{s:s, s:s, s:[], s:[s,s,s,s,s,s,s,s], s:{s:[s,s,s,s,s,s,s], s:[], "
+        "{s:s, s:s, s:[s,s,s,s], s:[s,s,s,s,s,s,s,s], s:{s:[s,s,s,s,s,s,s], s:[], "
         "s:{s:b, s:b, s:b, s:b}, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:b}}, s:{s:s}}",
         "ociVersionMin", "1.0.0", "ociVersionMax", OCI_VERSION, "hooks",
+        "prestart", "createRuntime", "poststart", "poststop",
         "mountOptions", "bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "size",
         "linux", "namespaces", "pid", "ipc", "uts", "mount", "network", "user", "cgroup",
         "capabilities", "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0,
         "seccomp", "enabled", 1, "apparmor", "enabled", 0, "selinux", "enabled", 0,
         "intelRdt", "enabled", 0, "annotations", "org.sbx.oci.guarantees",
-        "new user namespace, no host network, no capabilities, no_new_privs, seccomp, "
+        "new user namespace, no host network unless the operator allows it, no capabilities, no_new_privs, seccomp, "
         "Landlock, tmpfs-backed writable root");
     if (!o)
         return sbx_err_set(err, ENOMEM, "features: building the JSON"), 1;

@@ -105,7 +105,8 @@ static int check_join(size_t i, const char *type, const char *path, struct sbx_e
 
 /* The namespaces sbx always makes; the spec must ask for each one that
  * would otherwise be the host's, and may not join the host's by path. */
-static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_err *err)
+static int check_namespaces(json_t *linux_, const struct oci_opconfig *conf,
+                            struct oci_config *cfg, struct sbx_err *err)
 {
     json_t *ns = json_object_get(linux_, "namespaces");
     int r = want(ns, JSON_ARRAY, "linux.namespaces", err);
@@ -159,8 +160,21 @@ static int check_namespaces(json_t *linux_, struct oci_config *cfg, struct sbx_e
         return REFUSE(err, "linux.namespaces: no \"pid\" entry (the host's PID namespace) is refused");
     if (!have_ipc)
         return REFUSE(err, "linux.namespaces: no \"ipc\" entry (the host's IPC namespace) is refused");
+    if (!have_net && conf && conf->allow_host_network) {
+        /* The operator allows it (allow_host_network): the runtime's own
+         * network namespace, joined like an engine's. The container's user
+         * namespace does not own it, so it can use the network but not
+         * reconfigure it, and its net.* sysctls are refused as for any
+         * namespace joined by path. */
+        cfg->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (cfg->netns_fd < 0)
+            return sbx_err_sys(err, errno, "linux.namespaces: /proc/self/ns/net");
+        snprintf(cfg->netns, sizeof cfg->netns, "/proc/self/ns/net");
+        have_net = true;
+    }
     if (!have_net)
-        return REFUSE(err, "linux.namespaces: no \"network\" entry (the host's network) is refused");
+        return REFUSE(err, "linux.namespaces: no \"network\" entry (the host's network) is refused "
+                           "(the operator's allow_host_network is off)");
     if (!have_mnt)
         return REFUSE(err, "linux.namespaces: no \"mount\" entry (the host's mounts) is refused");
     return 0;
@@ -568,7 +582,25 @@ static int path_list(json_t *linux_, const char *field, char ***out, struct sbx_
     return 0;
 }
 
-int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err)
+/* The operator's defaults, for the limits the spec leaves unset. */
+static void add_defaults(const struct oci_opconfig *conf, JobPolicy *p)
+{
+    if (!conf)
+        return;
+    if (conf->memory && !(p->limits && p->limits->memory))
+        limits_of(p)->memory = xstrdup(conf->memory);
+    if (conf->pids && !(p->limits && p->limits->has_pids)) {
+        limits_of(p)->has_pids = true;
+        limits_of(p)->pids = conf->pids;
+    }
+    if (conf->cpus > 0 && !(p->limits && p->limits->has_cpus)) {
+        limits_of(p)->has_cpus = true;
+        limits_of(p)->cpus = conf->cpus;
+    }
+}
+
+int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct oci_config *cfg,
+                    struct sbx_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->netns_fd = cfg->ipcns_fd = cfg->utsns_fd = -1;
@@ -590,7 +622,7 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if (!json_is_object(linux_))
         return sbx_err_set(err, EINVAL, "linux: missing (sbx-oci runs Linux containers only)");
     int r;
-    if ((r = check_namespaces(linux_, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
+    if ((r = check_namespaces(linux_, conf, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
     /* The process first: a privileged container is named as such. */
     if ((r = oci_process_policy(json_object_get(root, "process"), p, &cfg->terminal, err)) < 0)
@@ -607,14 +639,15 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
         (r = path_list(linux_, "maskedPaths", &cfg->masked, err)) < 0 ||
         (r = path_list(linux_, "readonlyPaths", &cfg->readonly, err)) < 0)
         return r;
-    if (json_object_size(json_object_get(root, "hooks")))
-        return REFUSE(err, "hooks: hooks are not supported by sbx-oci");
+    if ((r = oci_hooks_check(json_object_get(root, "hooks"), conf, &cfg->hooks, err)) < 0)
+        return r;
     json_t *intel = json_object_get(linux_, "intelRdt");
     if (intel)
         return REFUSE(err, "linux.intelRdt: not supported by sbx-oci");
 
     json_t *rootj = json_object_get(root, "root");
     const char *rp = jstr(rootj, "path");
+    cfg->readonly_root = json_is_true(json_object_get(rootj, "readonly"));
     if (!rp || !*rp)
         return sbx_err_set(err, EINVAL, "root.path: missing");
     char joined[4096];
@@ -629,8 +662,9 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
         abort();
     sbx__v1__root_fs__init(p->rootfs);
     p->rootfs->layers = strv_append(NULL, &p->rootfs->n_layers, cfg->rootfs);
-    /* The writes of a container land in a tmpfs: more room than a job's. */
-    p->rootfs->size = xstrdup("1G");
+    /* The writes of a container land in a tmpfs: more room than a job's
+     * unless the operator says otherwise. */
+    p->rootfs->size = xstrdup(conf && conf->rootfs_size ? conf->rootfs_size : "1G");
 
     const char *host = jstr(root, "hostname");
     if (host && *host) {
@@ -640,6 +674,9 @@ int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *
     if ((r = add_mounts(root, p, err)) < 0)
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
+        return r;
+    add_defaults(conf, p);
+    if ((r = oci_seccomp_compile(json_object_get(linux_, "seccomp"), &cfg->seccomp, err)) < 0)
         return r;
     json_t *cgp = json_object_get(linux_, "cgroupsPath");
     if ((r = want(cgp, JSON_STRING, "linux.cgroupsPath", err)) < 0 ||
@@ -664,6 +701,9 @@ void oci_config_free(struct oci_config *cfg)
     strv_free(cfg->masked);
     strv_free(cfg->readonly);
     strv_free(cfg->sysctls);
+    free(cfg->seccomp.filter);
+    if (cfg->hooks)
+        json_decref(cfg->hooks);
     int *fds[] = {&cfg->netns_fd, &cfg->ipcns_fd, &cfg->utsns_fd};
     for (size_t i = 0; i < 3; i++)
         if (*fds[i] >= 0)

@@ -110,7 +110,8 @@ static const struct cmd {
      "create, naming the config.json field: host PID/IPC/network/mount namespaces, the\n"
      "host's namespaces by path (an engine's network/IPC/UTS ones are joined), pid, mount,\n"
      "user or cgroup namespaces by path, CAP_SYS_ADMIN (privileged), devices\n"
-     "beyond the defaults, sysctls of the host, hooks, --preserve-fds. process.terminal needs\n"
+     "beyond the defaults, sysctls of the host, hooks unless the operator allows them\n"
+     "(prestart and createRuntime then run here), --preserve-fds. process.terminal needs\n"
      "--console-socket: a pty of the container's own devpts, whose master is sent there."},
     {"start", oci_cmd_start, "start ID", "Starts the command of a created container."},
     {"run", oci_cmd_run, "run [--bundle DIR] ID",
@@ -162,6 +163,8 @@ static void usage(FILE *f)
             "writes land in a tmpfs, never in the engine's image.\n\n"
             "Global options (--flag value or --flag=value):\n"
             "  --root DIR           state directory (default " OCI_DEFAULT_ROOT ")\n"
+            "  --config FILE        the operator's configuration (OciConfig, protobuf text;\n"
+            "                       default " OCI_DEFAULT_CONFIG ", absent = defaults)\n"
             "  --log FILE           append errors (and --debug lines) to FILE\n"
             "  --log-format FORMAT  text or json (default json)\n"
             "  --systemd-cgroup     accepted; cgroups are always sbx's own, below the caller's\n"
@@ -176,7 +179,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    struct oci_globals g = {.root = OCI_DEFAULT_ROOT, .log_json = true};
+    struct oci_globals g = {.root = OCI_DEFAULT_ROOT, .log_json = true,
+                            .config = OCI_DEFAULT_CONFIG};
     g_log = &g;
     struct sbx_err err = {0};
     int i = 1;
@@ -186,6 +190,11 @@ int main(int argc, char **argv)
         if ((r = oci_opt_value(argc, argv, &i, "--root", &v, &err))) {
             if (r > 0)
                 g.root = v;
+        } else if ((r = oci_opt_value(argc, argv, &i, "--config", &v, &err))) {
+            if (r > 0) {
+                g.config = v;
+                g.config_given = true;
+            }
         } else if ((r = oci_opt_value(argc, argv, &i, "--log", &v, &err))) {
             if (r > 0)
                 g.log = v;
@@ -238,7 +247,17 @@ int main(int argc, char **argv)
             goto fail;
         }
         oci_debug(&g, "%s", argv[i]);
+        /* Only the commands that grant something read the operator's file:
+         * a broken one must not keep state, kill or delete from cleaning up. */
+        struct oci_opconfig conf = {0};
+        if (strcmp(cmds[c].name, "create") == 0 || strcmp(cmds[c].name, "run") == 0) {
+            if (oci_opconfig_load(g.config, g.config_given, &conf, &err) < 0)
+                goto fail;
+            g.conf = &conf;
+        }
         int status = cmds[c].fn(&g, argc - i, argv + i, &err);
+        oci_opconfig_free(&conf);
+        g.conf = NULL;
         if (status != 0 && err.code)
             goto fail_status;
         return status;

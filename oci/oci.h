@@ -8,21 +8,50 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 
 #include <jansson.h>
 
 #include "common/err.h"
+#include "executor/uidpool.h"
 #include "policy/policy.h"
+#include "sandboxd.pb-c.h"
 
 #define OCI_VERSION "1.0.2"
 #define OCI_DEFAULT_ROOT "/run/sbx-oci"
 #define OCI_MAX_CGROUPS 8
+#define OCI_DEFAULT_CONFIG "/etc/sbx/oci.conf"
+
+/* The operator's configuration (OciConfig), validated: what create may
+ * grant beyond sbx's defaults, and the defaults themselves. */
+struct oci_opconfig {
+    Sbx__V1__OciConfig *msg;     /* owns the strings below */
+    bool has_pool;               /* uid_pool or slot_dir given: pool, else the environment's */
+    struct sbx_uidpool pool;
+    bool allow_host_network;
+    bool allow_hooks;
+    int hook_timeout_s;          /* for a hook without its own timeout */
+    const char *memory;          /* defaults.*: NULL / 0 when unset */
+    uint32_t pids;
+    double cpus;
+    const char *rootfs_size;
+};
+
+/* Reads and validates path (given: named by --config, so it must exist;
+ * otherwise an absent file means every default). Errors name the file and
+ * the field: "/etc/sbx/oci.conf: defaults.memory: "1x" is not a size". */
+int oci_opconfig_load(const char *path, bool given, struct oci_opconfig *c, struct sbx_err *err);
+void oci_opconfig_free(struct oci_opconfig *c);
 
 struct oci_globals {
     const char *root;       /* state directory */
     const char *log;        /* NULL: errors go to stderr only */
     bool log_json;          /* --log-format json (the default for --log) */
     bool debug;
+    const char *config;     /* --config, or OCI_DEFAULT_CONFIG */
+    bool config_given;
+    /* Loaded before the commands that apply it (create, run). */
+    struct oci_opconfig *conf;
 };
 
 /* A container as config.json asks for it, translated into a job policy for
@@ -46,12 +75,43 @@ struct oci_config {
     /* linux.maskedPaths, linux.readonlyPaths and linux.sysctl ("key=value",
      * namespaced keys only): NULL-terminated, for sbx_exec_opts. */
     char **masked, **readonly, **sysctls;
+    /* linux.seccomp compiled (oci_seccomp_compile); len 0: the spec has none. */
+    struct sock_fprog seccomp;
+    json_t *hooks;          /* oci_hooks_check's copy, or NULL */
+    bool readonly_root;     /* root.readonly */
 };
+
+/* linux.seccomp (NULL or null: none) into a BPF program for the kernel
+ * (prog->filter malloc'ed; len 0 when there is none). Refuses, naming the
+ * field, what sbx cannot honour exactly: flags, a listener, SCMP_ACT_TRACE
+ * and SCMP_ACT_NOTIFY, unknown architectures and operators. */
+int oci_seccomp_compile(json_t *sec, struct sock_fprog *prog, struct sbx_err *err);
+/* hooks: each kind known, each hook well-formed (hooks.KIND[N].FIELD named
+ * in errors), and allowed by the operator (allow_hooks); createContainer and
+ * startContainer (which run in the container's namespaces) are refused.
+ * *out gets a copy for the state with every hook's timeout resolved, or
+ * NULL when there are none. */
+int oci_hooks_check(json_t *hooks, const struct oci_opconfig *conf, json_t **out,
+                    struct sbx_err *err);
+/* Runs hooks.KIND in order, as the spec says: path with args and env, the
+ * state JSON (status set to `status`) on stdin, killed after its timeout.
+ * Stops at the first failure, which err names. */
+int oci_hooks_run(json_t *hooks, const char *kind, json_t *state, const char *status,
+                  struct sbx_err *err);
+/* The resolved hooks create keeps in the state (start and delete run
+ * poststart and poststop from it, not from a bundle that may have changed). */
+#define OCI_HOOKS_FILE "hooks.json"
+int oci_hooks_save(const struct oci_globals *g, const char *id, json_t *hooks, struct sbx_err *err);
+json_t *oci_hooks_load(const struct oci_globals *g, const char *id);
+
+/* The state file create keeps the program in, for exec. */
+#define OCI_SECCOMP_FILE "seccomp.bpf"
 
 /* Reads bundle/config.json and checks it against what sbx can grant: a
  * field that asks for more is refused with err naming it, e.g.
  * `linux.namespaces: no "pid" entry (the host's PID namespace) is refused`. */
-int oci_config_load(const char *bundle, struct oci_config *cfg, struct sbx_err *err);
+int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct oci_config *cfg,
+                    struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
 /* config.json's "process" (or exec's --process file) into p: command,
  * args, env, cwd, user, rlimits; *terminal gets process.terminal (which

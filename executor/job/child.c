@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -235,6 +236,13 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     if ((plan->masked_paths || plan->readonly_paths) &&
         sbx_mounts_mask(plan->masked_paths, plan->readonly_paths, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
+    /* Last, and not recursive: the mounts below the root (/tmp, /dev/shm,
+     * an engine's volumes) keep their own flags, as with runc. */
+    if (plan->readonly_root) {
+        struct mount_attr ma = {.attr_set = MOUNT_ATTR_RDONLY};
+        if (mount_setattr(AT_FDCWD, "/", 0, &ma, sizeof ma) < 0)
+            sbx_child_fail(plan->sock, errno, "root.readonly: %s", strerror(errno));
+    }
 
     /* A joined UTS namespace (a pod's) has the hostname its owner gave it,
      * which the job cannot change: it must be the one asked for. */

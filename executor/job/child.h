@@ -34,6 +34,8 @@ struct sbx_plan {
     const char *const *masked_paths;    /* sbx_exec_opts' (detached only), or NULL */
     const char *const *readonly_paths;
     const char *const *sysctls;
+    const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
+    bool readonly_root;                     /* sbx_exec_opts' (detached only) */
 };
 
 /* Runs in the clone()d child. Never returns. */

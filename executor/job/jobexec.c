@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/seccomp.h>
 
 #include "executor/caps.h"
 #include "executor/console.h"
@@ -114,6 +115,13 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         sbx_child_fail(plan->sock, errno, "close_range: %s", strerror(errno));
 
+    /* The caller's own program first: sbx's must be the last one installed
+     * (its listener is handed on right after), and the caller's program
+     * must allow seccomp() for it, or the job fails here, closed. */
+    if (plan->extra_seccomp &&
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan->extra_seccomp) < 0)
+        sbx_child_fail(plan->sock, errno, "seccomp: installing the spec's filter: %s",
+                       strerror(errno));
     if (plan->seccomp) {
         int listener = -1;
         int r = sbx_seccomp_install(plan->seccomp, &listener);

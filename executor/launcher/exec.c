@@ -535,6 +535,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.masked_paths = opts->masked_paths;
         plan.readonly_paths = opts->readonly_paths;
         plan.sysctls = opts->sysctls;
+        plan.extra_seccomp = opts->extra_seccomp;
+        plan.readonly_root = opts->readonly_root;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;

@@ -18,6 +18,8 @@
 #include "executor/uidpool.h"
 #include "executor/userns.h"
 
+struct sock_fprog;
+
 struct sbx_exec_opts {
     const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
     int stdio[3];                   /* the job's stdin/out/err; -1: the launcher's own */
@@ -57,6 +59,13 @@ struct sbx_exec_opts {
     const char *const *masked_paths;
     const char *const *readonly_paths;
     const char *const *sysctls;
+    /* detached: a second seccomp program (an OCI spec's own profile),
+     * installed just before sbx's own so that both filter every call (the
+     * kernel runs every filter and the strictest answer wins), or NULL. */
+    const struct sock_fprog *extra_seccomp;
+    /* detached: the root itself (not /tmp, /dev/shm nor the mounts below
+     * it) read-only, once everything is mounted (OCI root.readonly). */
+    bool readonly_root;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

@@ -367,8 +367,111 @@ refused "the host's netns by path" 'c["linux"]["namespaces"] = [n if n["type"] !
 refused "privileged" 'c["process"]["capabilities"] = {"bounding": ["CAP_SYS_ADMIN"]}' '^sbx-oci: process.capabilities.bounding: CAP_SYS_ADMIN'
 refused "a host device" 'c["linux"]["devices"] = [{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]' '^sbx-oci: linux.devices\[0\]: /dev/sda'
 refused "a map of host uid 0" 'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]; c["linux"]["gidMappings"] = c["linux"]["uidMappings"]' '^sbx-oci: linux.uidMappings\[0\].hostID'
-refused "hooks" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks:'
+refused "hooks (the operator's allow_hooks is off)" 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}' '^sbx-oci: hooks.prestart: hooks are refused'
 refused "a terminal without a console socket" 'c["process"]["terminal"] = True' '^sbx-oci: process.terminal: a terminal needs --console-socket'
+
+# --- root.readonly: the root itself read-only, the mounts below it not ---
+bundle '["sh", "-c", "touch /x 2>/dev/null; echo root=$?; touch /tmp/x /dev/shm/x /data/x; echo below=$?"]' 'c["root"]["readonly"] = True; c["mounts"].append({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})'
+check "root.readonly: the root is read-only, /tmp, /dev/shm and the spec's mounts are not" "$("${OCI[@]}" run --bundle "$T/b" ro1 2>&1)" "root=1
+below=0"
+
+# --- linux.seccomp: the spec's own profile, stacked on sbx's filter ---
+SEC='c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 511, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 448, "op": "SCMP_CMP_EQ"}]}, {"names": ["no_such_call_at_all"], "action": "SCMP_ACT_ERRNO"}]}'
+bundle '["sh", "-c", "mkdir /tmp/x; echo mkdir=$?; chmod 755 /tmp; echo chmod755=$?; chmod 777 /tmp; echo chmod777=$?; chmod 700 /tmp; echo chmod700=$?; chmod 755 /tmp; grep Seccomp_filters /proc/self/status; sleep 100"]' "$SEC"
+"${OCI[@]}" create --bundle "$T/b" sc1 > "$T/sc1.out" 2>&1 && "${OCI[@]}" start sc1
+for _ in $(seq 50); do grep -q Seccomp_filters "$T/sc1.out" && break; sleep 0.05; done
+check "seccomp: the spec's profile denies mkdir (EPERM), allows the rest, compares arguments (two tests of one: either)" \
+    "$(grep = "$T/sc1.out" | tr '\n' ' ')" "mkdir=1 chmod755=0 chmod777=1 chmod700=1 "
+check_match "seccomp: both filters are installed (sbx's and the spec's)" "$(cat "$T/sc1.out")" "Seccomp_filters:.2"
+OUT=$("${OCI[@]}" exec sc1 sh -c 'mkdir /tmp/y 2>/dev/null; echo $?; grep Seccomp_filters /proc/self/status | tr -d "\t"')
+check "seccomp: exec gets the spec's profile too" "$OUT" "1
+Seccomp_filters:2"
+"${OCI[@]}" delete --force sc1
+bundle '["sh", "-c", "mkdir /tmp/x && echo made"]' 'c["linux"]["seccomp"] = None'
+check "seccomp: \"seccomp\": null leaves sbx's filter alone" "$("${OCI[@]}" run --bundle "$T/b" sc2 2>&1)" "made"
+refused "seccomp: SCMP_ACT_NOTIFY" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}' '^sbx-oci: linux.seccomp.syscalls\[0\].action: SCMP_ACT_NOTIFY is not supported'
+refused "seccomp: an unknown operator" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ROUGHLY"}]}]}' '^sbx-oci: linux.seccomp.syscalls\[0\].args\[0\].op:'
+refused "seccomp: filter flags" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}' '^sbx-oci: linux.seccomp.flags:'
+refused "seccomp: an unknown architecture" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]}' '^sbx-oci: linux.seccomp.architectures\[0\]:'
+
+# --- the operator's configuration (--config, OciConfig): what may be
+# relaxed and the defaults; a bad file fails create naming the field ---
+conf_err() { # DESCRIPTION TEXT REGEX
+    printf '%s\n' "$2" > "$T/oci.conf"
+    bundle '["true"]'
+    ERR=$("$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" bad 2>&1); RC=$?
+    check_match "config: $1 is refused naming the field" "$RC:$ERR" "^1:sbx-oci: $T/oci.conf: $3"
+    [ ! -e "$T/state/bad" ] || { fail "config: $1: state left"; "${OCI[@]}" delete --force bad; }
+}
+conf_err "uid_pool.first 0" 'uid_pool { first: 0 }' 'uid_pool.first: must not be 0'
+conf_err "a small uid_pool.range" 'uid_pool { range: 1000 }' 'uid_pool.range: must be at least 65536'
+conf_err "a relative slot_dir" 'slot_dir: "slots"' 'slot_dir: "slots" must be an absolute path'
+conf_err "defaults.memory that is no size" 'defaults { memory: "12x" }' 'defaults.memory: "12x" is not a size'
+conf_err "defaults.pids 0" 'defaults { pids: 0 }' 'defaults.pids: must be between 1 and'
+conf_err "defaults.cpus -1" 'defaults { cpus: -1 }' 'defaults.cpus: must be more than 0'
+conf_err "an unknown field" 'hostnet: true' 'line 1: hostnet: unknown field'
+ERR=$("$SBX_OCI" --root "$T/state" --config "$T/nosuch.conf" create --bundle "$T/b" bad 2>&1)
+check_match "config: a --config file that does not exist fails create" "$ERR" "^sbx-oci: --config: $T/nosuch.conf"
+"$SBX_OCI" --root "$T/state" --config "$T/nosuch.conf" list >/dev/null
+check "config: commands that grant nothing do not read it (cleanup still works)" "$?" 0
+HOSTNET='c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]'
+bundle '["sh", "-c", "stat -L -c %i /proc/self/ns/net"]' "$HOSTNET"
+ERR=$("${OCI[@]}" run --bundle "$T/b" hn 2>&1)
+check_match "config: no network entry is refused by default" "$ERR" "^sbx-oci: linux.namespaces: no \"network\" entry .*allow_host_network is off"
+printf 'allow_host_network: true\ndefaults { memory: "48M" pids: 77 rootfs_size: "16M" }\n' > "$T/oci.conf"
+OUT=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check "config: allow_host_network runs it in the runtime's network namespace" "$OUT" "$(stat -L -c %i /proc/self/ns/net)"
+bundle '["sh", "-c", "df -k / | tail -1 | tr -s \" \" | cut -d\" \" -f2"]' "$HOSTNET"
+OUT=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check "config: defaults.rootfs_size sizes the root's writable layer" "$OUT" 16384
+bundle '["true"]' "$HOSTNET"'; c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}'
+ERR=$("$SBX_OCI" --root "$T/state" --config="$T/oci.conf" run --bundle "$T/b" hn 2>&1)
+check_match "config: the host network's sysctls stay refused" "$ERR" "^sbx-oci: linux.sysctl.net.ipv4.ip_forward:"
+bundle '["sleep", "100"]'
+"$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" u1 >/dev/null
+check "config: defaults.memory for a spec with none" "$(cg_file memory.limit_in_bytes memory.max)" 50331648
+check "config: defaults.pids for a spec with none" "$(cg_file pids.max)" 77
+"${OCI[@]}" delete --force u1
+bundle '["sleep", "100"]' 'c["linux"]["resources"] = {"pids": {"limit": 20}}'
+"$SBX_OCI" --root "$T/state" --config "$T/oci.conf" create --bundle "$T/b" u1 >/dev/null
+check "config: the spec's own limit wins over the default" "$(cg_file pids.max)" 20
+"${OCI[@]}" delete --force u1
+
+# --- hooks: run as the spec says where the operator allows them ---
+hook() { # KIND FILE : a hook appending KIND, its state's status and id to FILE
+    echo '{"path": "/bin/sh", "args": ["sh", "-c", "python3 -c \"import json,sys; s=json.load(sys.stdin); print(sys.argv[1], s[\\\"status\\\"], s[\\\"id\\\"], s[\\\"pid\\\"] > 0)\" '"$1"' >> '"$2"'"], "env": ["PATH=/usr/bin:/bin"]}'
+}
+HOOKS='c["hooks"] = {"prestart": ['"$(hook prestart "$T/hooks.log")"'], "createRuntime": ['"$(hook createRuntime "$T/hooks.log")"'], "poststart": ['"$(hook poststart "$T/hooks.log")"'], "poststop": ['"$(hook poststop "$T/hooks.log")"']}'
+bundle '["sleep", "100"]' "$HOOKS"
+ERR=$("${OCI[@]}" create --bundle "$T/b" hk1 2>&1); RC=$?
+check "hooks: refused by default, naming the kind" "$RC:$ERR" "1:sbx-oci: hooks.prestart: hooks are refused by the operator's configuration (allow_hooks is off)"
+printf 'allow_hooks: true\nhook_timeout: "2s"\n' > "$T/hooks.conf"
+HC=("$SBX_OCI" --root "$T/state" --config "$T/hooks.conf")
+rm -f "$T/hooks.log"
+"${HC[@]}" create --bundle "$T/b" hk1 && "${OCI[@]}" start hk1 && "${OCI[@]}" delete --force hk1
+check "hooks: prestart, createRuntime, poststart, poststop in order, the state on stdin" "$(cat "$T/hooks.log" 2>&1)" "prestart creating hk1 True
+createRuntime creating hk1 True
+poststart running hk1 True
+poststop stopped hk1 False"
+bundle '["true"]' 'c["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"]}], "poststop": ['"$(hook poststop "$T/hooks2.log")"']}'
+START=$(date +%s)
+ERR=$("${HC[@]}" create --bundle "$T/b" hk2 2>&1); RC=$?
+check "hooks: a prestart hook past its timeout (the operator's) fails create, naming it" "$RC:$ERR" "1:sbx-oci: hooks.prestart[0]: /bin/sleep: timed out after 2s"
+check_cmp "hooks: ... after the timeout, not the hook's 30 s" "$(( $(date +%s) - START ))" -lt 10
+check "hooks: a failed create leaves no state and still runs poststop" "$([ -e "$T/state/hk2" ] && echo left; cat "$T/hooks2.log" 2>&1)" "poststop stopped hk2 False"
+bundle '["true"]' 'c["hooks"] = {"createRuntime": [{"path": "/bin/false", "timeout": 5}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk3 2>&1)
+check "hooks: a failing createRuntime hook fails create" "$ERR" "sbx-oci: hooks.createRuntime[0]: /bin/false: exited with status 1"
+ERR=$("${OCI[@]}" state hk3 2>&1); check "hooks: ... and leaves nothing" "$ERR" "sbx-oci: container does not exist"
+bundle '["true"]' 'c["hooks"] = {"createContainer": [{"path": "/bin/true"}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk4 2>&1)
+check "hooks: createContainer (in the container's namespaces) is refused" "$ERR" "sbx-oci: hooks.createContainer: hooks in the container's namespaces are not supported by sbx-oci"
+bundle '["true"]' 'c["hooks"] = {"prestart": [{"path": "true"}]}'
+ERR=$("${HC[@]}" create --bundle "$T/b" hk5 2>&1)
+check "hooks: a relative path is refused naming the field" "$ERR" "sbx-oci: hooks.prestart[0].path: must be an absolute path"
+printf 'hook_timeout: "soon"\n' > "$T/bad.conf"
+ERR=$("$SBX_OCI" --root "$T/state" --config "$T/bad.conf" create --bundle "$T/b" hk5 2>&1)
+check "config: hook_timeout that is no duration is refused naming the field" "$ERR" "sbx-oci: $T/bad.conf: hook_timeout: \"soon\" is not a duration"
 
 # --- podman, as a real engine ---
 if ! command -v podman >/dev/null; then
@@ -404,6 +507,9 @@ tar -C "$SBX_ROOTFS" -cf "$T/rootfs.tar" .
 RUN=("${P[@]}" run --rm --network none --ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 OUT=$(timeout 120 "${RUN[@]}" sbx-oci-test echo hi 2>&1); RC=$?
 check "podman run echo hi" "$RC:$OUT" "0:hi"
+OUT=$(timeout 120 "${RUN[@]}" sbx-oci-test sh -c 'grep Seccomp_filters /proc/self/status | tr -d "\t"; mkdir /tmp/d && echo mkdir-ok' 2>&1)
+check "podman's own seccomp profile is stacked on sbx's, and lets a container work" "$OUT" "Seccomp_filters:2
+mkdir-ok"
 timeout 120 "${RUN[@]}" sbx-oci-test sh -c 'exit 7' >/dev/null 2>&1
 check "podman run passes the exit code" "$?" 7
 OUT=$(timeout 120 "${RUN[@]}" sbx-oci-test sh -c 'echo x > /etc/podman-write && cat /etc/podman-write && awk "\$1 == 0 {print \$2}" /proc/self/uid_map' 2>&1); RC=$?
