@@ -17,6 +17,28 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# podman (cgroupfs manager) makes libpod_parent cgroups at the root of each
+# v1 hierarchy, shared by all its containers. A test that runs containers
+# with podman calls podman_begin first: it waits for any other such test
+# (the ASan suite runs its own copy of each at the same time), notes the
+# libpod_parent cgroups that exist already, and at its end removes those it
+# made (after the test's own hooks have removed its containers).
+podman_begin() {
+    exec 8<"$SBX_SRC/tests/integration"
+    flock 8
+    PODMAN_PRE_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+    cleanup_hooks+=(podman_cgroups_remove)
+}
+podman_cgroups_remove() {
+    local d
+    for d in /sys/fs/cgroup/*/libpod_parent; do
+        [ -d "$d" ] || continue
+        echo "$PODMAN_PRE_CG" | grep -qx "$d" && continue
+        find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+        rmdir "$d" 2>/dev/null
+    done
+}
+
 ok()   { CHECKS=$((CHECKS + 1)); echo "ok   - $*"; }
 fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
 

@@ -114,18 +114,14 @@ events_logfile_path = "$T/pod/events.log"
 network_config_dir = "$T/pod/net"
 CONF
 export CONTAINERS_STORAGE_CONF=$T/pod/storage.conf CONTAINERS_CONF=$T/pod/containers.conf
-PRE_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
 podman_cleanup() {
     command -v podman >/dev/null || return 0
     podman rm -af -t 0 >/dev/null 2>&1
     podman rmi -af >/dev/null 2>&1
-    for d in /sys/fs/cgroup/*/libpod_parent; do
-        [ -d "$d" ] || continue
-        rmdir "$d"/conmon/* 2>/dev/null
-        echo "$PRE_CG" | grep -qx "$d" || rmdir "$d/conmon" "$d" 2>/dev/null
-    done
 }
-cleanup_hooks+=(podman_cleanup)
+podman_begin
+# Before podman_begin's own hook, which removes the cgroups podman made.
+cleanup_hooks=(podman_cleanup "${cleanup_hooks[@]}")
 cat > "$T/shim/podman" <<SHIM
 #!/bin/sh
 if [ "\$1" = pull ]; then

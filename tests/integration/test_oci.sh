@@ -479,8 +479,7 @@ if ! command -v podman >/dev/null; then
     [ "$FAILS" -eq 0 ] || finish
     exit 77
 fi
-# podman's own cgroups (cgroupfs manager) that did not exist before: ours to remove.
-PRE_CG=$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)
+podman_begin
 P=(podman --root "$T/pod/storage" --runroot "$T/pod/run" --tmpdir "$T/pod/tmp" --storage-driver vfs
    --events-backend file --cgroup-manager cgroupfs --network-config-dir "$T/pod/net"
    --runtime "$SBX_OCI")
@@ -488,14 +487,9 @@ podman_cleanup() {
     "${P[@]}" rm -af -t 0 >/dev/null 2>&1
     "${P[@]}" rmi -af >/dev/null 2>&1
     grep -o " $T/pod[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
-    for d in /sys/fs/cgroup/*/libpod_parent; do
-        rmdir "$d/conmon/sbx" 2>/dev/null
-        if ! echo "$PRE_CG" | grep -qx "$d"; then
-            rmdir "$d/conmon" "$d" 2>/dev/null
-        fi
-    done
 }
-cleanup_hooks+=(podman_cleanup)
+# Before podman_begin's own hook, which removes the cgroups it made.
+cleanup_hooks=(podman_cleanup "${cleanup_hooks[@]}")
 mkdir -p "$T/pod/tmp"
 export TMPDIR="$T/pod/tmp"
 # conmon leaves an "oom" file in its working directory when a container is
