@@ -513,6 +513,32 @@ check_cmp "podman: root inside is an unprivileged host id" "$(echo "$OUT" | tail
     || fail "the write reached podman's storage"
 timeout 120 "${RUN[@]}" --memory 32m sbx-oci-test sh -c 'a=x; while :; do a="$a$a"; done' >/dev/null 2>&1
 check "podman --memory kills a hog with 137" "$?" 137
+# --userns=auto: podman brings the mappings, from the "containers" range of
+# /etc/subuid and /etc/subgid (added for this check, then put back), and
+# sbx-oci honours them.
+subid_restore() {
+    local f
+    for f in subuid subgid; do
+        if [ -e "$T/$f.bak" ]; then cp -p "$T/$f.bak" "/etc/$f"; rm -f "$T/$f.bak"
+        elif [ -e "$T/$f.none" ]; then rm -f "/etc/$f" "$T/$f.none"; fi
+    done
+}
+cleanup_hooks+=(subid_restore)
+for f in subuid subgid; do
+    if [ -e "/etc/$f" ]; then cp -p "/etc/$f" "$T/$f.bak"; else : > "$T/$f.none"; fi
+    grep -q '^containers:' "/etc/$f" 2>/dev/null || echo "containers:1000000:1000000" >> "/etc/$f"
+done
+OUT=$(timeout 120 "${RUN[@]}" --userns=auto sbx-oci-test sh -c 'awk "\$1 == 0 {print \$2}" /proc/self/uid_map; id -u; touch /x && echo wrote' 2>&1); RC=$?
+subid_restore
+RANGE=$(grep -h '^containers:' "$T/subuid.bak" 2>/dev/null | head -1)
+RANGE=${RANGE:-containers:1000000:1000000}
+R_FIRST=$(echo "$RANGE" | cut -d: -f2) R_COUNT=$(echo "$RANGE" | cut -d: -f3)
+check_match "podman --userns=auto: root inside, writing its root" "$RC:$(echo $OUT)" "^0:[0-9]+ 0 wrote$"
+HOSTID=$(echo "$OUT" | head -1)
+# Not from sbx's own pool (far above): podman's mapping was used.
+if [ "${HOSTID:-0}" -ge "$R_FIRST" ] && [ "$HOSTID" -lt $((R_FIRST + R_COUNT)) ]; then
+    ok "podman --userns=auto: root is mapped from the containers range"
+else fail "podman --userns=auto: root is host id ${HOSTID:-none}, not in $RANGE"; fi
 ERR=$(timeout 120 "${RUN[@]}" --privileged sbx-oci-test true 2>&1); RC=$?
 check_cmp "podman --privileged fails" "$RC" -ne 0
 check_match "podman --privileged: the error names the field" "$ERR" "sbx-oci: (process.capabilities|linux.devices)"
