@@ -8,7 +8,7 @@ D=$T/dest
 P=/usr/local
 DESTDIR=$D cmake --install "$SBX_BUILD" --prefix "$P" >"$T/install.log" 2>&1
 check "cmake --install into a DESTDIR" "$?" 0
-for f in bin/sbx sbin/sandboxd lib/sbx/rootfs/bin/busybox lib/sbx/profiles/python.profile \
+for f in bin/sbx bin/sbx-oci sbin/sandboxd lib/sbx/rootfs/bin/busybox lib/sbx/profiles/python.profile \
          lib/sbx/examples/fuzzing.pb.txt lib/systemd/system/sandboxd.service share/doc/sbx/README.md; do
     [ -e "$D$P/$f" ] && ok "installed $f" || fail "missing $D$P/$f"
 done
