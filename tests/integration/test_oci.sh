@@ -3,6 +3,14 @@
 # file, errors, refusals, sbx's guarantees inside the container), then by a
 # real engine, podman, as conmon drives it. Exits 77 (skip) only when podman
 # is not installed (scripts/install-deps installs it).
+#
+# All of it runs in a mount namespace of its own: what the engines mount
+# (and the network namespace bound for a pod) never shows in the host's
+# mount table, which other tests compare while this one runs, and goes away
+# with the test whatever happens.
+if [ -z "${SBX_OCI_PRIVATE:-}" ]; then
+    SBX_OCI_PRIVATE=1 exec unshare --mount --propagation private bash "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 : "${SBX_OCI:?run through ctest}" "${SBX_ROOTFS:?}"
 
