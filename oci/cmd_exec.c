@@ -162,6 +162,25 @@ static pid_t first_process(pid_t init)
     return (pid_t)atoi(buf);
 }
 
+/* The parent pid of pid, from /proc (-1 if unknown). */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* After the command's name, which may hold spaces and parentheses. */
+    const char *p = strrchr(buf, ')');
+    int ppid;
+    char state;
+    if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+        return -1;
+    return (pid_t)ppid;
+}
+
 struct child_failure {
     int code;
     char msg[SBX_ERR_MSG_MAX];
@@ -289,7 +308,8 @@ __attribute__((noreturn)) static void helper_fail(int fd, int code, const char *
 /* In the helper (a fork of sbx-oci exec): into the container's cgroups
  * and namespaces, fork the process, report its pid; then, unless detach,
  * wait for it and exit with its status. Never returns. */
-__attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int pidfd,
+__attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int init_pidfd,
+                                                  int pidfd,
                                                   const struct sbx_spec *spec,
                                                   const struct sbx_seccomp *filter,
                                                   const struct sock_fprog *spec_filter, int abi,
@@ -298,8 +318,13 @@ __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, in
     struct sbx_err err = {0};
     if (enter_cgroups(st, &err) < 0)
         helper_fail(rep, err.code, err.msg);
-    if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                         CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME) < 0) {
+    /* sbx's init holds the container's namespaces; the command process
+     * (the container's own code, which may have made namespaces of its
+     * own) is asked only for the time namespace, which init made for its
+     * children and is not in itself. */
+    if (setns(init_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                              CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP) < 0 ||
+        setns(pidfd, CLONE_NEWTIME) < 0) {
         sbx_err_sys(&err, errno, "exec: entering the container's namespaces");
         helper_fail(rep, err.code, err.msg);
     }
@@ -336,7 +361,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     struct sbx_seccomp *filter = NULL;
     _cleanup_free_ char *spec_buf = NULL;
     struct sock_fprog spec_prog = {0};
-    _cleanup_close_ int pidfd = -1, dirfd = -1, console = -1;
+    _cleanup_close_ int pidfd = -1, init_pidfd = -1, dirfd = -1, console = -1;
     bool terminal = false;
     char pid_name[PATH_MAX] = "";
     if (status != OCI_RUNNING) {
@@ -382,8 +407,13 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     pid_t target = first_process(st.pid);
     pidfd = target > 0 ? (int)syscall(SYS_pidfd_open, target, 0) : -1;
+    init_pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
     unsigned long long start;
-    if (pidfd < 0 || oci_pid_starttime(st.pid, &start) < 0 || start != st.pid_start) {
+    /* Both are pinned by their pidfds now: init is the container's (its
+     * start time), the target still init's child (not a reused pid). */
+    if (pidfd < 0 || init_pidfd < 0 || oci_pid_starttime(st.pid, &start) < 0 ||
+        start != st.pid_start || parent_of(target) != st.pid ||
+        syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
         sbx_err_set(err, ESRCH, "container not running");
         goto out;
     }
@@ -406,7 +436,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     if (helper == 0) {
         close(rep[0]);
-        exec_helper(&st, pidfd, &spec, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
+        exec_helper(&st, init_pidfd, pidfd, &spec, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
                     a.detach, rep[1]);
     }
     close(rep[1]);

@@ -15,6 +15,9 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <unistd.h>
 
@@ -78,7 +81,18 @@ static int check_join(size_t i, const char *type, const char *path, struct sbx_e
     int nstype = strcmp(type, "network") == 0 ? CLONE_NEWNET
                  : strcmp(type, "ipc") == 0   ? CLONE_NEWIPC
                                               : CLONE_NEWUTS;
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Looked at before it is opened: opening a FIFO would block, and a
+     * device's open runs its driver, as root. */
+    _cleanup_close_ int pfd = open(path, O_PATH | O_CLOEXEC);
+    struct statfs sfs;
+    if (pfd < 0 || fstatfs(pfd, &sfs) < 0)
+        return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);
+    if (sfs.f_type != NSFS_MAGIC)
+        return sbx_err_set(err, EINVAL, "linux.namespaces[%zu].path: %s is not a namespace", i,
+                           path);
+    char via[64];
+    snprintf(via, sizeof via, "/proc/self/fd/%d", pfd);
+    _cleanup_close_ int fd = open(via, O_RDONLY | O_CLOEXEC);
     struct stat a, b;
     if (fd < 0 || fstat(fd, &a) < 0)
         return sbx_err_sys(err, errno, "linux.namespaces[%zu].path: %s", i, path);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 
@@ -132,19 +133,19 @@ static int run_one(json_t *h, const char *kind, size_t i, const char *input, str
     _cleanup_free_ char **envp = strv_of(json_object_get(h, "env"), NULL);
     if (!argv || !envp)
         return sbx_err_set(err, ENOMEM, "out of memory");
-    int in[2];
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return sbx_err_sys(err, errno, "hooks.%s[%zu]: pipe", kind, i);
+    /* The state in a file, whole, whatever its size (annotations may be
+     * far larger than a pipe holds) and whether or not the hook reads it. */
+    _cleanup_close_ int in = memfd_create("oci-state", MFD_CLOEXEC);
+    size_t len = strlen(input);
+    if (in < 0 || write(in, input, len) != (ssize_t)len || lseek(in, 0, SEEK_SET) < 0)
+        return sbx_err_sys(err, errno ? errno : EIO, "hooks.%s[%zu]: the state for stdin", kind, i);
     pid_t pid = fork();
-    if (pid < 0) {
-        close(in[0]);
-        close(in[1]);
+    if (pid < 0)
         return sbx_err_sys(err, errno, "hooks.%s[%zu]: fork", kind, i);
-    }
     if (pid == 0) {
         /* The hook's stdout would land in an engine's container output
          * (create's stdout is the container's): it goes to stderr. */
-        if (dup2(in[0], 0) < 0 || dup2(2, 1) < 0)
+        if (dup2(in, 0) < 0 || dup2(2, 1) < 0)
             _exit(127);
         syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
         sigset_t none;
@@ -153,12 +154,6 @@ static int run_one(json_t *h, const char *kind, size_t i, const char *input, str
         execve(path, argv, envp);
         _exit(127);
     }
-    close(in[0]);
-    /* The state is far below a pipe's buffer; a hook that never reads it
-     * must not block us. */
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    (void)!write(in[1], input, strlen(input));
-    close(in[1]);
     _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     bool timed_out = pidfd >= 0 && poll(&p, 1, (int)(timeout * 1000)) == 0;

@@ -36,9 +36,12 @@ static int action_of(const char *name, json_t *errno_ret, uint32_t *out, const c
     if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
         *out = SCMP_ACT_ALLOW;
     else if (strcmp(name, "SCMP_ACT_ERRNO") == 0) {
-        if (e < 0 || e > 4095)
+        /* Errno 0 makes a call "succeed" without running: applied to
+         * seccomp() it would pretend to install sbx's own filter, which
+         * goes in after the spec's. */
+        if (e < 1 || e > 4095)
             return sbx_err_set(err, EINVAL, "%s: errnoRet %" JSON_INTEGER_FORMAT
-                               " is not within 0..4095", field, e);
+                               " is not within 1..4095 (0 would fake success)", field, e);
         *out = SCMP_ACT_ERRNO((uint32_t)e);
     } else if (strcmp(name, "SCMP_ACT_KILL") == 0 || strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
         *out = SCMP_ACT_KILL; /* as runc: the thread */

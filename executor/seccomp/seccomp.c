@@ -147,6 +147,11 @@ int sbx_seccomp_install(const struct sbx_seccomp *s, int *listener)
     long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &s->prog);
     if (r < 0)
         return -errno;
+    /* 0-2 are always open here, so a listener is a new fd above them: a
+     * smaller answer means an earlier filter (an OCI spec's) answered
+     * seccomp() itself and ours is not in. */
+    if (s->wants_listener && r <= 2)
+        return -EPERM;
     if (s->wants_listener)
         *listener = (int)r;
     return 0;

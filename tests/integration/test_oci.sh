@@ -350,6 +350,8 @@ bundle '["true"]'
 refused_now "the host's UTS namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "uts" else {"type": "uts", "path": "/proc/'$$'/ns/uts"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: the host.s uts namespace is refused'
 bundle '["true"]'
 refused_now "a network namespace given as the IPC one" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "/proc/self/ns/net"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: /proc/self/ns/net is not an ipc namespace'
+mkfifo "$T/not-a-ns"
+refused_now "a FIFO as a namespace path: refused without opening it" 'c["linux"]["namespaces"] = [n if n["type"] != "ipc" else {"type": "ipc", "path": "'"$T"'/not-a-ns"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: .*/not-a-ns is not a namespace'
 bundle '["true"]'
 refused_now "a PID namespace by path" 'c["linux"]["namespaces"] = [n if n["type"] != "pid" else {"type": "pid", "path": "/proc/1/ns/pid"} for n in c["linux"]["namespaces"]]' '^sbx-oci: linux.namespaces\[[0-9]+\].path: joining a pid namespace is not supported'
 
@@ -399,6 +401,9 @@ bundle '["sh", "-c", "mkdir /tmp/x && echo made"]' 'c["linux"]["seccomp"] = None
 check "seccomp: \"seccomp\": null leaves sbx's filter alone" "$("${OCI[@]}" run --bundle "$T/b" sc2 2>&1)" "made"
 refused "seccomp: SCMP_ACT_NOTIFY" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}' '^sbx-oci: linux.seccomp.syscalls\[0\].action: SCMP_ACT_NOTIFY is not supported'
 refused "seccomp: an unknown operator" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ROUGHLY"}]}]}' '^sbx-oci: linux.seccomp.syscalls\[0\].args\[0\].op:'
+# Errno 0 on seccomp() would fake the install of sbx's own filter.
+refused "seccomp: errnoRet 0" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["seccomp"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}' '^sbx-oci: linux.seccomp.syscalls\[0\].action: errnoRet 0 is not within 1..4095'
+refused "seccomp: defaultErrnoRet 0" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 0, "syscalls": [{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}' '^sbx-oci: linux.seccomp.defaultAction: errnoRet 0 is not within'
 refused "seccomp: filter flags" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}' '^sbx-oci: linux.seccomp.flags:'
 refused "seccomp: an unknown architecture" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]}' '^sbx-oci: linux.seccomp.architectures\[0\]:'
 
