@@ -148,18 +148,6 @@ static int open_init(const struct oci_state *st)
     return fd;
 }
 
-/* The job's first process: PID 1's child (sbx's init is the container's
- * PID 1 and forwards only HUP, INT and TERM). */
-static pid_t first_process(pid_t init)
-{
-    char path[96], buf[64] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
-        return -1;
-    return (pid_t)atoi(buf);
-}
-
 static int read_procs(const struct oci_state *st, pid_t *pids, int max)
 {
     for (int i = 0; i < st->n_cgroups; i++) {
@@ -222,7 +210,7 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv, struct sbx_
         int target_sig = s == OCI_CREATED ? SIGKILL : sig;
         pid_t child = -1;
         if (s != OCI_CREATED && sig != SIGKILL && sig != SIGHUP && sig != SIGINT && sig != SIGTERM)
-            child = first_process(st.pid);
+            child = oci_first_process(st.pid);
         if (child > 0) {
             if (kill(child, sig) < 0)
                 rc = sbx_err_sys(err, errno, "kill");

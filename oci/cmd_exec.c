@@ -150,37 +150,6 @@ static int load_process(const struct exec_args *a, JobPolicy **out, bool *termin
     return 0;
 }
 
-/* The container's command process: PID 1 is sbx's init, which stays out of
- * the time namespace it made for its children. */
-static pid_t first_process(pid_t init)
-{
-    char path[96], buf[64] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
-        return -1;
-    return (pid_t)atoi(buf);
-}
-
-/* The parent pid of pid, from /proc (-1 if unknown). */
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    /* After the command's name, which may hold spaces and parentheses. */
-    const char *p = strrchr(buf, ')');
-    int ppid;
-    char state;
-    if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
-        return -1;
-    return (pid_t)ppid;
-}
-
 struct child_failure {
     int code;
     char msg[SBX_ERR_MSG_MAX];
@@ -405,14 +374,14 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
             goto out;
         }
     }
-    pid_t target = first_process(st.pid);
+    pid_t target = oci_first_process(st.pid);
     pidfd = target > 0 ? (int)syscall(SYS_pidfd_open, target, 0) : -1;
     init_pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
     unsigned long long start;
     /* Both are pinned by their pidfds now: init is the container's (its
      * start time), the target still init's child (not a reused pid). */
     if (pidfd < 0 || init_pidfd < 0 || oci_pid_starttime(st.pid, &start) < 0 ||
-        start != st.pid_start || parent_of(target) != st.pid ||
+        start != st.pid_start || oci_pid_parent(target) != st.pid ||
         syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
         sbx_err_set(err, ESRCH, "container not running");
         goto out;

@@ -17,26 +17,6 @@
 
 #define OPCONFIG_MAX_BYTES (1u << 20)
 
-/* Absolute and without "." or "..": the slot directory must be one place
- * for every launcher that shares the pool. */
-static int check_path(const char *field, const char *p, struct sbx_err *err)
-{
-    if (p[0] != '/')
-        return sbx_err_set(err, EINVAL, "%s: \"%s\" must be an absolute path", field, p);
-    if (strlen(p) > 4095)
-        return sbx_err_set(err, ENAMETOOLONG, "%s: longer than 4095 bytes", field);
-    for (const char *c = p; *c;) {
-        while (*c == '/')
-            c++;
-        size_t n = strcspn(c, "/");
-        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field,
-                               p);
-        c += n;
-    }
-    return 0;
-}
-
 static int check_size(const char *field, const char *s, struct sbx_err *err)
 {
     uint64_t v;
@@ -54,7 +34,7 @@ static int validate(const Sbx__V1__OciConfig *m, struct oci_opconfig *c, struct 
                                    .slots = SBX_UIDPOOL_DEFAULT_SLOTS,
                                    .lockdir = SBX_UIDPOOL_DEFAULT_LOCKDIR};
     if (m->slot_dir) {
-        if (check_path("slot_dir", m->slot_dir, err) < 0)
+        if (sbx_check_config_path("slot_dir", m->slot_dir, err) < 0)
             return -EINVAL;
         c->pool.lockdir = m->slot_dir;
     }

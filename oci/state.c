@@ -75,23 +75,29 @@ int oci_write_atomic(const char *path, const char *text, size_t len, mode_t mode
     return 0;
 }
 
-int oci_pid_starttime(pid_t pid, unsigned long long *out)
+/* /proc/PID/stat into buf; returns what follows the command's name (which
+ * may hold spaces and parentheses: the fields restart after the last ')'),
+ * starting at the state field, or NULL. */
+static const char *read_stat(pid_t pid, char *buf, size_t size)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
     if (n <= 0)
-        return -EIO;
+        return NULL;
     buf[n] = '\0';
-    /* comm may hold spaces and parentheses: fields restart after the last ')'. */
-    char *p = strrchr(buf, ')');
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+int oci_pid_starttime(pid_t pid, unsigned long long *out)
+{
+    char buf[1024];
+    const char *p = read_stat(pid, buf, sizeof buf);
     if (!p)
-        return -EIO;
-    char state = p[2];
-    p += 2;
+        return errno == ENOENT ? -ENOENT : -EIO;
+    char state = p[0];
     for (int field = 3; field < 22; field++) {
         p = strchr(p, ' ');
         if (!p)
@@ -101,6 +107,24 @@ int oci_pid_starttime(pid_t pid, unsigned long long *out)
     *out = strtoull(p, NULL, 10);
     /* A zombie has exited: for a container, that is stopped. */
     return state == 'Z' || state == 'X' ? -ESRCH : 0;
+}
+
+pid_t oci_pid_parent(pid_t pid)
+{
+    char buf[1024], state;
+    int ppid;
+    const char *p = read_stat(pid, buf, sizeof buf);
+    return p && sscanf(p, "%c %d", &state, &ppid) == 2 ? (pid_t)ppid : -1;
+}
+
+pid_t oci_first_process(pid_t init)
+{
+    char path[96], buf[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)init, (int)init);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
+        return -1;
+    return (pid_t)atoi(buf);
 }
 
 json_t *oci_state_json(const struct oci_globals *g, const struct oci_state *st)

@@ -149,3 +149,21 @@ int sbx_parse_duration_ns(const char *s, bool allow_negative, int64_t *out_ns)
         *out_ns = (int64_t)total;
     return 0;
 }
+
+int sbx_check_config_path(const char *field, const char *p, struct sbx_err *err)
+{
+    if (p[0] != '/')
+        return sbx_err_set(err, EINVAL, "%s: \"%s\" must be an absolute path", field, p);
+    if (strlen(p) > 4095)
+        return sbx_err_set(err, ENAMETOOLONG, "%s: longer than 4095 bytes", field);
+    for (const char *c = p; *c;) {
+        while (*c == '/')
+            c++;
+        size_t n = strcspn(c, "/");
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field,
+                               p);
+        c += n;
+    }
+    return 0;
+}

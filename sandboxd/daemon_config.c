@@ -22,26 +22,6 @@
 
 #define CONFIG_MAX_BYTES (1u << 20)
 
-/* Absolute, and no "." or ".." component: a path an operator lists must
- * mean one place, compared as a string. */
-static int check_path(const char *field, const char *p, struct sbx_err *err)
-{
-    if (p[0] != '/')
-        return sbx_err_set(err, EINVAL, "%s: \"%s\" must be an absolute path", field, p);
-    if (strlen(p) > 4095)
-        return sbx_err_set(err, ENAMETOOLONG, "%s: longer than 4095 bytes", field);
-    for (const char *c = p; *c;) {
-        while (*c == '/')
-            c++;
-        size_t n = strcspn(c, "/");
-        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return sbx_err_set(err, EINVAL, "%s: \"%s\" must not contain \".\" or \"..\"", field,
-                               p);
-        c += n;
-    }
-    return 0;
-}
-
 static int parse_size(const char *field, const char *s, uint64_t *out, struct sbx_err *err)
 {
     if (sbx_parse_size(s, out) < 0)
@@ -155,7 +135,7 @@ static int check_pool(const DaemonConfig *m, struct sbx_uidpool *pool, struct sb
     pool->slots = SBX_UIDPOOL_DEFAULT_SLOTS;
     pool->lockdir = SBX_UIDPOOL_DEFAULT_LOCKDIR;
     if (m->slot_dir) {
-        if (check_path("slot_dir", m->slot_dir, err) < 0)
+        if (sbx_check_config_path("slot_dir", m->slot_dir, err) < 0)
             return -EINVAL;
         pool->lockdir = m->slot_dir;
     }
@@ -183,7 +163,7 @@ static int check_pool(const DaemonConfig *m, struct sbx_uidpool *pool, struct sb
 static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
 {
     cfg->socket = m->socket ? m->socket : SBX_DAEMON_DEFAULT_SOCKET;
-    if (check_path("socket", cfg->socket, err) < 0)
+    if (sbx_check_config_path("socket", cfg->socket, err) < 0)
         return -EINVAL;
     if (strlen(cfg->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return sbx_err_set(err, ENAMETOOLONG, "socket: longer than %zu bytes",
@@ -191,7 +171,7 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     if (check_pool(m, &cfg->pool, err) < 0)
         return -EINVAL;
     cfg->cgroup_parent = m->cgroup_parent;
-    if (m->cgroup_parent && check_path("cgroup_parent", m->cgroup_parent, err) < 0)
+    if (m->cgroup_parent && sbx_check_config_path("cgroup_parent", m->cgroup_parent, err) < 0)
         return -EINVAL;
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -241,20 +221,20 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     char field[64];
     for (size_t i = 0; i < m->n_shared_paths; i++) {
         snprintf(field, sizeof field, "shared_paths[%zu]", i);
-        if (check_path(field, m->shared_paths[i], err) < 0)
+        if (sbx_check_config_path(field, m->shared_paths[i], err) < 0)
             return -EINVAL;
     }
     for (size_t i = 0; i < m->n_shared_paths_rw; i++) {
         snprintf(field, sizeof field, "shared_paths_rw[%zu]", i);
-        if (check_path(field, m->shared_paths_rw[i], err) < 0)
+        if (sbx_check_config_path(field, m->shared_paths_rw[i], err) < 0)
             return -EINVAL;
     }
     cfg->image_store = m->image_store ? m->image_store : SBX_IMAGE_DEFAULT_STORE;
-    if (m->image_store && check_path("image_store", m->image_store, err) < 0)
+    if (m->image_store && sbx_check_config_path("image_store", m->image_store, err) < 0)
         return -EINVAL;
     cfg->share_images = m->has_share_images && m->share_images;
     cfg->default_rootfs = m->default_rootfs;
-    if (m->default_rootfs && check_path("default_rootfs", m->default_rootfs, err) < 0)
+    if (m->default_rootfs && sbx_check_config_path("default_rootfs", m->default_rootfs, err) < 0)
         return -EINVAL;
     return 0;
 }
