@@ -20,9 +20,11 @@
  * until the kernel says EINVAL (no such capability). */
 #define CAPS_MAX 64
 
-static int drop_bounding(void)
+static int drop_bounding_but(uint64_t keep)
 {
     for (unsigned long c = 0; c < CAPS_MAX; c++) {
+        if (keep & (1ULL << c))
+            continue;
         if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
             continue;
         if (errno == EINVAL)
@@ -30,6 +32,11 @@ static int drop_bounding(void)
         return -errno;
     }
     return 0;
+}
+
+static int drop_bounding(void)
+{
+    return drop_bounding_but(0);
 }
 
 /* libcap-ng remembers the thread it first saw; the job's process shares
@@ -106,5 +113,74 @@ int sbx_caps_init_only_kill(struct sbx_err *err)
         return sbx_err_set(err, EPERM, "init: dropping capabilities");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sbx_err_sys(err, errno, "init: setting no_new_privs");
+    return 0;
+}
+
+static int capset_raw(uint64_t eff, uint64_t perm, uint64_t inh)
+{
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2] = {
+        {.effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh},
+        {.effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32),
+         .inheritable = (uint32_t)(inh >> 32)},
+    };
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+int sbx_caps_keep(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+                  const struct sbx_capsets *keep, struct sbx_err *err)
+{
+    const struct sbx_capsets k = *keep;
+    if ((k.effective & ~k.permitted) || (k.inheritable & ~k.bounding))
+        return sbx_err_set(err, EINVAL, "capabilities: an effective one not permitted, or an "
+                                        "inheritable one not in the bounding set");
+    int r = drop_bounding_but(k.bounding);
+    if (r < 0)
+        return sbx_err_sys(err, -r, "capabilities: dropping the bounding set");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return sbx_err_sys(err, errno, "capabilities: clearing the ambient set");
+    /* Without it the kernel empties the permitted set when root's uid
+     * changes; cleared again by the exec. */
+    if (k.permitted && uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return sbx_err_sys(err, errno, "capabilities: PR_SET_KEEPCAPS");
+    if (n > 0 || uid != 0 || gid != 0) {
+        gid_t g = gid;
+        if (n > 0 ? setgroups(n, groups) < 0 : setgroups(1, &g) < 0)
+            return sbx_err_sys(err, errno, "setting the supplementary groups");
+        if (setresgid(gid, gid, gid) < 0)
+            return sbx_err_sys(err, errno, "switching to gid %u", (unsigned)gid);
+        if (setresuid(uid, uid, uid) < 0)
+            return sbx_err_sys(err, errno, "switching to uid %u", (unsigned)uid);
+    }
+    if (capset_raw(k.effective, k.permitted, k.inheritable) < 0)
+        return sbx_err_sys(err, errno, "capabilities: setting the sets");
+    /* The kernel takes an ambient capability only if it is permitted and
+     * inheritable; runc skips the others, and so do we (fewer, not more). */
+    uint64_t ambient = k.ambient & k.permitted & k.inheritable;
+    for (unsigned long c = 0; c < CAPS_MAX; c++)
+        if ((ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            return sbx_err_sys(err, errno, "capabilities: raising ambient %lu", c);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return sbx_err_sys(err, errno, "setting no_new_privs");
+
+    uint64_t e, p, i;
+    if (capget_raw(&e, &p, &i) < 0)
+        return sbx_err_sys(err, errno, "capabilities: reading them back");
+    if (e != k.effective || p != k.permitted || i != k.inheritable)
+        return sbx_err_set(err, EPERM, "capabilities: the sets differ from what was asked");
+    for (unsigned long c = 0; c < CAPS_MAX; c++) {
+        int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+        if (in < 0)
+            break;
+        if (in != !!(k.bounding & (1ULL << c)))
+            return sbx_err_set(err, EPERM, "capabilities: %lu is wrong in the bounding set", c);
+    }
+    for (unsigned long c = 0; c < CAPS_MAX; c++) {
+        int in = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
+        if (in < 0)
+            break;
+        if (in != !!(ambient & (1ULL << c)))
+            return sbx_err_set(err, EPERM, "capabilities: %lu is wrong in the ambient set", c);
+    }
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "rlimits.h"
+#include "procattr.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -50,6 +51,24 @@ int sbx_rlimits_fit(const struct sbx_spec *spec, struct sbx_err *err)
                            "%s on this host, which it may not raise (%s): ask for at most %" PRIu64,
                            want[i].field, want[i].value, unit, (uint64_t)cur.rlim_max, unit,
                            e == EPERM ? "needs CAP_SYS_RESOURCE" : strerror(e), (uint64_t)cur.rlim_max);
+    }
+    return 0;
+}
+
+bool sbx_procattr_has_rlimit(const struct sbx_procattr *a, int resource)
+{
+    for (size_t i = 0; a && i < a->n_rlimits; i++)
+        if (a->rlimits[i].resource == resource)
+            return true;
+    return false;
+}
+
+int sbx_procattr_set_rlimits(const struct sbx_procattr *a, struct sbx_err *err)
+{
+    for (size_t i = 0; i < a->n_rlimits; i++) {
+        struct rlimit v = {.rlim_cur = a->rlimits[i].soft, .rlim_max = a->rlimits[i].hard};
+        if (setrlimit(a->rlimits[i].resource, &v) < 0)
+            return sbx_err_sys(err, errno, "rlimit %d", a->rlimits[i].resource);
     }
     return 0;
 }

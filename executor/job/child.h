@@ -11,6 +11,8 @@
 #include "executor/seccomp/seccomp.h"
 #include "executor/userns.h"
 
+struct sbx_procattr;
+
 struct sbx_plan {
     const struct sbx_spec *spec;
     struct sbx_idmap idmap;
@@ -36,6 +38,7 @@ struct sbx_plan {
     const char *const *sysctls;
     const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
     bool readonly_root;                     /* sbx_exec_opts' (detached only) */
+    const struct sbx_procattr *procattr;    /* sbx_exec_opts' (detached only), or NULL */
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -18,6 +18,7 @@
 #include "executor/console.h"
 #include "init.h"
 #include "executor/landlock.h"
+#include "executor/procattr.h"
 #include "executor/rlimits.h"
 #include "executor/launcher/sync.h"
 
@@ -26,10 +27,15 @@ static void apply_rlimits(const struct sbx_plan *plan)
     struct sbx_rlimit rl[SBX_MAX_RLIMITS];
     int n = sbx_job_rlimits(plan->spec, rl);
     for (int i = 0; i < n; i++) {
+        if (sbx_procattr_has_rlimit(plan->procattr, rl[i].resource))
+            continue; /* the spec's own, set below */
         struct rlimit v = {.rlim_cur = rl[i].value, .rlim_max = rl[i].value};
         if (setrlimit(rl[i].resource, &v) < 0)
             sbx_child_fail(plan->sock, errno, "rlimit %s: %s", rl[i].field, strerror(errno));
     }
+    struct sbx_err err = {0};
+    if (plan->procattr && sbx_procattr_set_rlimits(plan->procattr, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
 }
 
 static void report_exec_errno(int exec_pipe, int e)
@@ -94,7 +100,9 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
     if (tty >= 0 && sbx_console_take(tty, s->uid, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     apply_rlimits(plan);
-    if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
+    const struct sbx_procattr *pa = plan->procattr;
+    if (pa ? sbx_caps_keep(s->uid, s->gid, pa->groups, pa->n_groups, &pa->caps, &err) < 0
+           : sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* After the credentials changed (which clears it): if PID 1 goes, go. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)

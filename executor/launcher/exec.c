@@ -537,6 +537,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.sysctls = opts->sysctls;
         plan.extra_seccomp = opts->extra_seccomp;
         plan.readonly_root = opts->readonly_root;
+        plan.procattr = opts->procattr;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;

@@ -19,6 +19,7 @@
 #include "executor/userns.h"
 
 struct sock_fprog;
+struct sbx_procattr;
 
 struct sbx_exec_opts {
     const struct sbx_uidpool *pool; /* NULL: sbx_uidpool_from_env() */
@@ -66,6 +67,10 @@ struct sbx_exec_opts {
     /* detached: the root itself (not /tmp, /dev/shm nor the mounts below
      * it) read-only, once everything is mounted (OCI root.readonly). */
     bool readonly_root;
+    /* detached: what the command's process keeps and gets in place of
+     * sbx's defaults (capabilities, supplementary groups, rlimits; see
+     * executor/procattr.h), or NULL: none of either, sbx's rlimits. */
+    const struct sbx_procattr *procattr;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
