@@ -129,6 +129,26 @@ int oci_console_connect(const char *path, struct sbx_err *err)
     return take_fd(fd);
 }
 
+int oci_set_oom_score_adj(pid_t pid, int value, struct sbx_err *err)
+{
+    char path[64], text[16];
+    snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
+    int n = snprintf(text, sizeof text, "%d", value);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sbx_err_sys(err, errno, "process.oomScoreAdj: %s", path);
+    if (write(fd, text, (size_t)n) == n)
+        return 0;
+    int e = errno;
+    if (e != EACCES)
+        return sbx_err_sys(err, e, "process.oomScoreAdj: %d", value);
+    /* The kernel lets a process without CAP_SYS_RESOURCE go no lower than
+     * the lowest value a privileged ancestor set (inherited). */
+    return sbx_err_set(err, EACCES, "process.oomScoreAdj: %d is below the lowest value this "
+                                    "runtime may set (lowering it needs CAP_SYS_RESOURCE, "
+                                    "which the runtime lacks)", value);
+}
+
 /* Creates the container; *pid gets its PID 1. */
 static int create(const struct oci_globals *g, const struct create_args *a, pid_t *pid,
                   struct sbx_err *err)
@@ -203,7 +223,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
                                  .sysctls = (const char *const *)cfg.sysctls,
                                  .idmap = cfg.has_idmap ? &idmap : NULL,
                                  .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL,
-                                 .readonly_root = cfg.readonly_root};
+                                 .readonly_root = cfg.readonly_root,
+                                 .procattr = &cfg.proc.attr};
     if (cfg.seccomp.len) {
         /* exec's processes get the same program, as the spec's own. */
         char sf[4096];
@@ -225,7 +246,9 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
     struct sbx_job_detached d;
     sbx_job_detach(job, &d);
 
-    struct oci_state st = {.pid = d.pid};
+    struct oci_state st = {.pid = d.pid,
+                           .allowed_caps = g->conf ? g->conf->allowed_caps
+                                                   : oci_default_allowed_caps()};
     snprintf(st.id, sizeof st.id, "%s", a->id);
     snprintf(st.bundle, sizeof st.bundle, "%s", bundle);
     snprintf(st.rootfs, sizeof st.rootfs, "%s", cfg.rootfs);
@@ -238,6 +261,10 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
         sbx_err_sys(err, -r, "the container's PID 1 died during create");
     else
         r = oci_state_write(g, &st, err);
+    /* PID 1 waits for start: the command's process, forked by it then,
+     * inherits the value. */
+    if (r == 0 && cfg.proc.has_oom_score_adj)
+        r = oci_set_oom_score_adj(d.pid, cfg.proc.oom_score_adj, err);
     bool hooks_ran = false;
     if (r == 0 && cfg.hooks) {
         /* As the spec: once the container exists and before create

@@ -1,10 +1,11 @@
 /* exec: another process in a running container. A helper (a fork of the
  * caller, which itself stays where it is) enters the container's cgroups
  * and, through a pidfd of its first process, all of its namespaces at once
- * (user first, which the kernel orders itself); the process forked then is inside the container's PID namespace and drops
- * everything the way the container's first process did (executor/caps.c,
- * landlock.c, seccomp/): no capability, no_new_privs, Landlock, sbx's
- * filter, then exec. */
+ * (user first, which the kernel orders itself); the process forked then is
+ * inside the container's PID namespace and drops everything the way the
+ * container's first process did (executor/caps.c, landlock.c, seccomp/):
+ * only its capabilities within the allow-list create kept, no_new_privs,
+ * Landlock, sbx's filter, then exec. */
 #include "oci.h"
 
 #include <errno.h>
@@ -115,8 +116,8 @@ static int parse_exec(int argc, char **argv, struct exec_args *a, struct sbx_err
 }
 
 /* The process to run, as a job policy validated like create's. */
-static int load_process(const struct exec_args *a, JobPolicy **out, bool *terminal,
-                        struct sbx_err *err)
+static int load_process(const struct exec_args *a, uint64_t allowed, JobPolicy **out,
+                        bool *terminal, struct oci_process *extra, struct sbx_err *err)
 {
     json_t *proc;
     if (a->process) {
@@ -140,7 +141,7 @@ static int load_process(const struct exec_args *a, JobPolicy **out, bool *termin
         sbx_policy_free(p);
         return sbx_err_set(err, ENOMEM, "out of memory");
     }
-    int r = oci_process_policy(proc, p, terminal, err);
+    int r = oci_process_policy(proc, p, terminal, allowed, extra, err);
     json_decref(proc);
     if (r < 0) {
         sbx_policy_free(p);
@@ -195,6 +196,7 @@ __attribute__((noreturn)) static void child_fail(int fd, int code, const char *m
 
 /* In the forked process, inside every namespace of the container. */
 __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
+                                                  const struct sbx_procattr *pa,
                                                   const struct sbx_seccomp *filter,
                                                   const struct sock_fprog *spec_filter, int abi,
                                                   int console, int report)
@@ -218,11 +220,22 @@ __attribute__((noreturn)) static void run_process(const struct sbx_spec *s,
         close(slave);
         close(console);
     }
-    struct rlimit nofile = {.rlim_cur = s->limits.open_files, .rlim_max = s->limits.open_files};
-    if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
-        child_fail(report, errno, "exec: rlimit open_files");
-    if (sbx_caps_drop_all(s->uid, s->gid, &err) < 0)
+    if (!sbx_procattr_has_rlimit(pa, RLIMIT_NOFILE)) {
+        struct rlimit nofile = {.rlim_cur = s->limits.open_files,
+                                .rlim_max = s->limits.open_files};
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+            child_fail(report, errno, "exec: rlimit open_files");
+    }
+    if (sbx_procattr_set_rlimits(pa, &err) < 0)
         child_fail(report, err.code, err.msg);
+    /* The gids were not checked against the container's map here: the
+     * kernel refuses an unmapped one (EINVAL). */
+    if (sbx_caps_keep(s->uid, s->gid, pa->groups, pa->n_groups, &pa->caps, &err) < 0) {
+        if (err.code == EINVAL && pa->n_groups)
+            child_fail(report, EINVAL, "exec: process.user.additionalGids: a gid is not mapped "
+                                       "in the container");
+        child_fail(report, err.code, err.msg);
+    }
     if (chdir(s->cwd) < 0) {
         snprintf(msg, sizeof msg, "exec: cwd %s: %s", s->cwd, strerror(errno));
         child_fail(report, errno, msg);
@@ -280,12 +293,17 @@ __attribute__((noreturn)) static void helper_fail(int fd, int code, const char *
 __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int init_pidfd,
                                                   int pidfd,
                                                   const struct sbx_spec *spec,
+                                                  const struct oci_process *proc,
                                                   const struct sbx_seccomp *filter,
                                                   const struct sock_fprog *spec_filter, int abi,
                                                   int console, bool detach, int rep)
 {
     struct sbx_err err = {0};
     if (enter_cgroups(st, &err) < 0)
+        helper_fail(rep, err.code, err.msg);
+    /* While this helper is still a host process (the process inherits it). */
+    if (proc->has_oom_score_adj &&
+        oci_set_oom_score_adj(getpid(), proc->oom_score_adj, &err) < 0)
         helper_fail(rep, err.code, err.msg);
     /* sbx's init holds the container's namespaces; the command process
      * (the container's own code, which may have made namespaces of its
@@ -303,7 +321,7 @@ __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, in
     if (pid < 0)
         helper_fail(rep, errno, "exec: fork");
     if (pid == 0)
-        run_process(spec, filter, spec_filter, abi, console, rep);
+        run_process(spec, &proc->attr, filter, spec_filter, abi, console, rep);
     struct helper_msg m = {.pid = pid};
     (void)!write(rep, &m, sizeof m);
     close(rep);
@@ -338,7 +356,8 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
                                                      : "container not running");
         goto out;
     }
-    if (load_process(&a, &p, &terminal, err) < 0)
+    struct oci_process extra;
+    if (load_process(&a, st.allowed_caps, &p, &terminal, &extra, err) < 0)
         goto out;
     terminal = terminal || a.tty;
     if (terminal != (a.console_socket != NULL)) {
@@ -405,7 +424,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     if (helper == 0) {
         close(rep[0]);
-        exec_helper(&st, init_pidfd, pidfd, &spec, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
+        exec_helper(&st, init_pidfd, pidfd, &spec, &extra, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
                     a.detach, rep[1]);
     }
     close(rep[1]);

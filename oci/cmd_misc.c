@@ -22,7 +22,8 @@ int oci_cmd_features(const struct oci_globals *g, int argc, char **argv, struct 
         "capabilities", "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0,
         "seccomp", "enabled", 1, "apparmor", "enabled", 0, "selinux", "enabled", 0,
         "intelRdt", "enabled", 0, "annotations", "org.sbx.oci.guarantees",
-        "new user namespace, no host network unless the operator allows it, no capabilities, no_new_privs, seccomp, "
+        "new user namespace, no host network unless the operator allows it, capabilities only within the operator's "
+        "allow-list and the container's user namespace, no_new_privs, seccomp, "
         "Landlock, tmpfs-backed writable root");
     if (!o)
         return sbx_err_set(err, ENOMEM, "features: building the JSON"), 1;

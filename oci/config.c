@@ -1,11 +1,15 @@
 /* config.json -> a job policy. What sbx always does (a new user, PID, IPC,
- * UTS, mount, cgroup and network namespace; no capabilities; no_new_privs;
- * seccomp; its own /proc, /dev and /tmp) is not asked of the spec; what the
+ * UTS, mount, cgroup and network namespace; capabilities only within the
+ * operator's allow-list; no_new_privs; seccomp; its own /proc, /dev and
+ * /tmp) is not asked of the spec; what the
  * spec asks beyond it is refused here, naming the field, before anything
  * exists. */
 #include "oci.h"
 
+#include <cap-ng.h>
 #include <errno.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -321,7 +325,141 @@ static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
     return 0;
 }
 
-int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err)
+static const char *const cap_sets[] = {"bounding", "effective", "permitted", "inheritable",
+                                       "ambient"};
+
+/* process.capabilities: each set as the spec lists it, cut down to what
+ * the operator allows. A privileged container (CAP_SYS_ADMIN) and a name
+ * the kernel does not know are refused, as runc refuses the latter. */
+static int process_caps(json_t *caps, uint64_t allowed, struct sbx_capsets *out,
+                        struct sbx_err *err)
+{
+    int r = want(caps, JSON_OBJECT, "process.capabilities", err);
+    if (r < 0)
+        return r;
+    uint64_t *sets[] = {&out->bounding, &out->effective, &out->permitted, &out->inheritable,
+                        &out->ambient};
+    for (size_t s = 0; s < 5; s++) {
+        json_t *list = json_object_get(caps, cap_sets[s]);
+        char field[64];
+        snprintf(field, sizeof field, "process.capabilities.%s", cap_sets[s]);
+        if ((r = want(list, JSON_ARRAY, field, err)) < 0)
+            return r;
+        size_t i;
+        json_t *c;
+        json_array_foreach(list, i, c) {
+            const char *name = json_string_value(c);
+            int cap = name ? oci_cap_from_name(name) : -1;
+            if (cap < 0)
+                return sbx_err_set(err, EINVAL, "%s[%zu]: %s is not a capability", field, i,
+                                   name ? name : "(not a string)");
+            if (cap == CAP_SYS_ADMIN)
+                return REFUSE(err, "%s: CAP_SYS_ADMIN (a privileged container) is refused",
+                              field);
+            if (oci_kernel_has_cap(cap))
+                *sets[s] |= (1ULL << cap) & allowed;
+        }
+    }
+    /* What the kernel would refuse anyway, named here. */
+    uint64_t bad = out->effective & ~out->permitted;
+    if (bad)
+        return sbx_err_set(err, EINVAL, "process.capabilities.effective: %s is not permitted",
+                           capng_capability_to_name((unsigned)__builtin_ctzll(bad)));
+    bad = out->inheritable & ~out->bounding;
+    if (bad)
+        return sbx_err_set(err, EINVAL, "process.capabilities.inheritable: %s is not in the "
+                                        "bounding set",
+                           capng_capability_to_name((unsigned)__builtin_ctzll(bad)));
+    return 0;
+}
+
+static int process_groups(json_t *user, struct sbx_procattr *a, struct sbx_err *err)
+{
+    json_t *gids = json_object_get(user, "additionalGids");
+    int r = want(gids, JSON_ARRAY, "process.user.additionalGids", err);
+    if (r < 0)
+        return r;
+    if (json_array_size(gids) > SBX_PROC_MAX_GROUPS)
+        return sbx_err_set(err, E2BIG, "process.user.additionalGids: at most %d",
+                           SBX_PROC_MAX_GROUPS);
+    size_t i;
+    json_t *g;
+    json_array_foreach(gids, i, g) {
+        if (!json_is_integer(g) || json_integer_value(g) < 0 ||
+            json_integer_value(g) > UINT32_MAX - 1)
+            return sbx_err_set(err, EINVAL, "process.user.additionalGids[%zu]: not a gid", i);
+        a->groups[a->n_groups++] = (gid_t)json_integer_value(g);
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int resource;
+} rlimit_names[] = {
+    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+/* process.rlimits: every one, soft and hard as given. The container cannot
+ * raise a hard limit (that needs CAP_SYS_RESOURCE in the host's user
+ * namespace), so one above this launcher's is raised here, where it may
+ * be, and inherited; where it may not, the spec is refused. */
+static int process_rlimits(json_t *rl, struct sbx_procattr *a, struct sbx_err *err)
+{
+    int r = want(rl, JSON_ARRAY, "process.rlimits", err);
+    if (r < 0)
+        return r;
+    size_t i;
+    json_t *e;
+    json_array_foreach(rl, i, e) {
+        const char *type = jstr(e, "type");
+        json_t *soft = json_object_get(e, "soft"), *hard = json_object_get(e, "hard");
+        int res = -1;
+        for (size_t k = 0; type && k < sizeof rlimit_names / sizeof rlimit_names[0]; k++)
+            if (strcmp(type, rlimit_names[k].name) == 0)
+                res = rlimit_names[k].resource;
+        if (res < 0)
+            return sbx_err_set(err, EINVAL, "process.rlimits[%zu].type: %s is not an rlimit", i,
+                               type ? type : "(missing)");
+        if (sbx_procattr_has_rlimit(a, res))
+            return sbx_err_set(err, EINVAL, "process.rlimits[%zu]: %s given twice", i, type);
+        if (!json_is_integer(soft) || !json_is_integer(hard) || json_integer_value(soft) < 0 ||
+            json_integer_value(hard) < 0)
+            return sbx_err_set(err, EINVAL, "process.rlimits[%zu]: soft and hard must be "
+                                            "non-negative integers", i);
+        uint64_t s = (uint64_t)json_integer_value(soft), h = (uint64_t)json_integer_value(hard);
+        if (s > h)
+            return sbx_err_set(err, EINVAL, "process.rlimits[%zu]: %s soft limit %" PRIu64
+                                            " is above its hard limit %" PRIu64, i, type, s, h);
+        struct rlimit cur;
+        if (getrlimit(res, &cur) < 0)
+            return sbx_err_sys(err, errno, "process.rlimits[%zu]: getrlimit", i);
+        if (cur.rlim_max != RLIM_INFINITY && h > cur.rlim_max) {
+            struct rlimit raised = {.rlim_cur = cur.rlim_cur, .rlim_max = h};
+            if (setrlimit(res, &raised) < 0) {
+                int e2 = errno;
+                return sbx_err_set(err, e2, "process.rlimits[%zu]: %s hard limit %" PRIu64
+                                   " is above the launcher's hard limit of %" PRIu64 " on this "
+                                   "host, which it may not raise (%s): ask for at most %" PRIu64,
+                                   i, type, h, (uint64_t)cur.rlim_max,
+                                   e2 == EPERM ? "needs CAP_SYS_RESOURCE" : strerror(e2),
+                                   (uint64_t)cur.rlim_max);
+            }
+        }
+        a->rlimits[a->n_rlimits++] = (struct sbx_proc_rlimit){res, s, h};
+    }
+    return 0;
+}
+
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, uint64_t allowed,
+                       struct oci_process *out, struct sbx_err *err)
 {
     if (!json_is_object(proc))
         return sbx_err_set(err, EINVAL, "process: missing");
@@ -364,31 +502,20 @@ int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_er
         p->uid = (uint32_t)json_integer_value(uid);
         p->gid = (uint32_t)json_integer_value(gid);
     }
-    /* A privileged container asks for CAP_SYS_ADMIN: refused (sbx drops
-     * every capability; lesser sets are tightened to none). */
-    json_t *caps = json_object_get(proc, "capabilities");
-    const char *sets[] = {"bounding", "effective", "permitted", "inheritable", "ambient"};
-    for (size_t s = 0; s < 5; s++)
-        if (has_option(json_object_get(caps, sets[s]), "CAP_SYS_ADMIN"))
-            return REFUSE(err, "process.capabilities.%s: CAP_SYS_ADMIN (a privileged container) "
-                               "is refused", sets[s]);
-    json_t *rl = json_object_get(proc, "rlimits");
-    json_array_foreach(rl, i, a) {
-        const char *type = jstr(a, "type");
-        json_int_t soft = json_integer_value(json_object_get(a, "soft"));
-        if (type && strcmp(type, "RLIMIT_NOFILE") == 0) {
-            if (soft <= 0 || soft > (1 << 20))
-                return sbx_err_set(err, EINVAL, "process.rlimits[%zu].soft: %" JSON_INTEGER_FORMAT
-                                   " is not within 1..%d", i, soft, 1 << 20);
-            if (!p->limits) {
-                p->limits = calloc(1, sizeof *p->limits);
-                if (!p->limits)
-                    abort();
-                sbx__v1__limits__init(p->limits);
-            }
-            p->limits->has_open_files = true;
-            p->limits->open_files = (uint32_t)soft;
-        }
+    memset(out, 0, sizeof *out);
+    int r2;
+    if ((r2 = process_caps(json_object_get(proc, "capabilities"), allowed, &out->attr.caps,
+                           err)) < 0 ||
+        (r2 = process_groups(user, &out->attr, err)) < 0 ||
+        (r2 = process_rlimits(json_object_get(proc, "rlimits"), &out->attr, err)) < 0)
+        return r2;
+    json_t *oom = json_object_get(proc, "oomScoreAdj");
+    if (oom) {
+        if (!json_is_integer(oom) || json_integer_value(oom) < -1000 ||
+            json_integer_value(oom) > 1000)
+            return sbx_err_set(err, EINVAL, "process.oomScoreAdj: not within -1000..1000");
+        out->has_oom_score_adj = true;
+        out->oom_score_adj = (int)json_integer_value(oom);
     }
     return 0;
 }
@@ -628,6 +755,18 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
     json_t *root = cfg->root;
     if (!json_is_object(root))
         return sbx_err_set(err, EINVAL, "%s: not a JSON object", path);
+    /* runc's version check: a spec of another major version, or not a
+     * version at all, is not one sbx-oci can read right. */
+    json_t *ver = json_object_get(root, "ociVersion");
+    if (ver) {
+        const char *v = json_string_value(ver);
+        unsigned maj, min, pat;
+        char dot1, dot2;
+        if (!v || sscanf(v, "%u%c%u%c%u", &maj, &dot1, &min, &dot2, &pat) != 5 || dot1 != '.' ||
+            dot2 != '.' || maj != 1 || strspn(v, "0123456789.") < 5)
+            return sbx_err_set(err, EINVAL, "ociVersion: %s is not a 1.x.y version of the "
+                                            "runtime spec", v ? v : "(not a string)");
+    }
     JobPolicy *p = cfg->policy = sbx_policy_new();
     if (!p)
         return sbx_err_set(err, ENOMEM, "out of memory");
@@ -639,8 +778,17 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
     if ((r = check_namespaces(linux_, conf, cfg, err)) < 0 || (r = check_idmaps(linux_, cfg, err)) < 0)
         return r;
     /* The process first: a privileged container is named as such. */
-    if ((r = oci_process_policy(json_object_get(root, "process"), p, &cfg->terminal, err)) < 0)
+    uint64_t allowed = conf ? conf->allowed_caps : oci_default_allowed_caps();
+    if ((r = oci_process_policy(json_object_get(root, "process"), p, &cfg->terminal, allowed,
+                                &cfg->proc, err)) < 0)
         return r;
+    /* Without the spec's mappings, sbx maps at least 65,536 ids. */
+    uint32_t ids = cfg->has_idmap ? cfg->map_count : 65536;
+    for (size_t g = 0; g < cfg->proc.attr.n_groups; g++)
+        if (cfg->proc.attr.groups[g] >= ids)
+            return REFUSE(err, "process.user.additionalGids[%zu]: %u is outside the container's "
+                               "mapped ids (0..%u)", g, (unsigned)cfg->proc.attr.groups[g],
+                          (unsigned)ids - 1);
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(linux_, "devices"), i, e) {

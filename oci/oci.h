@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "executor/procattr.h"
 #include "executor/uidpool.h"
 #include "policy/policy.h"
 #include "sandboxd.pb-c.h"
@@ -35,7 +36,18 @@ struct oci_opconfig {
     uint32_t pids;
     double cpus;
     const char *rootfs_size;
+    uint64_t allowed_caps;       /* allowed_capabilities, one bit per CAP_* */
 };
+
+/* runc's default capabilities without CAP_NET_RAW: the allow-list when the
+ * operator names none. */
+uint64_t oci_default_allowed_caps(void);
+/* "CAP_CHOWN" -> CAP_CHOWN; -1 when it names no capability (libcap-ng's
+ * list). */
+int oci_cap_from_name(const char *name);
+/* Whether this kernel has it (a newer capability an older kernel lacks is
+ * dropped, as it could not be granted). */
+bool oci_kernel_has_cap(int cap);
 
 /* Reads and validates path (given: named by --config, so it must exist;
  * otherwise an absent file means every default). Errors name the file and
@@ -53,6 +65,19 @@ struct oci_globals {
     /* Loaded before the commands that apply it (create, run). */
     struct oci_opconfig *conf;
 };
+
+/* What a process (config.json's, or exec's --process) gets beyond its job
+ * policy: capabilities cut down to the allow-list, additionalGids, rlimits
+ * (the executor's sbx_procattr), and its oomScoreAdj. */
+struct oci_process {
+    struct sbx_procattr attr;
+    bool has_oom_score_adj;
+    int oom_score_adj;
+};
+
+/* Sets pid's oom_score_adj (process.oomScoreAdj); refuses, naming the
+ * field, a value below what this runtime may set. */
+int oci_set_oom_score_adj(pid_t pid, int value, struct sbx_err *err);
 
 /* A container as config.json asks for it, translated into a job policy for
  * the executor, plus what the executor does not carry itself. */
@@ -79,6 +104,7 @@ struct oci_config {
     struct sock_fprog seccomp;
     json_t *hooks;          /* oci_hooks_check's copy, or NULL */
     bool readonly_root;     /* root.readonly */
+    struct oci_process proc; /* the process's capabilities, groups, rlimits, oomScoreAdj */
 };
 
 /* linux.seccomp (NULL or null: none) into a BPF program for the kernel
@@ -114,9 +140,14 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
                     struct sbx_err *err);
 void oci_config_free(struct oci_config *cfg);
 /* config.json's "process" (or exec's --process file) into p: command,
- * args, env, cwd, user, rlimits; *terminal gets process.terminal (which
- * the caller serves through a console socket); refuses CAP_SYS_ADMIN. */
-int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, struct sbx_err *err);
+ * args, env, cwd, user; *terminal gets process.terminal (which the caller
+ * serves through a console socket); into *out what the policy does not
+ * carry: the capabilities (those `allowed` lets through; unknown names and
+ * CAP_SYS_ADMIN refused), additionalGids, rlimits (a hard limit above the
+ * caller's own that it cannot raise is refused), oomScoreAdj. Runs in the
+ * launcher (create's, exec's). */
+int oci_process_policy(json_t *proc, JobPolicy *p, bool *terminal, uint64_t allowed,
+                       struct oci_process *out, struct sbx_err *err);
 /* A unix stream socket connected to path (an engine's --console-socket),
  * or -errno with err filled. Paths beyond sun_path's 108 bytes are reached
  * through their directory. */
@@ -133,6 +164,7 @@ struct oci_state {
     char created[64];       /* RFC 3339 */
     pid_t pid;              /* the container's PID 1 (host numbering) */
     unsigned long long pid_start; /* its start time (/proc/PID/stat field 22) */
+    uint64_t allowed_caps;  /* the operator's allow-list at create, for exec */
     json_t *annotations;
     int n_cgroups;
     char cgroups[OCI_MAX_CGROUPS][4096];

@@ -159,6 +159,8 @@ int oci_state_write(const struct oci_globals *g, const struct oci_state *st, str
     char start[32];
     snprintf(start, sizeof start, "%llu", st->pid_start);
     json_object_set_new(o, "pid_start", json_string(start));
+    snprintf(start, sizeof start, "%llx", (unsigned long long)st->allowed_caps);
+    json_object_set_new(o, "allowed_caps", json_string(start));
     json_object_set(o, "annotations", st->annotations ? st->annotations : json_null());
     json_t *cg = json_array();
     for (int i = 0; i < st->n_cgroups; i++)
@@ -203,6 +205,9 @@ int oci_state_read(const struct oci_globals *g, const char *id, struct oci_state
     st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
     const char *start = json_string_value(json_object_get(o, "pid_start"));
     st->pid_start = start ? strtoull(start, NULL, 10) : 0;
+    /* A state without it (an older sbx-oci's): exec grants none. */
+    const char *caps = json_string_value(json_object_get(o, "allowed_caps"));
+    st->allowed_caps = caps ? strtoull(caps, NULL, 16) : 0;
     json_t *ann = json_object_get(o, "annotations");
     if (json_is_object(ann))
         st->annotations = json_incref(ann);
