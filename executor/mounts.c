@@ -579,3 +579,51 @@ int sbx_mounts_mask(const char *const *masked, const char *const *readonly, stru
     }
     return 0;
 }
+
+int sbx_mounts_sysfs_new(struct sbx_err *err)
+{
+    const char *none[] = {NULL};
+    int m = new_fs("sysfs", none, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                      MOUNT_ATTR_NOEXEC);
+    return m < 0 ? sbx_err_sys(err, -m, "mounting /sys") : m;
+}
+
+int sbx_mounts_oci_fs(bool mqueue, int sysfs_fd, struct sbx_err *err)
+{
+    _cleanup_close_ int sys = sysfs_fd;
+    _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return sbx_err_sys(err, errno, "opening the root");
+    const unsigned attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    const char *none[] = {NULL};
+    int r;
+    if (mqueue) {
+        /* sbx's /dev is read-only once populated: writable just long
+         * enough for the mount point. */
+        _cleanup_close_ int dev = openat_beneath(rootfd, "dev", O_PATH | O_DIRECTORY, 0);
+        struct mount_attr rw = {.attr_clr = MOUNT_ATTR_RDONLY};
+        struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+        if (dev < 0 || mount_setattr(dev, "", AT_EMPTY_PATH, &rw, sizeof rw) < 0)
+            return sbx_err_sys(err, dev < 0 ? -dev : errno, "/dev/mqueue: opening /dev");
+        r = mkdirat(dev, "mqueue", 0755) < 0 && errno != EEXIST ? -errno : 0;
+        if (mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+            return sbx_err_sys(err, errno, "making /dev read-only");
+        if (r == 0)
+            r = mount_fs_at(rootfd, "dev/mqueue", "mqueue", none, attr);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "mounting /dev/mqueue");
+    }
+    if (sys >= 0) {
+        _cleanup_close_ int target = make_mountpoint(rootfd, "sys", true);
+        r = target < 0 ? target : attach(sys, target);
+        if (r < 0)
+            return sbx_err_sys(err, -r, "mounting /sys");
+        /* As Docker's and podman's defaults: the machine's firmware tables
+         * and the RAPL energy counters (a power side channel). */
+        static const char *const masks[] = {"/sys/firmware", "/sys/devices/virtual/powercap",
+                                            NULL};
+        if (sbx_mounts_mask(masks, NULL, err) < 0)
+            return sbx_err_wrap(err, "/sys");
+    }
+    return 0;
+}

@@ -7,6 +7,8 @@
 #ifndef SBX_EXECUTOR_MOUNTS_H
 #define SBX_EXECUTOR_MOUNTS_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
 #include "policy/policy.h"
 
@@ -35,5 +37,17 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, s
  * NULL-terminated or NULL; a path that does not exist is skipped, as runc
  * does; symlinks are followed but never out of the root. */
 int sbx_mounts_mask(const char *const *masked, const char *const *readonly, struct sbx_err *err);
+
+/* A read-only sysfs of the job's own network namespace, not attached yet
+ * (an fd), made before the root is built: the kernel lets a user namespace
+ * mount sysfs only while a full sysfs is visible in its mount namespace
+ * (the host's, until pivot_root). */
+int sbx_mounts_sysfs_new(struct sbx_err *err);
+/* For a detached (OCI) job whose spec asks for them, after the root is
+ * built: the job's own IPC namespace's mqueue at /dev/mqueue, and the sysfs
+ * above (sysfs_fd >= 0; closed) at /sys with sbx's masks (firmware
+ * tables, RAPL energy counters). The caller asks only for the namespaces
+ * the job owns (a joined one refuses the mount). */
+int sbx_mounts_oci_fs(bool mqueue, int sysfs_fd, struct sbx_err *err);
 
 #endif

@@ -229,10 +229,14 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
             sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     }
     apply_sysctls(plan);
-    int upper_fd = -1;
+    int upper_fd = -1, sysfs_fd = -1;
+    if (plan->sysfs && (sysfs_fd = sbx_mounts_sysfs_new(&err)) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     if (sbx_mounts_setup(spec, fds, &upper_fd, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     free(fds);
+    if ((plan->mqueue || sysfs_fd >= 0) && sbx_mounts_oci_fs(plan->mqueue, sysfs_fd, &err) < 0)
+        sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     if ((plan->masked_paths || plan->readonly_paths) &&
         sbx_mounts_mask(plan->masked_paths, plan->readonly_paths, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);

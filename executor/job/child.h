@@ -39,6 +39,7 @@ struct sbx_plan {
     const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
     bool readonly_root;                     /* sbx_exec_opts' (detached only) */
     const struct sbx_procattr *procattr;    /* sbx_exec_opts' (detached only), or NULL */
+    bool mqueue, sysfs;                     /* sbx_exec_opts' (detached only) */
 };
 
 /* Runs in the clone()d child. Never returns. */

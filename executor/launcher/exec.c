@@ -538,6 +538,8 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.extra_seccomp = opts->extra_seccomp;
         plan.readonly_root = opts->readonly_root;
         plan.procattr = opts->procattr;
+        plan.mqueue = opts->mqueue && opts->ipcns_fd < 0;
+        plan.sysfs = opts->sysfs && opts->netns_fd < 0;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;

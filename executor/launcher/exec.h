@@ -71,6 +71,10 @@ struct sbx_exec_opts {
      * sbx's defaults (capabilities, supplementary groups, rlimits; see
      * executor/procattr.h), or NULL: none of either, sbx's rlimits. */
     const struct sbx_procattr *procattr;
+    /* detached: the job's own mqueue at /dev/mqueue, a read-only sysfs at
+     * /sys (OCI mounts of those types there); only for an IPC and a
+     * network namespace the job owns (not joined). */
+    bool mqueue, sysfs;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
