@@ -224,7 +224,8 @@ static int create(const struct oci_globals *g, const struct create_args *a, pid_
                                  .idmap = cfg.has_idmap ? &idmap : NULL,
                                  .extra_seccomp = cfg.seccomp.len ? &cfg.seccomp : NULL,
                                  .readonly_root = cfg.readonly_root,
-                                 .procattr = &cfg.proc.attr};
+                                 .procattr = &cfg.proc.attr, .mqueue = cfg.mqueue,
+                                 .sysfs = cfg.sysfs};
     if (cfg.seccomp.len) {
         /* exec's processes get the same program, as the spec's own. */
         char sf[4096];

@@ -262,7 +262,7 @@ static bool sbx_provides(const char *type, const char *dst)
            strcmp(dst, "/sys") == 0 || strncmp(dst, "/sys/", 5) == 0;
 }
 
-static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
+static int add_mounts(json_t *root, JobPolicy *p, struct oci_config *cfg, struct sbx_err *err)
 {
     json_t *ms = json_object_get(root, "mounts");
     int r = want(ms, JSON_ARRAY, "mounts", err);
@@ -279,6 +279,12 @@ static int add_mounts(json_t *root, JobPolicy *p, struct sbx_err *err)
                     has_option(opts, "rbind");
         if (!type)
             type = bind ? "bind" : "";
+        /* Of the container's own namespaces only: a joined (an engine's)
+         * IPC or network namespace's would not be its to mount. */
+        if (!bind && strcmp(type, "mqueue") == 0 && strcmp(dst, "/dev/mqueue") == 0)
+            cfg->mqueue = !cfg->ipcns[0];
+        if (!bind && strcmp(type, "sysfs") == 0 && strcmp(dst, "/sys") == 0)
+            cfg->sysfs = !cfg->netns[0];
         if (!bind && sbx_provides(type, dst))
             continue;
         Sbx__V1__Mount *pm = calloc(1, sizeof *pm);
@@ -833,7 +839,7 @@ int oci_config_load(const char *bundle, const struct oci_opconfig *conf, struct 
         free(p->hostname);
         p->hostname = xstrdup(host);
     }
-    if ((r = add_mounts(root, p, err)) < 0)
+    if ((r = add_mounts(root, p, cfg, err)) < 0)
         return r;
     if ((r = add_resources(json_object_get(linux_, "resources"), p, err)) < 0)
         return r;

@@ -105,6 +105,7 @@ struct oci_config {
     json_t *hooks;          /* oci_hooks_check's copy, or NULL */
     bool readonly_root;     /* root.readonly */
     struct oci_process proc; /* the process's capabilities, groups, rlimits, oomScoreAdj */
+    bool mqueue, sysfs;     /* mounts of /dev/mqueue and /sys (own namespaces only) */
 };
 
 /* linux.seccomp (NULL or null: none) into a BPF program for the kernel

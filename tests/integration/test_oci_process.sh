@@ -164,6 +164,23 @@ else
     ok "(the runtime may lower oom_score_adj: no refusal to check)"
 fi
 
+# --- /dev/mqueue and /sys, when the spec mounts them (as runc's default) ---
+MQSYS='c["mounts"] += [{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["ro"]}]'
+bundle 'awk '"'"'$5 ~ /^\/(dev\/mqueue|sys|sys\/firmware)$/ {print $5, $6, $9}'"'"' /proc/self/mountinfo; ls /sys/class/net; ls -A /sys/firmware | wc -l; touch /sys/x 2>/dev/null || echo sys-ro; touch /dev/mqueue/x 2>/dev/null && echo mq-rw' "$MQSYS"
+OUT=$(run)
+check_match "/dev/mqueue: an mqueue mount" "$OUT" "/dev/mqueue rw,nosuid,nodev,noexec,[a-z]+ mqueue"
+check_match "/sys: a read-only sysfs" "$OUT" "/sys ro,nosuid,nodev,noexec,[a-z]+ sysfs"
+check_match "/sys/firmware masked (sbx's own mask)" "$OUT" "/sys/firmware ro,[a-z,]+ tmpfs"
+check_match "/sys: the container's own network devices only" "$OUT" $'
+lo
+0
+'
+check_match "/sys cannot be written" "$OUT" "sys-ro"
+check_match "/dev/mqueue: the container's own, writable" "$OUT" "mq-rw"
+bundle 'awk '"'"'$5 ~ /^\/(dev\/mqueue|sys)$/'"'"' /proc/self/mountinfo | wc -l'
+check "no /dev/mqueue nor /sys unless the spec mounts them" "$(run)" "0"
+
 # --- exec: the same for the exec'd process, within the allow-list create kept ---
 bundle 'sleep 30' 'caps("CAP_CHOWN")'
 "${OCI[@]}" create --bundle "$T/b" x1 && "${OCI[@]}" start x1 || fail "create x1"
