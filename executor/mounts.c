@@ -614,8 +614,13 @@ int sbx_mounts_oci_fs(bool mqueue, int sysfs_fd, struct sbx_err *err)
             return sbx_err_sys(err, -r, "mounting /dev/mqueue");
     }
     if (sys >= 0) {
+        /* A copy made now lists after the root's other mounts in
+         * /proc/self/mountinfo (ordered by creation), as the spec orders
+         * it; the kernel's visibility check was passed by the original. */
+        _cleanup_close_ int copy = open_tree(sys, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                          AT_EMPTY_PATH);
         _cleanup_close_ int target = make_mountpoint(rootfd, "sys", true);
-        r = target < 0 ? target : attach(sys, target);
+        r = target < 0 ? target : attach(copy >= 0 ? copy : sys, target);
         if (r < 0)
             return sbx_err_sys(err, -r, "mounting /sys");
         /* As Docker's and podman's defaults: the machine's firmware tables
