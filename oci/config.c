@@ -331,12 +331,28 @@ static int add_mounts(json_t *root, JobPolicy *p, struct oci_config *cfg, struct
     return 0;
 }
 
+/* "CAP_CHOWN", as the spec spells it (libcap-ng's names are "chown"). */
+struct cap_name_buf {
+    char s[48];
+};
+static struct cap_name_buf cap_name(int cap)
+{
+    struct cap_name_buf b;
+    const char *n = capng_capability_to_name((unsigned)cap);
+    int len = snprintf(b.s, sizeof b.s, "CAP_%s", n ? n : "?");
+    for (int i = 4; i < len && i < (int)sizeof b.s; i++)
+        if (b.s[i] >= 'a' && b.s[i] <= 'z')
+            b.s[i] = (char)(b.s[i] - 'a' + 'A');
+    return b;
+}
+
 static const char *const cap_sets[] = {"bounding", "effective", "permitted", "inheritable",
                                        "ambient"};
 
 /* process.capabilities: each set as the spec lists it, cut down to what
  * the operator allows. A privileged container (CAP_SYS_ADMIN) and a name
- * the kernel does not know are refused, as runc refuses the latter. */
+ * that is no capability are refused (the spec says an unknown value MUST
+ * be an error; runc only warns). */
 static int process_caps(json_t *caps, uint64_t allowed, struct sbx_capsets *out,
                         struct sbx_err *err)
 {
@@ -370,12 +386,11 @@ static int process_caps(json_t *caps, uint64_t allowed, struct sbx_capsets *out,
     uint64_t bad = out->effective & ~out->permitted;
     if (bad)
         return sbx_err_set(err, EINVAL, "process.capabilities.effective: %s is not permitted",
-                           capng_capability_to_name((unsigned)__builtin_ctzll(bad)));
+                           cap_name(__builtin_ctzll(bad)).s);
     bad = out->inheritable & ~out->bounding;
     if (bad)
         return sbx_err_set(err, EINVAL, "process.capabilities.inheritable: %s is not in the "
-                                        "bounding set",
-                           capng_capability_to_name((unsigned)__builtin_ctzll(bad)));
+                                        "bounding set", cap_name(__builtin_ctzll(bad)).s);
     return 0;
 }
 

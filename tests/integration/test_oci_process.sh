@@ -121,7 +121,7 @@ refused "an unknown capability" 'caps("CAP_CHOWN", "CAP_TEST")' \
 refused "CAP_SYS_ADMIN" 'caps("CAP_SYS_ADMIN")' '^sbx-oci: process.capabilities.bounding: CAP_SYS_ADMIN'
 refused "an effective capability not permitted" \
     'caps("CAP_CHOWN"); c["process"]["capabilities"]["permitted"] = []' \
-    '^sbx-oci: process.capabilities.effective: chown is not permitted'
+    '^sbx-oci: process.capabilities.effective: CAP_CHOWN is not permitted'
 refused "an invalid ociVersion" 'c["ociVersion"] = "invalid"' '^sbx-oci: ociVersion: invalid is not'
 bundle true 'c["ociVersion"] = "1.0.2-dev"'
 "${OCI[@]}" run --bundle "$T/b" p1 && ok "ociVersion 1.0.2-dev" || fail "ociVersion 1.0.2-dev refused"
