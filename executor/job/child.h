@@ -36,6 +36,7 @@ struct sbx_plan {
     const char *const *sysctls;
     const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
     bool readonly_root;                     /* sbx_exec_opts' (detached only) */
+    bool resident;                          /* sbx_exec_opts' resident (init.c) */
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -18,8 +18,11 @@
 #include "executor/console.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
+#include "executor/mounts.h"
+#include "executor/net.h"
 #include "fsize.h"
 #include "interp.h"
+#include "runspec.h"
 
 /* The job's process shares our fd table until it execs (CLONE_FILES), so the
  * seccomp listener it creates when installing its filter stays here after
@@ -146,6 +149,142 @@ static void wait_for_start(const struct sbx_plan *plan)
         _exit(125);
 }
 
+/* PID 1 holds nothing of the caller's: not its terminal, not its pipes
+ * (whose EOF a reader may be waiting for), not the files or streams the
+ * launcher handed the job (plan->stdio, above 2: the job's process has its
+ * own copies by now). */
+static void drop_callers_stdio(const struct sbx_plan *plan)
+{
+    for (int i = 0; i < 3; i++)
+        if (plan->stdio[i] > 2)
+            close(plan->stdio[i]);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && devnull >= 0; fd++)
+        dup3(devnull, fd, O_CLOEXEC);
+    if (devnull > 2)
+        close(devnull);
+    else if (devnull < 0)
+        syscall(SYS_close_range, 0U, 2U, 0U);
+}
+
+/* One run of a resident sandbox, in the namespaces its clone made: PID, mount
+ * and IPC (and network, for every run but the first) of its own, so that
+ * nothing a run leaves (processes, SysV and POSIX IPC objects, sockets) is
+ * there for the next one; only the root's files are shared. It gets ready
+ * (a /proc of its own, its cgroup, last so that its setup is not charged to
+ * the run), says so with its pidfd, and waits for its command; from then on
+ * it is the run's PID 1, exactly as a job's. */
+__attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int upper_fd,
+                                               int run_sock, int *cg, int ncg, unsigned flags)
+{
+    struct sbx_err err = {0};
+    close(plan->sock);
+    if (plan->lock_fd >= 0)
+        close(plan->lock_fd);
+    if (sbx_mounts_proc_renew(&err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    if ((flags & SBX_PREPARE_NEWNET) && plan->spec->loopback && sbx_net_loopback_up(&err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    if (ncg && sbx_cgroup_enter_fds(cg, ncg, "0", &err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    /* The run sees its own cgroup as the root. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        sbx_child_fail(run_sock, errno, "run: cgroup namespace: unshare: %s", strerror(errno));
+    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
+        _exit(125);
+    close(self);
+
+    struct sbx_msg m;
+    int fds[4];
+    size_t n = 4;
+    if (sbx_msg_recv(run_sock, &m, fds, &n) < 0)
+        _exit(125); /* never used: the launcher let go of it */
+    if (m.type != SBX_MSG_RUN || n < 1)
+        sbx_child_fail(run_sock, EPROTO, "run: unexpected message from the launcher");
+    struct sbx_spec spec;
+    char *storage;
+    if (sbx_runspec_decode(fds[0], plan->spec, &spec, &storage, &err) < 0)
+        sbx_child_fail(run_sock, err.code, "%s", err.msg);
+    close(fds[0]);
+    struct sbx_plan rp = *plan;
+    rp.spec = &spec;
+    rp.sock = run_sock;
+    rp.resident = false;
+    rp.lock_fd = -1;
+    size_t k = 1;
+    for (int i = 0; i < 3; i++)
+        rp.stdio[i] = (m.code & (1 << i)) && k < n ? fds[k++] : -1;
+    sbx_init_run(&rp, upper_fd);
+}
+
+static pid_t start_run(const struct sbx_plan *plan, int upper_fd, int run_sock, int *cg, int ncg,
+                       unsigned flags)
+{
+    struct clone_args ca = {
+        .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+                 (flags & SBX_PREPARE_NEWNET ? CLONE_NEWNET : 0),
+        .exit_signal = SIGCHLD,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0)
+        run_main(plan, upper_fd, run_sock, cg, ncg, flags);
+    return pid;
+}
+
+/* A resident sandbox's PID 1: set up, it makes one run at a time when the
+ * launcher asks (SBX_MSG_PREPARE), and says on the run's socket when that
+ * run, and with it its PID namespace, is gone. It keeps its capabilities in
+ * the sandbox's user namespace for that (non-dumpable: no process of a run,
+ * which has none, can ptrace it or read its memory); the sandbox ends when
+ * the launcher closes its socket or kills it. */
+__attribute__((noreturn)) static void resident_loop(const struct sbx_plan *plan, int upper_fd)
+{
+    drop_callers_stdio(plan);
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (sbx_msg_send(plan->sock, &ready, NULL, 0) < 0)
+        _exit(125);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {
+        struct sbx_msg m;
+        int fds[1 + SBX_CG_MAX_DIRS];
+        size_t n = sizeof fds / sizeof fds[0];
+        if (sbx_msg_recv(plan->sock, &m, fds, &n) < 0)
+            _exit(0);
+        if (m.type != SBX_MSG_PREPARE || n < 1)
+            sbx_child_fail(plan->sock, EPROTO, "sandbox: unexpected message from the launcher");
+        int run_sock = fds[0];
+        pid_t pid = start_run(plan, upper_fd, run_sock, fds + 1, (int)n - 1, (unsigned)m.code);
+        int e = errno;
+        for (size_t i = 1; i < n; i++)
+            close(fds[i]);
+        int status = 125 << 8;
+        if (pid < 0) {
+            struct sbx_msg f = {.type = SBX_MSG_SETUP_FAILED, .code = e};
+            snprintf(f.text, sizeof f.text, "run: creating its namespaces: %s", strerror(e));
+            sbx_msg_send(run_sock, &f, NULL, 0);
+        }
+        while (pid > 0) {
+            siginfo_t si;
+            if (sigwaitinfo(&chld, &si) < 0)
+                continue;
+            int st;
+            pid_t p;
+            while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+                if (p == pid) {
+                    status = st;
+                    pid = 0;
+                }
+        }
+        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = status};
+        sbx_msg_send(run_sock, &end, NULL, 0);
+        close(run_sock);
+    }
+}
+
 __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd)
 {
     sigset_t set;
@@ -158,6 +297,8 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
      * sigwaitinfo sees the launcher's SIGTERM; the job's process unblocks
      * them before exec. */
     sigprocmask(SIG_BLOCK, &set, NULL);
+    if (plan->resident)
+        resident_loop(plan, upper_fd);
 
     /* The engine waits for the pty during create (conmon does, before it
      * calls start): it is made and sent before the wait. */
@@ -207,20 +348,7 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
     if (listener >= 0)
         close(listener);
 
-    /* PID 1 holds nothing of the caller's: not its terminal, not its pipes
-     * (whose EOF a reader may be waiting for), not the files or streams the
-     * launcher handed the job (plan->stdio, above 2: the job's process has
-     * its own copies now). */
-    for (int i = 0; i < 3; i++)
-        if (plan->stdio[i] > 2)
-            close(plan->stdio[i]);
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int fd = 0; fd < 3 && devnull >= 0; fd++)
-        dup3(devnull, fd, O_CLOEXEC);
-    if (devnull > 2)
-        close(devnull);
-    else if (devnull < 0)
-        syscall(SYS_close_range, 0U, 2U, 0U);
+    drop_callers_stdio(plan);
     struct sbx_err err = {0};
     if (sbx_caps_init_only_kill(&err) < 0)
         _exit(125);
