@@ -596,17 +596,13 @@ int sbx_mounts_mask(const char *const *masked, const char *const *readonly, stru
 
 int sbx_mounts_proc_renew(struct sbx_err *err)
 {
-    /* Made while the old /proc is still there: the kernel lets a user
-     * namespace mount a proc only where one is fully visible already. */
-    _cleanup_close_ int proc = new_proc();
-    if (proc < 0)
-        return sbx_err_sys(err, -proc, "mounting the run's /proc");
-    /* The old /proc (with its masks) shows the sandbox's PID namespace: gone
-     * from this mount namespace, not merely covered. */
-    if (umount2("/proc", MNT_DETACH) < 0)
-        return sbx_err_sys(err, errno, "unmounting the sandbox's /proc");
+    /* On top of the sandbox's /proc, not in its place: unmounting that one
+     * would wait for an RCU grace period (the kernel frees the detached
+     * mounts only after one), on the run's critical path. Covered, it is
+     * out of reach: nothing in a run may unmount (no capabilities), and a
+     * path resolves to the topmost mount. */
     _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return sbx_err_sys(err, errno, "opening /");
-    return setup_proc_with(rootfd, proc, err);
+    return setup_proc(rootfd, err);
 }

@@ -6,9 +6,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,6 +170,25 @@ static void drop_callers_stdio(const struct sbx_plan *plan)
         syscall(SYS_close_range, 0U, 2U, 0U);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static void close_all_but(int *keep, int n)
+{
+    qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
+    unsigned next = 0;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < next)
+            continue;
+        if ((unsigned)keep[i] > next)
+            syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
+        next = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, next, ~0U, 0U);
+}
+
 /* One run of a resident sandbox, in the namespaces its clone made: PID, mount
  * and IPC (and network, for every run but the first) of its own, so that
  * nothing a run leaves (processes, SysV and POSIX IPC objects, sockets) is
@@ -178,9 +200,15 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
                                                int run_sock, int *cg, int ncg, unsigned flags)
 {
     struct sbx_err err = {0};
-    close(plan->sock);
-    if (plan->lock_fd >= 0)
-        close(plan->lock_fd);
+    /* Nothing of PID 1's: not the sandbox's socket, the uid slot's lock,
+     * PID 1's signalfd nor the other runs' sockets. */
+    int keep[4 + SBX_CG_MAX_DIRS] = {0, 1, 2, run_sock};
+    int nk = 4;
+    if (upper_fd >= 0)
+        keep[nk++] = upper_fd;
+    for (int i = 0; i < ncg && nk < (int)(sizeof keep / sizeof keep[0]); i++)
+        keep[nk++] = cg[i];
+    close_all_but(keep, nk);
     if (sbx_mounts_proc_renew(&err) < 0)
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
     if ((flags & SBX_PREPARE_NEWNET) && plan->spec->loopback && sbx_net_loopback_up(&err) < 0)
@@ -233,22 +261,57 @@ static pid_t start_run(const struct sbx_plan *plan, int upper_fd, int run_sock, 
     return pid;
 }
 
-/* A resident sandbox's PID 1: set up, it makes one run at a time when the
- * launcher asks (SBX_MSG_PREPARE), and says on the run's socket when that
- * run, and with it its PID namespace, is gone. It keeps its capabilities in
- * the sandbox's user namespace for that (non-dumpable: no process of a run,
- * which has none, can ptrace it or read its memory); the sandbox ends when
- * the launcher closes its socket or kills it. */
+/* Runs of a resident sandbox alive at once: one running, the next prepared. */
+#define MAX_RUNS 4
+
+struct run_slot {
+    pid_t pid;
+    int sock;
+};
+
+/* A resident sandbox's PID 1: set up, it makes a run whenever the launcher
+ * asks (SBX_MSG_PREPARE; the next may be prepared while one runs), and says
+ * on a run's socket when that run, and with it its PID namespace, is gone.
+ * It keeps its capabilities in the sandbox's user namespace for that
+ * (non-dumpable: no process of a run, which has none, can ptrace it or read
+ * its memory); the sandbox ends when the launcher closes its socket or
+ * kills it. */
 __attribute__((noreturn)) static void resident_loop(const struct sbx_plan *plan, int upper_fd)
 {
     drop_callers_stdio(plan);
-    struct sbx_msg ready = {.type = SBX_MSG_READY};
-    if (sbx_msg_send(plan->sock, &ready, NULL, 0) < 0)
-        _exit(125);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        sbx_child_fail(plan->sock, errno, "sandbox: signalfd: %s", strerror(errno));
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (sbx_msg_send(plan->sock, &ready, NULL, 0) < 0)
+        _exit(125);
+    struct run_slot runs[MAX_RUNS];
+    for (int i = 0; i < MAX_RUNS; i++)
+        runs[i] = (struct run_slot){.pid = 0, .sock = -1};
     for (;;) {
+        struct pollfd p[2] = {{.fd = plan->sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0)
+            continue;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                ;
+            int st;
+            pid_t pid;
+            while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+                for (int i = 0; i < MAX_RUNS; i++)
+                    if (runs[i].pid == pid) {
+                        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = st};
+                        sbx_msg_send(runs[i].sock, &end, NULL, 0);
+                        close(runs[i].sock);
+                        runs[i] = (struct run_slot){.pid = 0, .sock = -1};
+                    }
+        }
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
         struct sbx_msg m;
         int fds[1 + SBX_CG_MAX_DIRS];
         size_t n = sizeof fds / sizeof fds[0];
@@ -256,30 +319,25 @@ __attribute__((noreturn)) static void resident_loop(const struct sbx_plan *plan,
             _exit(0);
         if (m.type != SBX_MSG_PREPARE || n < 1)
             sbx_child_fail(plan->sock, EPROTO, "sandbox: unexpected message from the launcher");
-        int run_sock = fds[0];
-        pid_t pid = start_run(plan, upper_fd, run_sock, fds + 1, (int)n - 1, (unsigned)m.code);
-        int e = errno;
+        int run_sock = fds[0], slot = 0;
+        while (slot < MAX_RUNS && runs[slot].pid)
+            slot++;
+        pid_t pid = -1;
+        int e = EAGAIN;
+        if (slot < MAX_RUNS) {
+            pid = start_run(plan, upper_fd, run_sock, fds + 1, (int)n - 1, (unsigned)m.code);
+            e = errno;
+        }
         for (size_t i = 1; i < n; i++)
             close(fds[i]);
-        int status = 125 << 8;
-        if (pid < 0) {
-            struct sbx_msg f = {.type = SBX_MSG_SETUP_FAILED, .code = e};
-            snprintf(f.text, sizeof f.text, "run: creating its namespaces: %s", strerror(e));
-            sbx_msg_send(run_sock, &f, NULL, 0);
+        if (pid > 0) {
+            runs[slot] = (struct run_slot){.pid = pid, .sock = run_sock};
+            continue;
         }
-        while (pid > 0) {
-            siginfo_t si;
-            if (sigwaitinfo(&chld, &si) < 0)
-                continue;
-            int st;
-            pid_t p;
-            while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-                if (p == pid) {
-                    status = st;
-                    pid = 0;
-                }
-        }
-        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = status};
+        struct sbx_msg f = {.type = SBX_MSG_SETUP_FAILED, .code = e};
+        snprintf(f.text, sizeof f.text, "run: creating its namespaces: %s", strerror(e));
+        sbx_msg_send(run_sock, &f, NULL, 0);
+        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = 125 << 8};
         sbx_msg_send(run_sock, &end, NULL, 0);
         close(run_sock);
     }

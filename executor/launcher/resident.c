@@ -166,6 +166,7 @@ static void read_one(struct sbx_job *run)
         ended(run, SIGKILL);
         return;
     }
+
     switch (m.type) {
     case SBX_MSG_READY:
         if (nfds && !run->prepared && run->pidfd < 0) {
