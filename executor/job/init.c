@@ -241,6 +241,10 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
     rp.sock = run_sock;
     rp.resident = false;
     rp.lock_fd = -1;
+    /* Files of earlier runs stay: only this run's count for its output
+     * limit (ctime, which no call of the run can set back). */
+    /* The clock the kernel stamps files with (coarse). */
+    clock_gettime(CLOCK_REALTIME_COARSE, &rp.run_start);
     size_t k = 1;
     for (int i = 0; i < 3; i++)
         rp.stdio[i] = (m.code & (1 << i)) && k < n ? fds[k++] : -1;
@@ -428,7 +432,8 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
             /* Before the end is reported (the launcher then kills all): a
              * file the job wrote up to the file-size limit. */
             struct sbx_msg f = {.type = SBX_MSG_OUTPUT_FILE};
-            if (sbx_fsize_reached(plan->spec, upper_fd, f.text, sizeof f.text))
+            if (sbx_fsize_reached(plan->spec, upper_fd, plan->run_start.tv_sec ? &plan->run_start : NULL,
+                                  f.text, sizeof f.text))
                 sbx_msg_send(plan->sock, &f, NULL, 0);
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);

@@ -120,8 +120,17 @@ static int teardown(void **state)
 
 /* One run of "sh -c SCRIPT" with the given limits; its result, and what it
  * wrote to stdout (through a pipe) in out. */
+static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
+                       uint64_t output, struct sbx_result *res, char *out, size_t outsz);
+
 static void run_sh(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
                    struct sbx_result *res, char *out, size_t outsz)
+{
+    run_sh_out(f, script, cpu_ns, memory, 0, res, out, outsz);
+}
+
+static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
+                       uint64_t output, struct sbx_result *res, char *out, size_t outsz)
 {
     struct sbx_err err = {0};
     struct sbx_job *run = prepare(f);
@@ -132,6 +141,8 @@ static void run_sh(struct fx *f, const char *script, int64_t cpu_ns, uint64_t me
     s.argv = argv;
     s.limits.cpu_time_ns = cpu_ns;
     s.limits.memory = memory;
+    if (output)
+        s.limits.output = output;
     int p[2];
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     int stdio[3] = {-1, p[1], -1};
@@ -187,6 +198,20 @@ static void test_limits(void **state)
     assert_string_equal(out, "ok\n");
 }
 
+/* A file at the output limit is the run's that wrote it, not a later
+ * run's (the files stay). */
+static void test_output_file(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[256];
+    run_sh_out(f, "head -c 100000 /dev/zero > /tmp/big", 0, 0, 65536, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED);
+    run_sh_out(f, "ls -l /tmp/big >/dev/null", 0, 0, 65536, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_int_equal(r.msg.exit_code, 0);
+}
+
 static void test_exec_failure(void **state)
 {
     struct fx *f = *state;
@@ -226,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
