@@ -172,8 +172,16 @@ static void teardown(struct sbx_daemon *d, struct sbx_sandbox *sb, const char *w
     free(sb);
 }
 
+static void prepare_next(struct sbx_daemon *d, struct sbx_sandbox *sb);
+
 void sbx_warm_fill(struct sbx_daemon *d)
 {
+    struct sbx_sandbox *next;
+    for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = next) {
+        next = sb->next;
+        if (sb->want_run)
+            prepare_next(d, sb); /* may free sb */
+    }
     if (d->draining || !d->n_pools)
         return;
     unsigned building = 0;
@@ -282,10 +290,23 @@ static void start_in(struct sbx_daemon *d, struct sbx_sandbox *sb, struct sbx_dj
         sbx_job_kill(j->exec);
     }
     /* A session's next run is prepared while this one runs: off the next
-     * one's critical path (its namespaces, its cgroup migration). */
-    if (!sb->pool && sbx_sandbox_prepare(sb->exec, &sb->run, &err) < 0) {
+     * one's critical path (its namespaces, its cgroup migration), and once
+     * this turn's answers are out (sbx_warm_fill), off this one's. */
+    sb->want_run = !sb->pool;
+}
+
+/* A session's next run, when it wants one. */
+static void prepare_next(struct sbx_daemon *d, struct sbx_sandbox *sb)
+{
+    sb->want_run = false;
+    if (sb->run || sb->exec_ended || sb->removing)
+        return;
+    struct sbx_err err = {0};
+    if (sbx_sandbox_prepare(sb->exec, &sb->run, &err) < 0) {
         sbx_log("session %" PRIu64 ": preparing its next run: %s", sb->id, err.msg);
         sb->run = NULL;
+        if (!sb->busy)
+            teardown(d, sb, err.msg);
     }
 }
 
@@ -467,12 +488,7 @@ void sbx_warm_job_done(struct sbx_daemon *d, struct sbx_djob *j)
     }
     sb->runs++;
     sb->idle_since_ns = sbx_now_ns();
-    struct sbx_err err = {0};
-    if (!sb->run && sbx_sandbox_prepare(sb->exec, &sb->run, &err) < 0) {
-        sbx_log("session %" PRIu64 ": preparing its next run: %s", sb->id, err.msg);
-        teardown(d, sb, err.msg);
-        return;
-    }
+    sb->want_run = !sb->run;
     session_kick(d, sb);
 }
 
