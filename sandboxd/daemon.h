@@ -135,6 +135,7 @@ struct sbx_sandbox {
     bool exec_ended;       /* its PID 1 is gone (or its setup failed) */
     bool counted;          /* its setup's CPU went to its pool's budget */
     bool want_run;         /* prepare its next run once this turn's answers are out */
+    bool want_kick;        /* start its next queued run then */
     int exec_pfd, run_pfd;
     /* A session: */
     uint64_t id;

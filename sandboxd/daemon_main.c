@@ -201,6 +201,16 @@ static int min_timeout(int a, int b)
     return a < b ? a : b;
 }
 
+static void flush_answers(struct sbx_daemon *d)
+{
+    struct sbx_conn *next;
+    for (struct sbx_conn *c = d->conns; c; c = next) {
+        next = c->next;
+        if (c->woff < c->wlen)
+            sbx_conn_writable(d, c);
+    }
+}
+
 /* One turn of the loop: poll everything, then let each part act. */
 static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
 {
@@ -260,6 +270,9 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     sbx_jobs_poll_done(d, fds);
     sbx_warm_poll_done(d, fds);
     sbx_warm_tick(d);
+    /* A submit's answer goes out before its job is started (a clone, or a
+     * run's message): the client's wait then overlaps the start. */
+    flush_answers(d);
     sbx_jobs_schedule(d);
     /* Jobs that stopped in this turn count against keep_stopped now. */
     sbx_jobs_trim(d);
@@ -267,11 +280,7 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     now = sbx_now_ns();
     sbx_conn_check_timeouts(d, now);
     /* Answers go out now rather than one poll later. */
-    for (struct sbx_conn *c = d->conns; c; c = next) {
-        next = c->next;
-        if (c->woff < c->wlen)
-            sbx_conn_writable(d, c);
-    }
+    flush_answers(d);
     sbx_conn_sweep(d);
     sbx_jobs_release_ended(d);
     /* Pools are refilled once this turn's jobs are on their way. */

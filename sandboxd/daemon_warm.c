@@ -173,12 +173,17 @@ static void teardown(struct sbx_daemon *d, struct sbx_sandbox *sb, const char *w
 }
 
 static void prepare_next(struct sbx_daemon *d, struct sbx_sandbox *sb);
+static void session_kick(struct sbx_daemon *d, struct sbx_sandbox *sb);
 
 void sbx_warm_fill(struct sbx_daemon *d)
 {
     struct sbx_sandbox *next;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = next) {
         next = sb->next;
+        if (sb->want_kick) {
+            sb->want_kick = false;
+            session_kick(d, sb);
+        }
         if (sb->want_run)
             prepare_next(d, sb); /* may free sb */
     }
@@ -451,7 +456,8 @@ void sbx_warm_session_enqueue(struct sbx_daemon *d, struct sbx_sandbox *sb, stru
     else
         sb->rq = j;
     sb->rq_tail = j;
-    session_kick(d, sb);
+    /* Started after this turn's answers (its submit's) are out. */
+    sb->want_kick = true;
 }
 
 void sbx_warm_unqueue(struct sbx_djob *j)
