@@ -189,6 +189,18 @@ static void close_all_but(int *keep, int n)
     syscall(SYS_close_range, next, ~0U, 0U);
 }
 
+/* As PID 1 of its namespace: SIGKILL to every other process in it, and
+ * each reaped (orphans come to us), until none is left. */
+static void kill_and_reap_all(void)
+{
+    for (;;) {
+        kill(-1, SIGKILL);
+        pid_t p = waitpid(-1, NULL, __WALL);
+        if (p < 0 && errno == ECHILD)
+            return;
+    }
+}
+
 /* One run of a resident sandbox, in the namespaces its clone made: PID, mount
  * and IPC (and network, for every run but the first) of its own, so that
  * nothing a run leaves (processes, SysV and POSIX IPC objects, sockets) is
@@ -435,6 +447,13 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
             if (sbx_fsize_reached(plan->spec, upper_fd, plan->run_start.tv_sec ? &plan->run_start : NULL,
                                   f.text, sizeof f.text))
                 sbx_msg_send(plan->sock, &f, NULL, 0);
+            /* A run's PID 1 ends the others itself: then the end can be told
+             * before its own exit, which tears its namespaces down (an RCU
+             * grace period for the mount namespace): the launcher answers
+             * meanwhile and waits for that (SBX_MSG_RUN_ENDED) only before
+             * it removes the run's cgroup. */
+            if (plan->run_start.tv_sec)
+                kill_and_reap_all();
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);
             /* Exiting ends the PID namespace: the kernel kills every other

@@ -88,6 +88,9 @@ int sbx_result_exit_status(const JobResult *r)
 
 void sbx_job_free_(struct sbx_job *job)
 {
+    /* A run's PID 1 lives in the run's cgroup until its namespaces are gone. */
+    if (job->sandbox)
+        sbx_run_wait_gone_(job);
     if (job->pidfd >= 0)
         close(job->pidfd);
     if (job->sock >= 0)

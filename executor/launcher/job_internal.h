@@ -74,5 +74,6 @@ void sbx_job_kill_(struct sbx_job *job, enum kill_reason why);
 int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds);
 int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds);
 void sbx_run_reap_(struct sbx_job *run);
+void sbx_run_wait_gone_(struct sbx_job *run);
 
 #endif

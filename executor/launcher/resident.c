@@ -200,8 +200,12 @@ static void read_one(struct sbx_job *run)
         }
         break;
     case SBX_MSG_EXITED:
+        /* Its PID 1 has ended every process of the run: the run is over,
+         * though its namespaces are still being torn down (RUN_ENDED). */
         run->have_status = true;
         run->status = m.code;
+        run->reaped = true;
+        run->t_end = sbx_job_now_ns_();
         break;
     case SBX_MSG_OUTPUT_FILE:
         run->output_file = true;
@@ -255,6 +259,27 @@ int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds)
     if (run->started)
         sbx_job_check_limits_(run);
     return run->reaped;
+}
+
+/* Until the run's PID 1 is gone (its cgroup can go then), briefly: it has
+ * ended every other process and only tears its namespaces down. */
+void sbx_run_wait_gone_(struct sbx_job *run)
+{
+    int64_t deadline = sbx_job_now_ns_() + (int64_t)RUN_END_TIMEOUT_MS * 1000000;
+    while (run->sock >= 0) {
+        int64_t left = (deadline - sbx_job_now_ns_()) / 1000000;
+        struct pollfd p = {.fd = run->sock, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) == 0)
+            break;
+        struct sbx_msg m;
+        size_t nfds = 0;
+        if (sbx_msg_recv(run->sock, &m, NULL, &nfds) < 0 || m.type == SBX_MSG_RUN_ENDED)
+            break;
+    }
+    if (run->sock >= 0) {
+        close(run->sock);
+        run->sock = -1;
+    }
 }
 
 void sbx_run_reap_(struct sbx_job *run)
