@@ -50,4 +50,9 @@ int sbx_mounts_sysfs_new(struct sbx_err *err);
  * the job owns (a joined one refuses the mount). */
 int sbx_mounts_oci_fs(bool mqueue, int sysfs_fd, struct sbx_err *err);
 
+/* In a run's new mount and PID namespaces (a resident sandbox's, job/init.c):
+ * mounts a /proc of the run's PID namespace, masks included, over the
+ * sandbox's. */
+int sbx_mounts_proc_renew(struct sbx_err *err);
+
 #endif
