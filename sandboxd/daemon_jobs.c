@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "executor/net.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 #define ST(s) SBX__V1__JOB_STATE__##s
@@ -394,6 +395,14 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
     char name[64];
     snprintf(name, sizeof name, "sandboxd-%" PRIu64, j->id);
     struct sbx_exec_opts opts = {.pool = &d->cfg.pool, .job_name = name};
+    /* A network namespace made ahead, when the job wants lo up (the
+     * stash's kind): the child need not make one on the job's time. */
+    _cleanup_close_ int netns = -1;
+    if (j->spec.loopback && d->n_netns > 0) {
+        netns = d->netns[--d->n_netns];
+        opts.netns_fd = netns;
+        opts.premade_netns = true;
+    }
     memcpy(opts.stdio, j->stdio, sizeof opts.stdio);
     struct sbx_err err = {0};
     int exec_status = 125;
@@ -612,6 +621,20 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
             j->drop_output = true;
             sbx_jobs_kill(d, j, SIGKILL, &e);
         }
+}
+
+void sbx_jobs_stash_netns(struct sbx_daemon *d)
+{
+    if (d->netns_off || d->n_netns >= SBX_NETNS_STASH || d->draining)
+        return;
+    struct sbx_err err = {0};
+    int fd = sbx_net_prepare(true, &err);
+    if (fd < 0) {
+        sbx_log("network namespaces are made by each job (%s)", err.msg);
+        d->netns_off = true;
+        return;
+    }
+    d->netns[d->n_netns++] = fd;
 }
 
 void sbx_jobs_release_ended(struct sbx_daemon *d)

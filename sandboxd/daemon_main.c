@@ -280,8 +280,10 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     flush_answers(d);
     sbx_conn_sweep(d);
     sbx_jobs_release_ended(d);
-    /* Pools are refilled once this turn's jobs are on their way. */
+    /* Pools are refilled once this turn's jobs are on their way, and a
+     * network namespace is made for the stash (one per turn). */
     sbx_warm_fill(d);
+    sbx_jobs_stash_netns(d);
 
     if (d->draining) {
         if (now >= d->drain_deadline && d->n_running) {
@@ -409,6 +411,8 @@ int main(int argc, char **argv)
         sbx_jobs_remove(&d, d.jobs);
     sbx_warm_shutdown(&d);
     sbx_jobs_release_ended(&d);
+    while (d.n_netns > 0)
+        close(d.netns[--d.n_netns]);
     free(d.ended);
     free(d.claims); /* empty: every job dropped its claims */
     sbx_dconfig_free(&d.cfg);

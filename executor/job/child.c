@@ -230,7 +230,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     }
     apply_sysctls(plan);
     int upper_fd = -1;
-    if (sbx_mounts_setup(spec, fds, &upper_fd, &err) < 0)
+    if (sbx_mounts_setup(spec, fds, plan->resident, &upper_fd, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     free(fds);
     if ((plan->masked_paths || plan->readonly_paths) &&
@@ -255,7 +255,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     } else if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
     }
-    if (spec->loopback && sbx_net_loopback_up(&err) < 0)
+    if (spec->loopback && !plan->premade_netns && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* Or a launcher with nothing else to do (sbx run) moves us while we
      * build the root; nothing of the job runs before it says so. */

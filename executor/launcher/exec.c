@@ -523,6 +523,13 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.extra_seccomp = opts->extra_seccomp;
         plan.readonly_root = opts->readonly_root;
     }
+    if (opts && opts->premade_netns && !plan.detached) {
+        if (opts->netns_fd < 0) {
+            sbx_err_set(err, EINVAL, "setup: a premade network namespace needs its fd");
+            goto failed;
+        }
+        plan.joined_netns = plan.premade_netns = true;
+    }
     if (opts && opts->resident) {
         if (opts->detached) {
             sbx_err_set(err, EINVAL, "setup: a job is either detached or resident");
@@ -530,6 +537,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         }
         plan.resident = true;
         job->resident = true;
+        job->memory_limit = spec->limits.memory;
         /* The sandbox lives as long as its owner wants; limits of time
          * are its runs'. */
         job->wall_limit_ns = job->cpu_limit_ns = 0;

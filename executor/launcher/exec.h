@@ -71,6 +71,10 @@ struct sbx_exec_opts {
      * command at a time on request, each in namespaces and a cgroup of its
      * own (sbx_sandbox_prepare, sbx_run_start). */
     bool resident;
+    /* Any job: netns_fd is a network namespace the caller made ahead
+     * (sbx_net_prepare, lo up if the spec wants loopback), joined instead
+     * of a new one being made on the job's critical path. */
+    bool premade_netns;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */

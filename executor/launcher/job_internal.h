@@ -52,6 +52,7 @@ struct sbx_job {
      * a cgroup whose children have controllers). */
     struct sbx_cgroup *cg_init;
     bool resident;
+    uint64_t memory_limit;          /* a resident sandbox's: what its runs share */
     unsigned runs;                  /* runs made so far */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
      * (pidfd from the run itself, for signals only); it has ended when the
