@@ -625,7 +625,9 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
 
 void sbx_jobs_stash_netns(struct sbx_daemon *d)
 {
-    if (d->netns_off || d->n_netns >= SBX_NETNS_STASH || d->draining)
+    /* Only while nothing runs: under load the daemon has better to do, and
+     * the jobs make their own. */
+    if (d->netns_off || d->n_netns >= SBX_NETNS_STASH || d->draining || d->n_running || d->queue)
         return;
     struct sbx_err err = {0};
     int fd = sbx_net_prepare(true, &err);
