@@ -269,6 +269,8 @@ bool sbx_jobs_owned_active(struct sbx_daemon *d, const struct sbx_conn *c);
  * they were collected): called after the loop has written what it could of
  * their answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
+/* The fds of ended jobs whose release waits (at most d->n_ended). */
+void sbx_jobs_add_release_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n);
 
 /* Takes a queued job out of the daemon's queue (a session's run). */
 void sbx_jobs_unqueue(struct sbx_daemon *d, struct sbx_djob *j);

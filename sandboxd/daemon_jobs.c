@@ -641,9 +641,28 @@ void sbx_jobs_stash_netns(struct sbx_daemon *d)
 
 void sbx_jobs_release_ended(struct sbx_daemon *d)
 {
-    for (size_t i = 0; i < d->n_ended; i++)
-        sbx_job_release(d->ended[i]);
-    d->n_ended = 0;
+    /* A run whose PID 1 still tears its namespaces down (a CPU-starved one
+     * can take long) waits in the list, polled, rather than the loop
+     * waiting for it; its sandbox waits for it, for its cgroup is the
+     * run's parent. */
+    size_t keep = 0;
+    for (size_t i = 0; i < d->n_ended; i++) {
+        int fd;
+        if (sbx_job_release_ready(d->ended[i], &fd) || d->quit)
+            sbx_job_release(d->ended[i]);
+        else
+            d->ended[keep++] = d->ended[i];
+    }
+    d->n_ended = keep;
+}
+
+void sbx_jobs_add_release_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
+{
+    for (size_t i = 0; i < d->n_ended; i++) {
+        int fd;
+        if (!sbx_job_release_ready(d->ended[i], &fd) && fd >= 0)
+            fds[(*n)++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
 }
 
 struct uid_count {

@@ -89,8 +89,10 @@ int sbx_result_exit_status(const JobResult *r)
 void sbx_job_free_(struct sbx_job *job)
 {
     /* A run's PID 1 lives in the run's cgroup until its namespaces are gone. */
-    if (job->sandbox)
+    if (job->sandbox) {
         sbx_run_wait_gone_(job);
+        job->sandbox->live_runs--;
+    }
     if (job->pidfd >= 0)
         close(job->pidfd);
     if (job->sock >= 0)
@@ -1056,6 +1058,20 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
      * closes before it waits for the others, so it cannot be the one that
      * says the job is gone.) */
     sbx_uid_slot_release(&job->slot);
+}
+
+bool sbx_job_release_ready(struct sbx_job *job, int *fd)
+{
+    *fd = -1;
+    if (job->resident)
+        return job->live_runs == 0;
+    if (!job->sandbox || job->sock < 0)
+        return true;
+    struct pollfd p = {.fd = job->sock, .events = POLLIN};
+    if (poll(&p, 1, 0) == 1)
+        return true;
+    *fd = job->sock;
+    return false;
 }
 
 void sbx_job_release(struct sbx_job *job)

@@ -46,6 +46,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     run->host_uid = sb->host_uid;
     run->host_gid = sb->host_gid;
     unsigned n = ++sb->runs;
+    sb->live_runs++;
 
     int fds[1 + SBX_CG_MAX_DIRS];
     int nfds = 0;
