@@ -375,9 +375,8 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
         sbx_err_set(&why, EPERM, "uid %u is no longer allowed to run jobs", j->uid);
     else if (j->pool && !sbx_warm_pool_allows_uid(j->pool, j->uid, ctx.admin))
         sbx_err_set(&why, EPERM, "uid %u may no longer take from pool %s", j->uid, j->pool->name);
-    /* A pool's policy is the operator's: its paths are not the client's. */
-    else if (j->pool || sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code,
-                                        &why) == 0)
+    else if ((ctx.caps_only = j->pool != NULL), /* a pool's paths are the operator's */
+             sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code, &why) == 0)
         why.code = 0;
     if (why.code) {
         char msg[sizeof why.msg + 64];

@@ -267,8 +267,9 @@ int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, size_t imag
                     const struct sbx_req_ctx *ctx, Sbx__V1__Error__Code *code,
                     struct sbx_err *err)
 {
-    int r = check_host_paths(p, image_layers, ctx, code, err);
-    if (r < 0 || (r = check_image_shared(p, ctx, code, err)) < 0 || ctx->admin)
+    int r = ctx->caps_only ? 0 : check_host_paths(p, image_layers, ctx, code, err);
+    if (r < 0 || (!ctx->caps_only && (r = check_image_shared(p, ctx, code, err)) < 0) ||
+        ctx->admin)
         return r;
     *code = E(OVER_CAP);
     return check_caps(spec, &ctx->cfg->caps, err);
