@@ -804,6 +804,25 @@ void sbx_job_check_limits_(struct sbx_job *job)
     }
 }
 
+void sbx_job_listener_step_(struct sbx_job *job, short revents)
+{
+    if (job->listener < 0 || !(revents & (POLLIN | POLLHUP | POLLERR)))
+        return;
+    /* A call the filter sends to the supervisor is a violation: the job
+     * ends for it, with the call's name. */
+    if (revents & POLLIN) {
+        char name[64];
+        if (sbx_seccomp_notif_read(job->listener, name, sizeof name) == 0) {
+            snprintf(job->syscall, sizeof job->syscall, "%s", name);
+            sbx_job_kill_(job, KILL_SECCOMP);
+        }
+    }
+    if (revents & (POLLHUP | POLLERR)) {
+        close(job->listener);
+        job->listener = -1;
+    }
+}
+
 int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
 {
     if (job->reaped)
@@ -832,19 +851,7 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
             job->sock = -1;
         }
     }
-    if (job->listener >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (fds[2].revents & POLLIN) {
-            char name[64];
-            if (sbx_seccomp_notif_read(job->listener, name, sizeof name) == 0) {
-                snprintf(job->syscall, sizeof job->syscall, "%s", name);
-                sbx_job_kill_(job, KILL_SECCOMP);
-            }
-        }
-        if (fds[2].revents & (POLLHUP | POLLERR)) {
-            close(job->listener);
-            job->listener = -1;
-        }
-    }
+    sbx_job_listener_step_(job, fds[2].revents);
     if (fds[1].revents & POLLIN) {
         int st;
         if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid) {

@@ -71,6 +71,8 @@ void sbx_job_end_setup_(struct sbx_job *job, bool failed, const struct sbx_err *
 void sbx_job_deliver_pending_(struct sbx_job *job);
 void sbx_job_check_limits_(struct sbx_job *job);
 void sbx_job_kill_(struct sbx_job *job, enum kill_reason why);
+/* The seccomp listener's events (poll's revents for it). */
+void sbx_job_listener_step_(struct sbx_job *job, short revents);
 
 /* resident.c: a run's side of sbx_job_pollfds, sbx_job_step and reaping. */
 int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds);

@@ -257,19 +257,7 @@ int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds)
             break;
         read_one(run);
     }
-    if (run->listener >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (fds[2].revents & POLLIN) {
-            char name[64];
-            if (sbx_seccomp_notif_read(run->listener, name, sizeof name) == 0) {
-                snprintf(run->syscall, sizeof run->syscall, "%s", name);
-                sbx_job_kill_(run, KILL_SECCOMP);
-            }
-        }
-        if (fds[2].revents & (POLLHUP | POLLERR)) {
-            close(run->listener);
-            run->listener = -1;
-        }
-    }
+    sbx_job_listener_step_(run, fds[2].revents);
     if (!run->reaped && !run->started && !run->setup_over && run->setup_deadline &&
         sbx_job_now_ns_() >= run->setup_deadline) {
         struct sbx_err e = {0};
