@@ -292,11 +292,17 @@ static const char *const proc_masked_dirs[] = {"proc/acpi", "proc/scsi", "proc/a
                                                "proc/driver"};
 static const char *const proc_readonly[] = {"proc/sys", "proc/bus", "proc/fs", "proc/irq"};
 
-static int setup_proc(int rootfd, struct sbx_err *err)
+static int new_proc(void)
 {
     const char *opts[] = {NULL};
-    int r = mount_fs_at(rootfd, "proc", "proc", opts,
-                        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    return new_fs("proc", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+/* Attaches proc (a detached proc mount) at /proc and masks it. */
+static int setup_proc_with(int rootfd, int proc, struct sbx_err *err)
+{
+    _cleanup_close_ int target = make_mountpoint(rootfd, "proc", true);
+    int r = target < 0 ? target : attach(proc, target);
     if (r < 0)
         return sbx_err_sys(err, -r, "mounting /proc");
 
@@ -339,6 +345,14 @@ static int setup_proc(int rootfd, struct sbx_err *err)
             return sbx_err_sys(err, errno, "making /%s read-only", proc_readonly[i]);
     }
     return 0;
+}
+
+static int setup_proc(int rootfd, struct sbx_err *err)
+{
+    _cleanup_close_ int proc = new_proc();
+    if (proc < 0)
+        return sbx_err_sys(err, -proc, "mounting /proc");
+    return setup_proc_with(rootfd, proc, err);
 }
 
 /* A read-only directory bind reaches the job through a read-only overlay of
@@ -578,4 +592,17 @@ int sbx_mounts_mask(const char *const *masked, const char *const *readonly, stru
                                readonly[i]);
     }
     return 0;
+}
+
+int sbx_mounts_proc_renew(struct sbx_err *err)
+{
+    /* On top of the sandbox's /proc, not in its place: unmounting that one
+     * would wait for an RCU grace period (the kernel frees the detached
+     * mounts only after one), on the run's critical path. Covered, it is
+     * out of reach: nothing in a run may unmount (no capabilities), and a
+     * path resolves to the topmost mount. */
+    _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return sbx_err_sys(err, errno, "opening /");
+    return setup_proc(rootfd, err);
 }

@@ -36,4 +36,9 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, s
  * does; symlinks are followed but never out of the root. */
 int sbx_mounts_mask(const char *const *masked, const char *const *readonly, struct sbx_err *err);
 
+/* In a run's new mount and PID namespaces (a resident sandbox's, job/init.c):
+ * mounts a /proc of the run's PID namespace, masks included, over the
+ * sandbox's. */
+int sbx_mounts_proc_renew(struct sbx_err *err);
+
 #endif

@@ -55,6 +55,10 @@ const char *sbx_request_op_name(const Request *req)
         return "remove";
     case SBX__V1__REQUEST__OP_HEALTH:
         return "health";
+    case SBX__V1__REQUEST__OP_SESSION_CREATE:
+        return "session_create";
+    case SBX__V1__REQUEST__OP_SESSION_REMOVE:
+        return "session_remove";
     default:
         return "unknown";
     }

@@ -72,6 +72,9 @@ struct sbx_claim {
     unsigned refs;
 };
 
+struct sbx_sandbox;
+struct sbx_pool;
+
 struct sbx_djob {
     struct sbx_djob *next, *prev; /* every job, oldest first */
     struct sbx_djob *qnext;       /* the queue of CREATED jobs */
@@ -101,6 +104,54 @@ struct sbx_djob {
     int64_t slot_wait_since; /* first found every uid slot taken; 0: never */
     struct sbx_result res; /* once STOPPED */
     int exit_status;
+    /* A job of a warm pool (taken warm, or a cold start when it was
+     * empty), or a run of a session: */
+    struct sbx_pool *pool;
+    uint64_t session_id;
+    bool warm;
+    struct sbx_sandbox *sandbox;  /* the sandbox it runs in (RUNNING, PAUSED) */
+    struct sbx_sandbox *queued_in; /* the session whose queue holds it (CREATED) */
+};
+
+/* A warm pool (daemon_warm.c): its configuration, fixed until a restart,
+ * and its counters. */
+struct sbx_pool {
+    char name[SBX_MAX_POOL_NAME + 1];
+    uint32_t size;
+    uint32_t *allowed_uids;
+    size_t n_allowed;
+    JobPolicy *policy; /* a copy of the configured one, command placeholder set */
+    struct sbx_spec spec;
+    uint64_t taken, cold_starts, built, build_failed, setup_cpu_ms;
+};
+
+/* A resident sandbox: one of a warm pool's, or a session. */
+struct sbx_sandbox {
+    struct sbx_sandbox *next;
+    struct sbx_pool *pool; /* NULL: a session */
+    struct sbx_job *exec;  /* the sandbox */
+    struct sbx_job *run;   /* its next run, preparing or ready; NULL while one runs */
+    struct sbx_djob *busy; /* the job running in it */
+    bool exec_ended;       /* its PID 1 is gone (or its setup failed) */
+    bool counted;          /* its setup's CPU went to its pool's budget */
+    bool want_run;         /* prepare its next run once this turn's answers are out */
+    bool want_kick;        /* start its next queued run then */
+    int exec_pfd, run_pfd;
+    /* A session: */
+    uint64_t id;
+    uid_t uid;
+    gid_t gid;
+    char name[SBX_MAX_JOB_NAME + 1];
+    JobPolicy *policy; /* owned; spec borrows from it */
+    struct sbx_spec spec;
+    struct sbx_image_hold hold;
+    struct sbx_djob *rq, *rq_tail; /* runs waiting for it, through qnext */
+    uint64_t created_ms;
+    unsigned runs;
+    int64_t idle_ns, lifetime_ns, created_ns, idle_since_ns;
+    struct sbx_conn *creator; /* its session_create waits for it to be ready */
+    uint64_t creator_req;
+    bool removing;
 };
 
 struct sbx_waiter {
@@ -144,6 +195,10 @@ struct sbx_daemon {
     int64_t drain_deadline; /* then kill what still runs */
     bool quit;
     int64_t start_ns;
+    struct sbx_pool *pools;
+    size_t n_pools;
+    struct sbx_sandbox *sandboxes;
+    unsigned n_sessions;
 };
 
 int64_t sbx_now_ns(void);
@@ -207,5 +262,46 @@ bool sbx_jobs_owned_active(struct sbx_daemon *d, const struct sbx_conn *c);
  * they were collected): called after the loop has written what it could of
  * their answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
+
+/* Takes a queued job out of the daemon's queue (a session's run). */
+void sbx_jobs_unqueue(struct sbx_daemon *d, struct sbx_djob *j);
+/* Stops a queued job that will never start, with why as its result. */
+void sbx_jobs_stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why);
+/* Tears j's executor job down after this turn's answers are written. */
+void sbx_jobs_defer_release(struct sbx_daemon *d, struct sbx_job *job);
+
+/* daemon_warm.c: warm pools and sessions. */
+int sbx_warm_init(struct sbx_daemon *d, struct sbx_err *err);
+/* Starts building sandboxes the pools lack (a few at a time). */
+void sbx_warm_fill(struct sbx_daemon *d);
+size_t sbx_warm_max_pollfds(struct sbx_daemon *d);
+void sbx_warm_add_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n);
+void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds);
+int sbx_warm_timeout_ms(struct sbx_daemon *d);
+/* Removes sessions past their idle timeout or lifetime. */
+void sbx_warm_tick(struct sbx_daemon *d);
+struct sbx_pool *sbx_warm_pool_find(struct sbx_daemon *d, const char *name);
+bool sbx_warm_pool_allows_uid(const struct sbx_pool *p, uid_t uid, bool admin);
+struct sbx_sandbox *sbx_warm_session_find(struct sbx_daemon *d, uint64_t id);
+/* A pool's job about to start: runs it in a ready sandbox of its pool
+ * (true), or says the pool is empty (false: start it cold). */
+bool sbx_warm_take(struct sbx_daemon *d, struct sbx_djob *j);
+/* A session's run, just created: waits in the session's queue. */
+void sbx_warm_session_enqueue(struct sbx_daemon *d, struct sbx_sandbox *sb, struct sbx_djob *j);
+void sbx_warm_unqueue(struct sbx_djob *j);
+/* j, which ran in a sandbox, ended (its executor job collected). */
+void sbx_warm_job_done(struct sbx_daemon *d, struct sbx_djob *j);
+void sbx_warm_session_create(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
+                             Sbx__V1__SessionRequest *s, struct sbx_job_req *jr);
+/* Removes a session (killing a run in progress, failing the queued). */
+void sbx_warm_session_remove(struct sbx_daemon *d, struct sbx_sandbox *sb);
+void sbx_warm_session_info(struct sbx_sandbox *sb, bool full, JobInfo *info,
+                           Sbx__V1__Usage *usage);
+/* Health's pools (stats points to n_pools entries it fills; ptrs too). */
+void sbx_warm_health(struct sbx_daemon *d, Sbx__V1__PoolStats *stats,
+                     Sbx__V1__PoolStats **ptrs);
+void sbx_warm_conn_gone(struct sbx_daemon *d, struct sbx_conn *c);
+/* Tears down every sandbox (shutdown). */
+void sbx_warm_shutdown(struct sbx_daemon *d);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/readfile.h"
+#include "executor/launcher/exec.h"
 #include "policy/textformat.h"
 #include "policy/units.h"
 
@@ -160,6 +161,70 @@ static int check_pool(const DaemonConfig *m, struct sbx_uidpool *pool, struct sb
     return 0;
 }
 
+static int check_sessions(const DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
+{
+    const Sbx__V1__SessionConfig *sc = m->sessions;
+    cfg->session_idle_ns = SBX_DAEMON_DEFAULT_SESSION_IDLE_NS;
+    cfg->session_lifetime_ns = SBX_DAEMON_DEFAULT_SESSION_LIFETIME_NS;
+    cfg->max_sessions = SBX_DAEMON_DEFAULT_MAX_SESSIONS;
+    cfg->max_sessions_per_uid = SBX_DAEMON_DEFAULT_MAX_SESSIONS_PER_UID;
+    if (!sc)
+        return 0;
+    if (sc->idle_timeout &&
+        parse_duration("sessions.idle_timeout", sc->idle_timeout, &cfg->session_idle_ns, err) < 0)
+        return -EINVAL;
+    if (sc->max_lifetime && parse_duration("sessions.max_lifetime", sc->max_lifetime,
+                                           &cfg->session_lifetime_ns, err) < 0)
+        return -EINVAL;
+    if (sc->has_max_sessions)
+        cfg->max_sessions = sc->max_sessions;
+    if (sc->has_max_sessions_per_uid)
+        cfg->max_sessions_per_uid = sc->max_sessions_per_uid;
+    if (cfg->max_sessions > 65536 || cfg->max_sessions_per_uid > 65536)
+        return sbx_err_set(err, EINVAL, "sessions.max_sessions%s: at most 65536",
+                           cfg->max_sessions > 65536 ? "" : "_per_uid");
+    return 0;
+}
+
+/* A pool's policy is the operator's, checked as a job's would be, without
+ * the command each job brings. */
+static int check_pools(const DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
+{
+    for (size_t i = 0; i < m->n_warm_pool; i++) {
+        const Sbx__V1__WarmPool *p = m->warm_pool[i];
+        if (!p->name || !*p->name || strlen(p->name) > SBX_MAX_POOL_NAME ||
+            strspn(p->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+                strlen(p->name))
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].name: must be 1 to %d characters of "
+                               "[A-Za-z0-9_.-]", i, SBX_MAX_POOL_NAME);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(m->warm_pool[k]->name, p->name) == 0)
+                return sbx_err_set(err, EINVAL, "warm_pool[%zu].name: %s is already pool %zu's",
+                                   i, p->name, k);
+        if (!p->has_size || p->size < 1 || p->size > SBX_MAX_POOL_SIZE)
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].size: must be 1 to %d", i,
+                               SBX_MAX_POOL_SIZE);
+        if (!p->policy)
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].policy: missing", i);
+        if (p->policy->command || p->policy->n_args)
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].policy.%s: a pool's policy has no "
+                               "command (each job brings its own)", i,
+                               p->policy->command ? "command" : "args");
+        if (p->policy->image)
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].policy.image: not supported in a "
+                               "pool (name its layers in rootfs.layers)", i);
+        JobPolicy probe = *p->policy;
+        probe.command = (char *)SBX_SANDBOX_PLACEHOLDER_COMMAND;
+        struct sbx_spec spec;
+        struct sbx_err e = {0};
+        const char *rootfs = cfg->default_rootfs ? cfg->default_rootfs : sbx_default_rootfs();
+        if (sbx_policy_validate(&probe, rootfs, &spec, &e) < 0)
+            return sbx_err_set(err, EINVAL, "warm_pool[%zu].policy.%s", i, e.msg);
+        sbx_spec_free(&spec);
+    }
+    return 0;
+}
+
 static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
 {
     cfg->socket = m->socket ? m->socket : SBX_DAEMON_DEFAULT_SOCKET;
@@ -236,7 +301,7 @@ static int validate(DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *er
     cfg->default_rootfs = m->default_rootfs;
     if (m->default_rootfs && sbx_check_config_path("default_rootfs", m->default_rootfs, err) < 0)
         return -EINVAL;
-    return 0;
+    return check_sessions(m, cfg, err) < 0 ? -EINVAL : check_pools(m, cfg, err);
 }
 
 int sbx_dconfig_parse(const char *text, size_t len, struct sbx_dconfig *cfg, struct sbx_err *err)

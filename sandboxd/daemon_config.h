@@ -72,7 +72,21 @@ struct sbx_dconfig {
     const char *default_rootfs;
     const char *image_store;   /* for policy.image; default /var/lib/sbx */
     bool share_images;         /* non-admins may use the image store */
+    /* Warm pools are cfg->msg->warm_pool (checked here: names, sizes, each
+     * policy valid without a command); sessions' bounds: */
+    int64_t session_idle_ns, session_lifetime_ns;
+    uint32_t max_sessions, max_sessions_per_uid;
 };
+
+#define SBX_DAEMON_DEFAULT_SESSION_IDLE_NS (300LL * 1000000000)
+#define SBX_DAEMON_DEFAULT_SESSION_LIFETIME_NS (3600LL * 1000000000)
+#define SBX_DAEMON_DEFAULT_MAX_SESSIONS 64
+#define SBX_DAEMON_DEFAULT_MAX_SESSIONS_PER_UID 8
+#define SBX_MAX_POOL_NAME 64
+#define SBX_MAX_POOL_SIZE 256
+/* What a sandbox built before its command is validated with: its policy
+ * must leave the command to each run. */
+#define SBX_SANDBOX_PLACEHOLDER_COMMAND "/sbx-no-command"
 
 /* Parses and validates the configuration text (len bytes). An empty text is
  * every default. On error err names the line or field and the reason. */

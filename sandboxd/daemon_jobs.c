@@ -238,6 +238,10 @@ int sbx_jobs_create(struct sbx_daemon *d, struct sbx_conn *c, Sbx__V1__JobReques
 
 static void queue_unlink(struct sbx_daemon *d, struct sbx_djob *j)
 {
+    if (j->queued_in) {
+        sbx_warm_unqueue(j); /* a session's run: not counted in n_created */
+        return;
+    }
     struct sbx_djob **pp = &d->queue, *prev = NULL;
     while (*pp && *pp != j) {
         prev = *pp;
@@ -252,6 +256,11 @@ static void queue_unlink(struct sbx_daemon *d, struct sbx_djob *j)
     d->n_created--;
 }
 
+void sbx_jobs_unqueue(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    queue_unlink(d, j);
+}
+
 void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j)
 {
     if (j->state == ST(CREATED))
@@ -260,8 +269,11 @@ void sbx_jobs_remove(struct sbx_daemon *d, struct sbx_djob *j)
         d->n_stopped--;
     if (j->exec) {
         sbx_job_finish(j->exec, NULL);
+        j->exec = NULL;
         d->n_running--;
     }
+    /* A run's sandbox goes after the run (its cgroup is the run's parent). */
+    sbx_warm_job_done(d, j);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -301,6 +313,13 @@ static void job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
 }
 
 /* A job that never ran still gets a result, so its waiters learn why. */
+static void stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why, int sig);
+
+void sbx_jobs_stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why)
+{
+    stop_unstarted(d, j, why, 0);
+}
+
 static void stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why, int sig)
 {
     queue_unlink(d, j);
@@ -353,7 +372,11 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
     struct sbx_err why = {0};
     if (!sbx_dconfig_allows(&d->cfg, j->uid, j->gid))
         sbx_err_set(&why, EPERM, "uid %u is no longer allowed to run jobs", j->uid);
-    else if (sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code, &why) == 0)
+    else if (j->pool && !sbx_warm_pool_allows_uid(j->pool, j->uid, ctx.admin))
+        sbx_err_set(&why, EPERM, "uid %u may no longer take from pool %s", j->uid, j->pool->name);
+    /* A pool's policy is the operator's: its paths are not the client's. */
+    else if (j->pool || sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code,
+                                        &why) == 0)
         why.code = 0;
     if (why.code) {
         char msg[sizeof why.msg + 64];
@@ -362,6 +385,10 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
         sbx_log("job %" PRIu64 " (uid %u): not started: %s", j->id, j->uid, why.msg);
         d->counters.setup_failed++;
         stop_unstarted(d, j, msg, 0);
+        return true;
+    }
+    if (j->pool && sbx_warm_take(d, j)) {
+        queue_unlink(d, j);
         return true;
     }
     char name[64];
@@ -443,13 +470,8 @@ int sbx_jobs_timeout_ms(struct sbx_daemon *d)
     return best;
 }
 
-static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
+void sbx_jobs_defer_release(struct sbx_daemon *d, struct sbx_job *job)
 {
-    /* Every process of the job is gone once PID 1 is reaped, so the pipes
-     * hold all there will ever be. */
-    if (sbx_jobio_step(&j->io, NULL, true))
-        sbx_job_kill_for_output(j->exec);
-    sbx_job_collect(j->exec, &j->res);
     if (d->n_ended == d->cap_ended) {
         size_t cap = d->cap_ended ? 2 * d->cap_ended : 16;
         struct sbx_job **p = realloc(d->ended, cap * sizeof *p);
@@ -459,11 +481,23 @@ static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
         }
     }
     if (d->n_ended < d->cap_ended)
-        d->ended[d->n_ended++] = j->exec;
+        d->ended[d->n_ended++] = job;
     else
-        sbx_job_release(j->exec);
+        sbx_job_release(job);
+}
+
+static void finish_job(struct sbx_daemon *d, struct sbx_djob *j)
+{
+    /* Every process of the job is gone once PID 1 is reaped, so the pipes
+     * hold all there will ever be. */
+    if (sbx_jobio_step(&j->io, NULL, true))
+        sbx_job_kill_for_output(j->exec);
+    sbx_job_collect(j->exec, &j->res);
+    sbx_jobs_defer_release(d, j->exec);
     j->exec = NULL;
     d->n_running--;
+    /* After the run: its sandbox's cgroup is its cgroup's parent. */
+    sbx_warm_job_done(d, j);
     JobResult *r = &j->res.msg;
     if (r->status == RS(SETUP_FAILED)) {
         d->counters.setup_failed++;

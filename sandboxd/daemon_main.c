@@ -111,6 +111,26 @@ static void warn_config(const struct sbx_dconfig *cfg)
                 cfg->pool.first, cfg->pool.range, cfg->pool.slots, what);
 }
 
+/* Whether two configurations have the same warm pools, byte for byte. */
+static bool same_pools(const DaemonConfig *a, const DaemonConfig *b)
+{
+    size_t na = a ? a->n_warm_pool : 0, nb = b ? b->n_warm_pool : 0;
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        size_t la = protobuf_c_message_get_packed_size(&a->warm_pool[i]->base);
+        size_t lb = protobuf_c_message_get_packed_size(&b->warm_pool[i]->base);
+        _cleanup_free_ uint8_t *x = malloc(la + 1), *y = malloc(lb + 1);
+        if (!x || !y || la != lb)
+            return false;
+        protobuf_c_message_pack(&a->warm_pool[i]->base, x);
+        protobuf_c_message_pack(&b->warm_pool[i]->base, y);
+        if (memcmp(x, y, la) != 0)
+            return false;
+    }
+    return true;
+}
+
 static void reload(struct sbx_daemon *d)
 {
     struct sbx_dconfig cfg;
@@ -129,6 +149,8 @@ static void reload(struct sbx_daemon *d)
         sbx_log("SIGHUP: uid_pool and slot_dir changes take effect on restart");
     cfg.pool = d->cfg.pool;
     cfg.pool.lockdir = d->slot_dir;
+    if (!same_pools(d->cfg.msg, cfg.msg))
+        sbx_log("SIGHUP: warm_pool changes take effect on restart");
     sbx_dconfig_free(&d->cfg);
     d->cfg = cfg;
     warn_config(&d->cfg);
@@ -179,10 +201,20 @@ static int min_timeout(int a, int b)
     return a < b ? a : b;
 }
 
+static void flush_answers(struct sbx_daemon *d)
+{
+    struct sbx_conn *next;
+    for (struct sbx_conn *c = d->conns; c; c = next) {
+        next = c->next;
+        if (c->woff < c->wlen)
+            sbx_conn_writable(d, c);
+    }
+}
+
 /* One turn of the loop: poll everything, then let each part act. */
 static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
 {
-    size_t need = 2 + d->n_conns + sbx_jobs_max_pollfds(d);
+    size_t need = 2 + d->n_conns + sbx_jobs_max_pollfds(d) + sbx_warm_max_pollfds(d);
     if (need > *cap) {
         struct pollfd *p = realloc(*pfds, need * sizeof *p);
         if (!p)
@@ -205,9 +237,11 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
         fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
     }
     sbx_jobs_add_pollfds(d, fds, &n);
+    sbx_warm_add_pollfds(d, fds, &n);
 
     int64_t now = sbx_now_ns();
     int timeout = min_timeout(sbx_jobs_timeout_ms(d), sbx_conn_timeout_ms(d, now));
+    timeout = min_timeout(timeout, sbx_warm_timeout_ms(d));
     if (d->draining) {
         int64_t ms = (d->drain_deadline - now + 999999) / 1000000;
         timeout = min_timeout(timeout, ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms);
@@ -234,6 +268,11 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     for (struct sbx_conn *c = d->conns; c; c = c->next)
         c->pfd = -1;
     sbx_jobs_poll_done(d, fds);
+    sbx_warm_poll_done(d, fds);
+    sbx_warm_tick(d);
+    /* A submit's answer goes out before its job is started (a clone, or a
+     * run's message): the client's wait then overlaps the start. */
+    flush_answers(d);
     sbx_jobs_schedule(d);
     /* Jobs that stopped in this turn count against keep_stopped now. */
     sbx_jobs_trim(d);
@@ -241,13 +280,11 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     now = sbx_now_ns();
     sbx_conn_check_timeouts(d, now);
     /* Answers go out now rather than one poll later. */
-    for (struct sbx_conn *c = d->conns; c; c = next) {
-        next = c->next;
-        if (c->woff < c->wlen)
-            sbx_conn_writable(d, c);
-    }
+    flush_answers(d);
     sbx_conn_sweep(d);
     sbx_jobs_release_ended(d);
+    /* Pools are refilled once this turn's jobs are on their way. */
+    sbx_warm_fill(d);
 
     if (d->draining) {
         if (now >= d->drain_deadline && d->n_running) {
@@ -307,6 +344,9 @@ static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *
     struct sbx_err cg = {0};
     if (geteuid() == 0 && sbx_cgroup_cleanup_stale(&cg) < 0)
         sbx_log("cleaning stale job cgroups: %s", cg.msg);
+    r = sbx_warm_init(d, err);
+    if (r < 0)
+        return r;
 
     d->listen_fd = activated_socket();
     if (d->listen_fd >= 0) {
@@ -367,8 +407,10 @@ int main(int argc, char **argv)
     while (d.conns)
         sbx_conn_close(&d, d.conns);
     sbx_jobs_drain(&d, true);
+    /* Runs before their sandboxes: a run's cgroup is its sandbox's child. */
     while (d.jobs)
         sbx_jobs_remove(&d, d.jobs);
+    sbx_warm_shutdown(&d);
     sbx_jobs_release_ended(&d);
     free(d.ended);
     free(d.claims); /* empty: every job dropped its claims */

@@ -42,6 +42,15 @@ static void job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usag
     info->created_unix_ms = j->created_ms;
     info->started_unix_ms = j->started_ms;
     info->ended_unix_ms = j->ended_ms;
+    if (j->session_id) {
+        info->has_session_id = true;
+        info->session_id = j->session_id;
+    }
+    if (j->pool) {
+        info->pool = j->pool->name;
+        info->has_warm = true;
+        info->warm = j->warm;
+    }
     if (j->state == ST(STOPPED)) {
         info->result = &j->res.msg;
         info->has_exit_status = true;
@@ -151,6 +160,7 @@ void sbx_ops_job_stopped(struct sbx_daemon *d, struct sbx_djob *j)
 
 void sbx_ops_conn_gone(struct sbx_daemon *d, struct sbx_conn *c)
 {
+    sbx_warm_conn_gone(d, c);
     for (struct sbx_waiter **pp = &d->waiters; *pp;) {
         struct sbx_waiter *w = *pp;
         if (w->conn != c) {
@@ -164,7 +174,8 @@ void sbx_ops_conn_gone(struct sbx_daemon *d, struct sbx_conn *c)
 }
 
 static void op_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
-                   Sbx__V1__JobRequest *jreq, struct sbx_job_req *jr, int fds[3], bool wait)
+                   Sbx__V1__JobRequest *jreq, struct sbx_job_req *jr, int fds[3], bool wait,
+                   struct sbx_pool *pool, struct sbx_sandbox *session)
 {
     struct sbx_err err = {0};
     Sbx__V1__Error__Code code = E(INTERNAL);
@@ -173,6 +184,12 @@ static void op_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
         d->counters.rejected++;
         sbx_conn_send_error(d, c, req_id, code, err.msg);
         return;
+    }
+    j->pool = pool;
+    if (session) {
+        /* Its session's queue, not the daemon's: it needs no new sandbox. */
+        sbx_jobs_unqueue(d, j);
+        sbx_warm_session_enqueue(d, session, j);
     }
     if (!wait) {
         send_job(d, c, req_id, j, false, 0);
@@ -212,6 +229,8 @@ static void op_list(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, b
     size_t n = 0;
     for (struct sbx_djob *j = d->jobs; j; j = j->next)
         n += all || j->uid == c->uid;
+    for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
+        n += !sb->pool && (all || sb->uid == c->uid);
     _cleanup_free_ JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
     _cleanup_free_ JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
     if (!infos || !ptrs) {
@@ -225,6 +244,13 @@ static void op_list(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, b
         job_info(j, false, &infos[i], NULL);
         /* ps shows the state, not every byte of captured output. */
         infos[i].result = NULL;
+        ptrs[i] = &infos[i];
+        i++;
+    }
+    for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next) {
+        if (sb->pool || (!all && sb->uid != c->uid))
+            continue;
+        sbx_warm_session_info(sb, false, &infos[i], NULL);
         ptrs[i] = &infos[i];
         i++;
     }
@@ -275,6 +301,15 @@ static void op_health(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id)
     h.connections_total = d->counters.connections_total;
     h.has_open_fds = true;
     h.open_fds = count_fds();
+    h.has_sessions = true;
+    h.sessions = d->n_sessions;
+    _cleanup_free_ Sbx__V1__PoolStats *stats = calloc(d->n_pools + 1, sizeof *stats);
+    _cleanup_free_ Sbx__V1__PoolStats **ptrs = calloc(d->n_pools + 1, sizeof *ptrs);
+    if (stats && ptrs) {
+        sbx_warm_health(d, stats, ptrs);
+        h.n_pools = d->n_pools;
+        h.pools = ptrs;
+    }
     Response resp = SBX__V1__RESPONSE__INIT;
     resp.has_id = true;
     resp.id = req_id;
@@ -283,13 +318,77 @@ static void op_health(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id)
     sbx_conn_send(d, c, &resp);
 }
 
+/* A session this client may see, else NULL. */
+static struct sbx_sandbox *session_visible(struct sbx_daemon *d, struct sbx_conn *c, uint64_t id)
+{
+    struct sbx_sandbox *sb = sbx_warm_session_find(d, id);
+    return sb && (c->admin || sb->uid == c->uid) ? sb : NULL;
+}
+
+static void send_session(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
+                         struct sbx_sandbox *sb, bool full, Sbx__V1__JobState state)
+{
+    Response resp = SBX__V1__RESPONSE__INIT;
+    JobInfo info;
+    Sbx__V1__Usage usage;
+    sbx_warm_session_info(sb, full, &info, &usage);
+    if (state)
+        info.state = state;
+    resp.has_id = true;
+    resp.id = req_id;
+    resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
+    resp.job = &info;
+    sbx_conn_send(d, c, &resp);
+}
+
+/* inspect, kill, session_remove of a session: true when it was one. */
+static bool session_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *req)
+{
+    uint64_t id = req->op_case == SBX__V1__REQUEST__OP_INSPECT        ? req->inspect->job_id
+                  : req->op_case == SBX__V1__REQUEST__OP_KILL         ? req->kill->job_id
+                  : req->op_case == SBX__V1__REQUEST__OP_SESSION_REMOVE ? req->session_remove->job_id
+                                                                        : 0;
+    struct sbx_sandbox *sb = id ? session_visible(d, c, id) : NULL;
+    if (!sb)
+        return false;
+    int sig = req->op_case == SBX__V1__REQUEST__OP_KILL && req->kill->has_signal
+                  ? (int)req->kill->signal
+                  : SIGKILL;
+    if (req->op_case == SBX__V1__REQUEST__OP_INSPECT) {
+        send_session(d, c, req->id, sb, true, 0);
+    } else if (sig != SIGKILL) {
+        /* Another signal is for the run in progress, as for a job. */
+        struct sbx_err err = {0};
+        if (!sb->busy || sbx_jobs_kill(d, sb->busy, sig, &err) < 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "session %" PRIu64 " has no run in progress", sb->id);
+            sbx_conn_send_error(d, c, req->id, E(FAILED_PRECONDITION), err.msg[0] ? err.msg : msg);
+            return true;
+        }
+        send_session(d, c, req->id, sb, false, 0);
+    } else {
+        send_session(d, c, req->id, sb, false, ST(REMOVED));
+        sbx_warm_session_remove(d, sb);
+    }
+    return true;
+}
+
 static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *req)
 {
     uint64_t id = req->id;
     struct sbx_err err = {0};
     struct sbx_djob *j;
     int r = 0;
+    if (session_control(d, c, req))
+        return;
     switch (req->op_case) {
+    case SBX__V1__REQUEST__OP_SESSION_REMOVE: {
+        char msg[96];
+        snprintf(msg, sizeof msg, "session_remove.job_id: no session %" PRIu64,
+                 req->session_remove->job_id);
+        sbx_conn_send_error(d, c, id, E(NOT_FOUND), msg);
+        return;
+    }
     case SBX__V1__REQUEST__OP_INSPECT:
         if ((j = find_visible(d, c, id, req->inspect->job_id)))
             send_job(d, c, id, j, true, 0);
@@ -422,6 +521,26 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
     }
 
     struct sbx_req_ctx ctx = {.cfg = &d->cfg, .admin = c->admin};
+    /* A run of a prepared sandbox is checked against the sandbox's policy:
+     * found here, for the checks (an unknown one is their error). */
+    struct sbx_pool *pool = NULL;
+    struct sbx_sandbox *session = NULL;
+    char what[96];
+    if (jreq && jreq->pool && !jreq->has_session_id && (pool = sbx_warm_pool_find(d, jreq->pool)) &&
+        sbx_warm_pool_allows_uid(pool, c->uid, c->admin)) {
+        snprintf(what, sizeof what, "pool %s", pool->name);
+        ctx.base = pool->policy;
+        ctx.base_spec = &pool->spec;
+        ctx.base_what = what;
+    } else if (jreq && jreq->has_session_id && !jreq->pool &&
+               (session = session_visible(d, c, jreq->session_id)) && !session->removing) {
+        snprintf(what, sizeof what, "session %" PRIu64, session->id);
+        ctx.base = session->policy;
+        ctx.base_spec = &session->spec;
+        ctx.base_what = what;
+    }
+    pool = ctx.base && jreq->pool ? pool : NULL;
+    session = ctx.base && jreq->has_session_id ? session : NULL;
     struct sbx_job_req jr;
     Sbx__V1__Error__Code code;
     if (sbx_request_check(req, &ctx, &jr, &code, &err) < 0) {
@@ -431,10 +550,13 @@ void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf
     } else {
         switch (req->op_case) {
         case SBX__V1__REQUEST__OP_RUN:
-            op_job(d, c, id, req->run, &jr, fds, true);
+            op_job(d, c, id, req->run, &jr, fds, true, pool, session);
             break;
         case SBX__V1__REQUEST__OP_SUBMIT:
-            op_job(d, c, id, req->submit, &jr, fds, false);
+            op_job(d, c, id, req->submit, &jr, fds, false, pool, session);
+            break;
+        case SBX__V1__REQUEST__OP_SESSION_CREATE:
+            sbx_warm_session_create(d, c, id, req->session_create, &jr);
             break;
         case SBX__V1__REQUEST__OP_WAIT:
             op_wait(d, c, id, req->wait);

@@ -3,6 +3,9 @@
  * goes through sbx_policy_validate like a local run's. */
 #include "daemon_proto.h"
 
+#include "policy/runmerge.h"
+#include "policy/units.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -271,6 +274,54 @@ int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, size_t imag
     return check_caps(spec, &ctx->cfg->caps, err);
 }
 
+/* Validates p into jr->spec, with a non-admin's caps filled in and checked. */
+static int validate_capped(JobPolicy *p, const struct sbx_req_ctx *ctx, struct sbx_job_req *jr,
+                           Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {
+        *code = E(INTERNAL);
+        return -ENOMEM;
+    }
+    *code = E(INVALID_ARGUMENT);
+    const char *rootfs = ctx->cfg->default_rootfs ? ctx->cfg->default_rootfs : sbx_default_rootfs();
+    int r = sbx_policy_validate(p, rootfs, &jr->spec, err);
+    if (r < 0)
+        return r;
+    jr->have_spec = true;
+    if (!ctx->admin && check_caps(&jr->spec, &ctx->cfg->caps, err) < 0) {
+        *code = E(OVER_CAP);
+        sbx_job_req_free(jr);
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* A run of a prepared sandbox: the request's fields on the sandbox's
+ * policy, which must otherwise stay as it is, within its limits. */
+static int check_run(Sbx__V1__JobRequest *j, const struct sbx_req_ctx *ctx,
+                     struct sbx_job_req *jr, Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
+    if (!j->policy->command)
+        return sbx_err_set(err, EINVAL, "command: required (a run of %s brings its own)",
+                           ctx->base_what);
+    JobPolicy *merged;
+    int r = sbx_policy_run_merge(ctx->base, j->policy, ctx->base_what, &merged, err);
+    if (r < 0)
+        return r;
+    sbx_policy_free(j->policy);
+    j->policy = merged;
+    if ((r = validate_capped(merged, ctx, jr, code, err)) < 0)
+        return r;
+    if (sbx_spec_run_narrows(ctx->base_spec, &jr->spec, ctx->base_what, err) < 0) {
+        *code = E(OVER_CAP);
+        sbx_job_req_free(jr);
+        return -EPERM;
+    }
+    /* The sandbox's layers are its own, claimed for its life. */
+    jr->image_layers = ctx->base_spec->n_layers;
+    return 0;
+}
+
 static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_req_ctx *ctx,
                      struct sbx_job_req *jr, Sbx__V1__Error__Code *code, struct sbx_err *err)
 {
@@ -289,6 +340,17 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     }
     if (!j->policy)
         return sbx_err_set(err, EINVAL, "%s.policy: missing", op);
+    if (j->pool && j->has_session_id)
+        return sbx_err_set(err, EINVAL, "%s.pool: a job runs in a pool's sandbox or in a "
+                           "session, not both", op);
+    if ((j->pool || j->has_session_id) && !ctx->base) {
+        *code = E(NOT_FOUND);
+        return j->pool ? sbx_err_set(err, ENOENT, "%s.pool: no warm pool %s", op, j->pool)
+                       : sbx_err_set(err, ENOENT, "%s.session_id: no session %" PRIu64, op,
+                                     j->session_id);
+    }
+    if (ctx->base)
+        return check_run(j, ctx, jr, code, err);
     JobPolicy *p = j->policy;
     const Sbx__V1__Stdio *s = p->stdio;
     if (s && s->has_stdin_data && (jr->stdio_fds & 1))
@@ -305,22 +367,54 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     if (p->image && (r = sbx_image_apply(p, ctx->cfg->image_store, &jr->hold, err)) < 0)
         return r;
     jr->image_layers = (p->rootfs ? p->rootfs->n_layers : 0) - given;
-    if (!ctx->admin && fill_caps(p, &ctx->cfg->caps, err) < 0) {
-        *code = E(INTERNAL);
-        return -ENOMEM;
-    }
+    return validate_capped(p, ctx, jr, code, err);
+}
+
+static int check_session(Sbx__V1__SessionRequest *s, const struct sbx_req_ctx *ctx,
+                         struct sbx_job_req *jr, Sbx__V1__Error__Code *code, struct sbx_err *err)
+{
     *code = E(INVALID_ARGUMENT);
-    const char *rootfs = ctx->cfg->default_rootfs ? ctx->cfg->default_rootfs : sbx_default_rootfs();
-    r = sbx_policy_validate(p, rootfs, &jr->spec, err);
-    if (r < 0)
-        return r;
-    jr->have_spec = true;
-    if (!ctx->admin && check_caps(&jr->spec, &ctx->cfg->caps, err) < 0) {
-        *code = E(OVER_CAP);
-        sbx_job_req_free(jr);
-        return -EPERM;
+    if (!s->policy)
+        return sbx_err_set(err, EINVAL, "session_create.policy: missing");
+    if (s->policy->command || s->policy->n_args)
+        return sbx_err_set(err, EINVAL, "session_create.policy.%s: a session's policy has no "
+                           "command (each run brings its own)",
+                           s->policy->command ? "command" : "args");
+    if (s->policy->stdio)
+        return sbx_err_set(err, EINVAL, "session_create.policy.stdio: streams are each run's");
+    const struct {
+        const char *name, *value;
+        int64_t max;
+    } durs[] = {{"idle_timeout", s->idle_timeout, ctx->cfg->session_idle_ns},
+                {"max_lifetime", s->max_lifetime, ctx->cfg->session_lifetime_ns}};
+    for (size_t i = 0; i < 2; i++) {
+        int64_t ns;
+        if (!durs[i].value)
+            continue;
+        if (sbx_parse_duration_ns(durs[i].value, false, &ns) < 0 || ns <= 0)
+            return sbx_err_set(err, EINVAL, "session_create.%s: \"%s\" is not a duration",
+                               durs[i].name, durs[i].value);
+        if (ns > durs[i].max)
+            return sbx_err_set(err, EINVAL, "session_create.%s: %s is above the daemon's "
+                               "sessions.%s", durs[i].name, durs[i].value, durs[i].name);
     }
-    return 0;
+    if (s->name && strlen(s->name) > SBX_MAX_JOB_NAME)
+        return sbx_err_set(err, EINVAL, "session_create.name: longer than %d bytes",
+                           SBX_MAX_JOB_NAME);
+    for (const char *c = s->name; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return sbx_err_set(err, EINVAL, "session_create.name: control characters are not "
+                               "allowed");
+    /* Checked as a job's policy would be (host paths, images, caps), with
+     * a command no run will use. */
+    s->policy->command = strdup(SBX_SANDBOX_PLACEHOLDER_COMMAND);
+    if (!s->policy->command) {
+        *code = E(INTERNAL);
+        return sbx_err_set(err, ENOMEM, "out of memory");
+    }
+    Sbx__V1__JobRequest jreq = SBX__V1__JOB_REQUEST__INIT;
+    jreq.policy = s->policy;
+    return check_job(&jreq, "session_create", ctx, jr, code, err);
 }
 
 int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_job_req *jr,
@@ -365,6 +459,11 @@ int sbx_request_check(Request *req, const struct sbx_req_ctx *ctx, struct sbx_jo
         return 0;
     case SBX__V1__REQUEST__OP_HEALTH:
         return 0;
+    case SBX__V1__REQUEST__OP_SESSION_CREATE:
+        return check_session(req->session_create, ctx, jr, code, err);
+    case SBX__V1__REQUEST__OP_SESSION_REMOVE:
+        return need_job_id("session_remove", req->session_remove->has_job_id,
+                           req->session_remove->job_id, code, err);
     default:
         *code = E(UNIMPLEMENTED);
         return sbx_err_set(err, ENOTSUP, "request: unknown or missing operation");

@@ -16,6 +16,14 @@
 struct sbx_req_ctx {
     const struct sbx_dconfig *cfg;
     bool admin;
+    /* A run of a prepared sandbox (JobRequest.pool or .session_id), as the
+     * daemon found it: its policy and spec, and its name for errors ("pool
+     * judge", "session 12"). NULL: the request names none, or one the
+     * daemon does not have. Its policy was checked when it was configured
+     * (a pool) or created (a session): only the run's own fields are. */
+    const JobPolicy *base;
+    const struct sbx_spec *base_spec;
+    const char *base_what;
 };
 
 /* A checked run or submit: the spec to start and the streams to attach. */

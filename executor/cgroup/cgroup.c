@@ -212,7 +212,8 @@ static int create(const char *job_name, bool kept, const struct sbx_cg_limits *l
     /* A kept job may have its limits changed later (sbx-oci update): it
      * gets a pids and cpu cgroup even without a limit. Not cpuset: one
      * made without its CPUs and memory nodes filled cannot hold a task. */
-    unsigned want = need | CG_SOFT | (kept ? CG_BIT(CG_PIDS) | CG_BIT(CG_CPU) : 0);
+    unsigned want = need | CG_SOFT |
+                    (kept || l->children ? CG_BIT(CG_PIDS) | CG_BIT(CG_CPU) : 0);
     for (int i = 0; i < host->nhier; i++) {
         unsigned ctrls = 0;
         for (int c = 0; c < CG_NCTRL; c++)
@@ -238,6 +239,93 @@ int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *lim
                            struct sbx_cgroup **out, struct sbx_err *err)
 {
     return create(job_name, true, limits, out, err);
+}
+
+int sbx_cgroup_create_child(const struct sbx_cgroup *parent, const char *name,
+                            const struct sbx_cg_limits *limits, struct sbx_cgroup **out,
+                            struct sbx_err *err)
+{
+    *out = NULL;
+    static const struct sbx_cg_limits none;
+    const struct sbx_cg_limits *l = limits ? limits : &none;
+    int r = check_limits(l, err);
+    if (r < 0)
+        return r;
+    struct cg_host *host;
+    if ((r = cg_host_get(&host, err)) < 0)
+        return r;
+    unsigned need = needed_ctrls(l);
+    if (need & ~parent->used)
+        return sbx_err_set(err, ENOTSUP, "cgroup: a limit of %s needs a controller its parent "
+                           "%s was made without", name, parent->name);
+    _cleanup_(cg_destroyp) struct sbx_cgroup *cg = cg_alloc(name);
+    if (!cg)
+        return sbx_err_sys(err, ENOMEM, "cgroup");
+    cg->parent = parent;
+    memcpy(cg->by_ctrl, parent->by_ctrl, sizeof cg->by_ctrl);
+    cg->v2dir = parent->v2dir;
+    cg->used = parent->used;
+    for (int i = 0; i < parent->ndirs; i++) {
+        const struct cg_dir *pd = &parent->dirs[i];
+        const struct cg_hier *h = &host->hier[pd->hier];
+        unsigned ctrls = 0;
+        for (int c = 0; c < CG_NCTRL; c++)
+            if (parent->by_ctrl[c] == i)
+                ctrls |= CG_BIT(c);
+        /* v2: a parent's controllers reach its children only through its
+         * subtree_control, which may be written while it holds no process
+         * (the sandbox's PID 1 lives in a child of its own). */
+        if (h->v2 && (ctrls & CG_V2_REAL)) {
+            char plus[128] = "";
+            for (int c = 0; c < CG_NCTRL; c++)
+                if ((ctrls & CG_V2_REAL) & CG_BIT(c)) {
+                    strcat(plus, plus[0] ? " +" : "+");
+                    strcat(plus, cg_ctrl_name[c]);
+                }
+            if ((r = cg_write(pd->fd, pd->path, "cgroup.subtree_control", plus, "v2", err)) < 0)
+                return r;
+        }
+        struct cg_dir *d = &cg->dirs[cg->ndirs];
+        d->hier = pd->hier;
+        d->fd = -1;
+        if (snprintf(d->path, sizeof d->path, "%s/%s", pd->path, name) >= (int)sizeof d->path)
+            return sbx_err_set(err, ENAMETOOLONG, "cgroup: path of %s below %s is too long",
+                               name, pd->path);
+        if (mkdirat(pd->fd, name, 0755) < 0)
+            return sbx_err_sys(err, errno, "cgroup: cannot create %s", d->path);
+        d->fd = openat(pd->fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cg->ndirs++;
+        if (d->fd < 0)
+            return sbx_err_sys(err, errno, "cgroup: cannot open %s", d->path);
+        if (ctrls & need && (r = cg_backend_of(h)->apply(h, d, ctrls & need, l, err)) < 0)
+            return r;
+    }
+    *out = take_ptr(cg);
+    return 0;
+}
+
+int sbx_cgroup_limit(struct sbx_cgroup *cg, const struct sbx_cg_limits *l, struct sbx_err *err)
+{
+    int r = check_limits(l, err);
+    if (r < 0)
+        return r;
+    struct cg_host *host;
+    if ((r = cg_host_get(&host, err)) < 0)
+        return r;
+    unsigned need = needed_ctrls(l);
+    if (need & ~cg->used)
+        return sbx_err_set(err, ENOTSUP, "cgroup: %s was made without a controller a limit needs",
+                           cg->name);
+    for (int i = 0; i < cg->ndirs; i++) {
+        unsigned ctrls = 0;
+        for (int c = 0; c < CG_NCTRL; c++)
+            if (cg->by_ctrl[c] == i && (need & CG_BIT(c)))
+                ctrls |= CG_BIT(c);
+        const struct cg_hier *h = &host->hier[cg->dirs[i].hier];
+        if (ctrls && (r = cg_backend_of(h)->apply(h, &cg->dirs[i], ctrls, l, err)) < 0)
+            return r;
+    }
+    return 0;
 }
 
 int sbx_cgroup_update_kept(const char *const *paths, int n, const struct sbx_cg_limits *l,
@@ -537,10 +625,18 @@ static void remove_children(int fd)
     }
 }
 
-static int remove_dir(const struct cg_host *host, const struct sbx_cgroup *cg,
-                      const struct cg_dir *d, struct sbx_err *err)
+/* The directory a job's dir i lives in: the hierarchy's parent of job
+ * cgroups, or the job's own for a child cgroup. */
+static int dir_parent_fd(const struct cg_host *host, const struct sbx_cgroup *cg, int i)
 {
-    int pfd = host->hier[d->hier].parent_fd;
+    return cg->parent ? cg->parent->dirs[i].fd : host->hier[cg->dirs[i].hier].parent_fd;
+}
+
+static int remove_dir(const struct cg_host *host, const struct sbx_cgroup *cg, int i,
+                      struct sbx_err *err)
+{
+    const struct cg_dir *d = &cg->dirs[i];
+    int pfd = dir_parent_fd(host, cg, i);
     uint64_t deadline = cg_now_ns() + (uint64_t)RMDIR_TIMEOUT_MS * 1000000u;
     for (unsigned delay = 1;; delay = delay < 20 ? delay * 2 : 20) {
         if (unlinkat(pfd, cg->name, AT_REMOVEDIR) == 0 || errno == ENOENT)
@@ -567,7 +663,7 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err)
          * EBUSY while anything is left: then kill and retry. */
         bool busy = false;
         for (int i = 0; i < cg->ndirs; i++)
-            if (unlinkat(host->hier[cg->dirs[i].hier].parent_fd, cg->name, AT_REMOVEDIR) < 0 &&
+            if (unlinkat(dir_parent_fd(host, cg, i), cg->name, AT_REMOVEDIR) < 0 &&
                 errno != ENOENT)
                 busy = true;
         if (!busy)
@@ -575,7 +671,7 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err)
         struct sbx_err e2;
         rc = kill_all(cg, host, err);
         for (int i = 0; i < cg->ndirs; i++) {
-            int r = remove_dir(host, cg, &cg->dirs[i], rc < 0 ? &e2 : err);
+            int r = remove_dir(host, cg, i, rc < 0 ? &e2 : err);
             rc = rc < 0 ? rc : r;
         }
     }

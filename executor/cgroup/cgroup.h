@@ -52,6 +52,9 @@ struct sbx_cg_limits {
     double cpus;         /* cores, 0 = none */
     uint32_t cpu_weight; /* 1..10000, 0 = leave default */
     const char *cpuset;  /* NULL = leave default */
+    /* Make a pids and cpu cgroup even without their limits, so that child
+     * cgroups (sbx_cgroup_create_child) may set them. */
+    bool children;
 };
 
 struct sbx_cg_stats {
@@ -74,6 +77,15 @@ int sbx_cgroup_create(const char *job_name, const struct sbx_cg_limits *limits,
  * keeps it removes it (sbx_cgroup_remove_dirs). */
 int sbx_cgroup_create_kept(const char *job_name, const struct sbx_cg_limits *limits,
                            struct sbx_cgroup **out, struct sbx_err *err);
+/* A child cgroup of a job's (a resident sandbox's PID 1, one run of a
+ * session): parent/name in each of the parent's hierarchies, with the
+ * limits in l (which can only narrow the parent's: the kernel applies both).
+ * Destroy it (sbx_cgroup_destroy) before its parent, which must outlive it. */
+int sbx_cgroup_create_child(const struct sbx_cgroup *parent, const char *name,
+                            const struct sbx_cg_limits *limits, struct sbx_cgroup **out,
+                            struct sbx_err *err);
+/* Sets the limits set in l (the others stay) on cg, e.g. a child's. */
+int sbx_cgroup_limit(struct sbx_cgroup *cg, const struct sbx_cg_limits *l, struct sbx_err *err);
 /* Changes the limits set in l (the others stay) of a kept job, given its
  * directories as sbx_cgroup_dirs listed them. Only directories named
  * "kept-*" right below sbx's own parent in a hierarchy are touched (EPERM

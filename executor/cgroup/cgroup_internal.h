@@ -59,6 +59,9 @@ struct sbx_cgroup {
     int v2dir;             /* index into dirs of the unified one, -1 if none */
     unsigned used;         /* CG_BIT()s the job needs on the hierarchy it is on */
     int usage_fd;          /* kept open: cpu_ns is polled */
+    /* A child cgroup (sbx_cgroup_create_child): its parent, whose dirs are
+     * in the same order as ours; NULL for a job's own. */
+    const struct sbx_cgroup *parent;
 };
 
 /* cgroup_detect.c */

@@ -5,6 +5,7 @@
 #define SBX_EXECUTOR_CHILD_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "policy/policy.h"
 #include "executor/cgroup/cgroup.h"
@@ -36,6 +37,8 @@ struct sbx_plan {
     const char *const *sysctls;
     const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
     bool readonly_root;                     /* sbx_exec_opts' (detached only) */
+    bool resident;                          /* sbx_exec_opts' resident (init.c) */
+    struct timespec run_start;              /* a run's: its files only count (fsize.c) */
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -21,6 +21,7 @@
 
 struct walk {
     uint64_t limit;
+    struct timespec since; /* only files changed since (ctime): a session's run */
     unsigned entries;
     dev_t dev;
     char *out;
@@ -43,7 +44,9 @@ static bool walk_dir(struct walk *w, int dfd, const char *path, int depth)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != w->dev)
             continue;
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= w->limit) {
+        bool recent = st.st_ctim.tv_sec > w->since.tv_sec ||
+                      (st.st_ctim.tv_sec == w->since.tv_sec && st.st_ctim.tv_nsec >= w->since.tv_nsec);
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= w->limit && recent) {
             snprintf(w->out, w->n, "%s/%s", strcmp(path, "/") ? path : "", e->d_name);
             found = true;
         } else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
@@ -78,11 +81,14 @@ static bool walk_fs(struct walk *w, int at, const char *rel, const char *path)
     return walk_dir(w, dfd, path, 0);
 }
 
-bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, char *out, size_t n)
+bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, const struct timespec *since,
+                       char *out, size_t n)
 {
     if (!spec->limits.output)
         return false;
     struct walk w = {.limit = spec->limits.output, .out = out, .n = n};
+    if (since)
+        w.since = *since;
     /* The writable layer holds what the job wrote anywhere in its root,
      * under the same paths. */
     if (upper_fd >= 0 && walk_fs(&w, upper_fd, ".", "/"))

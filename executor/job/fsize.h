@@ -9,13 +9,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "policy/policy.h"
 
 /* upper_fd: the overlay's upper directory (kept from before pivot_root;
- * -1: none). True with the file's path (as the job sees it, when known) in
+ * -1: none). since (or NULL): only files changed since count (a session's
+ * run, whose root holds the files of earlier runs). True with the file's path (as the job sees it, when known) in
  * out when one is found. Bounded: at most a fixed number of entries and
  * depth; it never follows a symlink or leaves a filesystem. */
-bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, char *out, size_t n);
+bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, const struct timespec *since,
+                       char *out, size_t n);
 
 #endif

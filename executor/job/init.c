@@ -6,9 +6,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +21,11 @@
 #include "executor/console.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
+#include "executor/mounts.h"
+#include "executor/net.h"
 #include "fsize.h"
 #include "interp.h"
+#include "runspec.h"
 
 /* The job's process shares our fd table until it execs (CLONE_FILES), so the
  * seccomp listener it creates when installing its filter stays here after
@@ -146,6 +152,213 @@ static void wait_for_start(const struct sbx_plan *plan)
         _exit(125);
 }
 
+/* PID 1 holds nothing of the caller's: not its terminal, not its pipes
+ * (whose EOF a reader may be waiting for), not the files or streams the
+ * launcher handed the job (plan->stdio, above 2: the job's process has its
+ * own copies by now). */
+static void drop_callers_stdio(const struct sbx_plan *plan)
+{
+    for (int i = 0; i < 3; i++)
+        if (plan->stdio[i] > 2)
+            close(plan->stdio[i]);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3 && devnull >= 0; fd++)
+        dup3(devnull, fd, O_CLOEXEC);
+    if (devnull > 2)
+        close(devnull);
+    else if (devnull < 0)
+        syscall(SYS_close_range, 0U, 2U, 0U);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static void close_all_but(int *keep, int n)
+{
+    qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
+    unsigned next = 0;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < next)
+            continue;
+        if ((unsigned)keep[i] > next)
+            syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
+        next = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, next, ~0U, 0U);
+}
+
+/* As PID 1 of its namespace: SIGKILL to every other process in it, and
+ * each reaped (orphans come to us), until none is left. */
+static void kill_and_reap_all(void)
+{
+    for (;;) {
+        kill(-1, SIGKILL);
+        pid_t p = waitpid(-1, NULL, __WALL);
+        if (p < 0 && errno == ECHILD)
+            return;
+    }
+}
+
+/* One run of a resident sandbox, in the namespaces its clone made: PID, mount
+ * and IPC (and network, for every run but the first) of its own, so that
+ * nothing a run leaves (processes, SysV and POSIX IPC objects, sockets) is
+ * there for the next one; only the root's files are shared. It gets ready
+ * (a /proc of its own, its cgroup, last so that its setup is not charged to
+ * the run), says so with its pidfd, and waits for its command; from then on
+ * it is the run's PID 1, exactly as a job's. */
+__attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int upper_fd,
+                                               int run_sock, int *cg, int ncg, unsigned flags)
+{
+    struct sbx_err err = {0};
+    /* Nothing of PID 1's: not the sandbox's socket, the uid slot's lock,
+     * PID 1's signalfd nor the other runs' sockets. */
+    int keep[4 + SBX_CG_MAX_DIRS] = {0, 1, 2, run_sock};
+    int nk = 4;
+    if (upper_fd >= 0)
+        keep[nk++] = upper_fd;
+    for (int i = 0; i < ncg && nk < (int)(sizeof keep / sizeof keep[0]); i++)
+        keep[nk++] = cg[i];
+    close_all_but(keep, nk);
+    if (sbx_mounts_proc_renew(&err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    if ((flags & SBX_PREPARE_NEWNET) && plan->spec->loopback && sbx_net_loopback_up(&err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    if (ncg && sbx_cgroup_enter_fds(cg, ncg, "0", &err) < 0)
+        sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+    /* The run sees its own cgroup as the root. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        sbx_child_fail(run_sock, errno, "run: cgroup namespace: unshare: %s", strerror(errno));
+    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
+        _exit(125);
+    close(self);
+
+    struct sbx_msg m;
+    int fds[4];
+    size_t n = 4;
+    if (sbx_msg_recv(run_sock, &m, fds, &n) < 0)
+        _exit(125); /* never used: the launcher let go of it */
+    if (m.type != SBX_MSG_RUN || n < 1)
+        sbx_child_fail(run_sock, EPROTO, "run: unexpected message from the launcher");
+    struct sbx_spec spec;
+    char *storage;
+    if (sbx_runspec_decode(fds[0], plan->spec, &spec, &storage, &err) < 0)
+        sbx_child_fail(run_sock, err.code, "%s", err.msg);
+    close(fds[0]);
+    struct sbx_plan rp = *plan;
+    rp.spec = &spec;
+    rp.sock = run_sock;
+    rp.resident = false;
+    rp.lock_fd = -1;
+    /* Files of earlier runs stay: only this run's count for its output
+     * limit (ctime, which no call of the run can set back). */
+    /* The clock the kernel stamps files with (coarse). */
+    clock_gettime(CLOCK_REALTIME_COARSE, &rp.run_start);
+    size_t k = 1;
+    for (int i = 0; i < 3; i++)
+        rp.stdio[i] = (m.code & (1 << i)) && k < n ? fds[k++] : -1;
+    sbx_init_run(&rp, upper_fd);
+}
+
+static pid_t start_run(const struct sbx_plan *plan, int upper_fd, int run_sock, int *cg, int ncg,
+                       unsigned flags)
+{
+    struct clone_args ca = {
+        .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
+                 (flags & SBX_PREPARE_NEWNET ? CLONE_NEWNET : 0),
+        .exit_signal = SIGCHLD,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0)
+        run_main(plan, upper_fd, run_sock, cg, ncg, flags);
+    return pid;
+}
+
+/* Runs of a resident sandbox alive at once: one running, the next prepared. */
+#define MAX_RUNS 4
+
+struct run_slot {
+    pid_t pid;
+    int sock;
+};
+
+/* A resident sandbox's PID 1: set up, it makes a run whenever the launcher
+ * asks (SBX_MSG_PREPARE; the next may be prepared while one runs), and says
+ * on a run's socket when that run, and with it its PID namespace, is gone.
+ * It keeps its capabilities in the sandbox's user namespace for that
+ * (non-dumpable: no process of a run, which has none, can ptrace it or read
+ * its memory); the sandbox ends when the launcher closes its socket or
+ * kills it. */
+__attribute__((noreturn)) static void resident_loop(const struct sbx_plan *plan, int upper_fd)
+{
+    drop_callers_stdio(plan);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        sbx_child_fail(plan->sock, errno, "sandbox: signalfd: %s", strerror(errno));
+    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    if (sbx_msg_send(plan->sock, &ready, NULL, 0) < 0)
+        _exit(125);
+    struct run_slot runs[MAX_RUNS];
+    for (int i = 0; i < MAX_RUNS; i++)
+        runs[i] = (struct run_slot){.pid = 0, .sock = -1};
+    for (;;) {
+        struct pollfd p[2] = {{.fd = plan->sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0)
+            continue;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                ;
+            int st;
+            pid_t pid;
+            while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+                for (int i = 0; i < MAX_RUNS; i++)
+                    if (runs[i].pid == pid) {
+                        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = st};
+                        sbx_msg_send(runs[i].sock, &end, NULL, 0);
+                        close(runs[i].sock);
+                        runs[i] = (struct run_slot){.pid = 0, .sock = -1};
+                    }
+        }
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        struct sbx_msg m;
+        int fds[1 + SBX_CG_MAX_DIRS];
+        size_t n = sizeof fds / sizeof fds[0];
+        if (sbx_msg_recv(plan->sock, &m, fds, &n) < 0)
+            _exit(0);
+        if (m.type != SBX_MSG_PREPARE || n < 1)
+            sbx_child_fail(plan->sock, EPROTO, "sandbox: unexpected message from the launcher");
+        int run_sock = fds[0], slot = 0;
+        while (slot < MAX_RUNS && runs[slot].pid)
+            slot++;
+        pid_t pid = -1;
+        int e = EAGAIN;
+        if (slot < MAX_RUNS) {
+            pid = start_run(plan, upper_fd, run_sock, fds + 1, (int)n - 1, (unsigned)m.code);
+            e = errno;
+        }
+        for (size_t i = 1; i < n; i++)
+            close(fds[i]);
+        if (pid > 0) {
+            runs[slot] = (struct run_slot){.pid = pid, .sock = run_sock};
+            continue;
+        }
+        struct sbx_msg f = {.type = SBX_MSG_SETUP_FAILED, .code = e};
+        snprintf(f.text, sizeof f.text, "run: creating its namespaces: %s", strerror(e));
+        sbx_msg_send(run_sock, &f, NULL, 0);
+        struct sbx_msg end = {.type = SBX_MSG_RUN_ENDED, .code = 125 << 8};
+        sbx_msg_send(run_sock, &end, NULL, 0);
+        close(run_sock);
+    }
+}
+
 __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upper_fd)
 {
     sigset_t set;
@@ -158,6 +371,8 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
      * sigwaitinfo sees the launcher's SIGTERM; the job's process unblocks
      * them before exec. */
     sigprocmask(SIG_BLOCK, &set, NULL);
+    if (plan->resident)
+        resident_loop(plan, upper_fd);
 
     /* The engine waits for the pty during create (conmon does, before it
      * calls start): it is made and sent before the wait. */
@@ -207,20 +422,7 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
     if (listener >= 0)
         close(listener);
 
-    /* PID 1 holds nothing of the caller's: not its terminal, not its pipes
-     * (whose EOF a reader may be waiting for), not the files or streams the
-     * launcher handed the job (plan->stdio, above 2: the job's process has
-     * its own copies now). */
-    for (int i = 0; i < 3; i++)
-        if (plan->stdio[i] > 2)
-            close(plan->stdio[i]);
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    for (int fd = 0; fd < 3 && devnull >= 0; fd++)
-        dup3(devnull, fd, O_CLOEXEC);
-    if (devnull > 2)
-        close(devnull);
-    else if (devnull < 0)
-        syscall(SYS_close_range, 0U, 2U, 0U);
+    drop_callers_stdio(plan);
     struct sbx_err err = {0};
     if (sbx_caps_init_only_kill(&err) < 0)
         _exit(125);
@@ -242,8 +444,16 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
             /* Before the end is reported (the launcher then kills all): a
              * file the job wrote up to the file-size limit. */
             struct sbx_msg f = {.type = SBX_MSG_OUTPUT_FILE};
-            if (sbx_fsize_reached(plan->spec, upper_fd, f.text, sizeof f.text))
+            if (sbx_fsize_reached(plan->spec, upper_fd, plan->run_start.tv_sec ? &plan->run_start : NULL,
+                                  f.text, sizeof f.text))
                 sbx_msg_send(plan->sock, &f, NULL, 0);
+            /* A run's PID 1 ends the others itself: then the end can be told
+             * before its own exit, which tears its namespaces down (an RCU
+             * grace period for the mount namespace): the launcher answers
+             * meanwhile and waits for that (SBX_MSG_RUN_ENDED) only before
+             * it removes the run's cgroup. */
+            if (plan->run_start.tv_sec)
+                kill_and_reap_all();
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);
             /* Exiting ends the PID namespace: the kernel kills every other

@@ -38,47 +38,9 @@
 #define SBX_DEFAULT_ROOTFS "/usr/share/sbx/rootfs"
 #endif
 
-/* How long the child may take to set up before it is considered stuck. */
-#define SETUP_TIMEOUT_MS 30000
+#include "job_internal.h"
 
-enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_OUTPUT, KILL_SECCOMP, KILL_REQUESTED };
-
-struct sbx_job {
-    /* Set up until the child reports that the command runs (started). A
-     * setup that fails or is killed is over (setup_over): the child is sent
-     * SIGKILL and the job ends once the pidfd says it is gone, so that no
-     * caller's loop waits on a child stuck in the kernel. */
-    bool started, setup_failed, setup_over;
-    struct sbx_err setup_err;       /* why, when setup_failed */
-    int exec_status;                /* 125, or 126/127: the command could not run */
-    int64_t setup_deadline;         /* 0 while frozen */
-    uint64_t pending_sigs;          /* signals asked for during setup */
-    pid_t pid;
-    int pidfd;
-    int sock;
-    int listener;
-    bool rootless;
-    bool engine_idmap;              /* the caller's range: its files are already shifted */
-    bool landlock;
-    struct sbx_uid_slot slot;
-    struct sbx_cgroup *cg;
-    struct sbx_seccomp *seccomp;
-    uint32_t host_uid, host_gid;
-    int64_t t_start, t_end;         /* CLOCK_MONOTONIC ns */
-    int64_t wall_limit_ns, cpu_limit_ns;
-    int64_t next_cpu_check;
-    bool have_status;
-    int status;                     /* the first process's wait status */
-    bool reaped;
-    struct rusage ru;
-    enum kill_reason killed;
-    bool frozen;                    /* paused (sbx_job_freeze) */
-    char syscall[64];
-    bool output_file;               /* PID 1 found a file at the output limit */
-    int output_fds[3];              /* stdio files opened for the job */
-};
-
-static int64_t now_ns(void)
+int64_t sbx_job_now_ns_(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -124,8 +86,11 @@ int sbx_result_exit_status(const JobResult *r)
     }
 }
 
-static void job_free(struct sbx_job *job)
+void sbx_job_free_(struct sbx_job *job)
 {
+    /* A run's PID 1 lives in the run's cgroup until its namespaces are gone. */
+    if (job->sandbox)
+        sbx_run_wait_gone_(job);
     if (job->pidfd >= 0)
         close(job->pidfd);
     if (job->sock >= 0)
@@ -135,10 +100,12 @@ static void job_free(struct sbx_job *job)
     for (int i = 0; i < 3; i++)
         if (job->output_fds[i] >= 0)
             close(job->output_fds[i]);
-    if (job->cg) {
-        struct sbx_err e = {0};
+    struct sbx_err e = {0};
+    /* Children first: a cgroup goes only once its children have. */
+    if (job->cg_init)
+        sbx_cgroup_destroy(job->cg_init, &e);
+    if (job->cg)
         sbx_cgroup_destroy(job->cg, &e);
-    }
     sbx_uid_slot_release(&job->slot);
     sbx_seccomp_free(job->seccomp);
     free(job);
@@ -147,7 +114,7 @@ static void job_free(struct sbx_job *job)
 static void job_freep(struct sbx_job **j)
 {
     if (*j)
-        job_free(*j);
+        sbx_job_free_(*j);
 }
 
 /* Opens the policy's stdio files (as the launcher: the caller's own rights),
@@ -275,10 +242,12 @@ static int leave_after_clone(struct joined *j, size_t n, struct sbx_err *err)
     return r;
 }
 
+static struct sbx_cgroup *placement(const struct sbx_job *job);
+
 static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, int child_sock,
                        struct sbx_err *err)
 {
-    int cgfd = job->cg ? sbx_cgroup_clone_fd(job->cg) : -1;
+    int cgfd = job->cg ? sbx_cgroup_clone_fd(placement(job)) : -1;
     /* No CLONE_NEWNET: the child makes its network namespace itself. */
     struct clone_args ca = {
         .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
@@ -314,7 +283,7 @@ static int clone_child(struct sbx_job *job, const struct sbx_plan *plan_tmpl, in
  * there is nothing more to read yet, or a negative errno with err saying why
  * the setup failed (exec_status: 126/127 when the command could not run;
  * *said: the child reported it, rather than died without a word). */
-static int read_setup_msg(struct sbx_job *job, int *exec_status, bool *said, struct sbx_err *err)
+int sbx_job_read_setup_msg_(struct sbx_job *job, int *exec_status, bool *said, struct sbx_err *err)
 {
     *said = false;
     struct sbx_msg m;
@@ -351,7 +320,7 @@ static int read_setup_msg(struct sbx_job *job, int *exec_status, bool *said, str
     }
 }
 
-static void deliver_pending_signals(struct sbx_job *job)
+void sbx_job_deliver_pending_(struct sbx_job *job)
 {
     for (int sig = 1; sig <= 64 && job->pending_sigs; sig++)
         if (job->pending_sigs & (UINT64_C(1) << (sig - 1))) {
@@ -366,17 +335,21 @@ static void reap_now(struct sbx_job *job)
 {
     if (job->reaped)
         return;
+    if (job->sandbox) {
+        sbx_run_reap_(job);
+        return;
+    }
     syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
     int st;
     if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid && !job->have_status)
         job->status = st;
     job->reaped = true;
-    job->t_end = now_ns();
+    job->t_end = sbx_job_now_ns_();
 }
 
 /* The setup is over without the command running: why, then SIGKILL (a
  * child that reported a failure exits by itself; one that hangs must not). */
-static void end_setup(struct sbx_job *job, bool failed, const struct sbx_err *err)
+void sbx_job_end_setup_(struct sbx_job *job, bool failed, const struct sbx_err *err)
 {
     job->setup_over = true;
     if (failed) {
@@ -394,10 +367,9 @@ static void end_setup(struct sbx_job *job, bool failed, const struct sbx_err *er
 static bool frozen_past_wall(const struct sbx_job *job)
 {
     return job->frozen && job->wall_limit_ns > 0 &&
-           now_ns() - job->t_start >= job->wall_limit_ns;
+           sbx_job_now_ns_() - job->t_start >= job->wall_limit_ns;
 }
 
-static void kill_job(struct sbx_job *job, enum kill_reason why);
 
 /* The setup phase of sbx_job_step: returns 1 when the job ended during it
  * (a failed setup, or killed on request), else 0. */
@@ -408,26 +380,26 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
         bool said = false;
         int r = 0;
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-            r = read_setup_msg(job, &job->exec_status, &said, &err);
+            r = sbx_job_read_setup_msg_(job, &job->exec_status, &said, &err);
         else if (fds[1].revents & POLLIN)
             /* The child died without a word: it was killed from outside. */
             r = sbx_err_set(&err, ECHILD, "setup: the job's init died during setup");
-        else if (job->setup_deadline && now_ns() >= job->setup_deadline)
+        else if (job->setup_deadline && sbx_job_now_ns_() >= job->setup_deadline)
             r = sbx_err_set(&err, ETIMEDOUT, "setup: the job did not start within %d s",
                             SETUP_TIMEOUT_MS / 1000);
         else if (frozen_past_wall(job)) {
             /* Paused during its setup: the setup clock stops, the wall clock
              * does not, or a paused job would hold its slot for ever. */
             job->killed = KILL_WALL;
-            end_setup(job, false, NULL);
-            kill_job(job, KILL_WALL);
+            sbx_job_end_setup_(job, false, NULL);
+            sbx_job_kill_(job, KILL_WALL);
             return 0;
         }
         if (r > 0) {
             job->started = true;
-            job->t_start = now_ns();
+            job->t_start = sbx_job_now_ns_();
             job->next_cpu_check = job->t_start;
-            deliver_pending_signals(job);
+            sbx_job_deliver_pending_(job);
             return 0;
         }
         if (r == 0)
@@ -436,7 +408,7 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
          * it failed did fail, kill or not. Killed for its output, the
          * command did run (the bytes came from it), though PID 1 may have
          * died before it could say so: the limit, not a setup failure. */
-        end_setup(job, said || (job->killed != KILL_REQUESTED && job->killed != KILL_OUTPUT), &err);
+        sbx_job_end_setup_(job, said || (job->killed != KILL_REQUESTED && job->killed != KILL_OUTPUT), &err);
     }
     if (!(fds[1].revents & POLLIN))
         return 0;
@@ -446,7 +418,7 @@ static int setup_step(struct sbx_job *job, const struct pollfd *fds)
     if (!job->have_status)
         job->status = st;
     job->reaped = true;
-    job->t_end = now_ns();
+    job->t_end = sbx_job_now_ns_();
     return 1;
 }
 
@@ -462,7 +434,7 @@ static void prefer_child_reason(struct sbx_job *job, int *exec_status, struct sb
         struct sbx_err e = {0};
         bool said = false;
         int code = *exec_status;
-        if (read_setup_msg(job, &code, &said, &e) != 0 && !said)
+        if (sbx_job_read_setup_msg_(job, &code, &said, &e) != 0 && !said)
             return;
         if (said) {
             *err = e;
@@ -490,7 +462,20 @@ static int make_cgroup(struct sbx_job *job, const struct sbx_spec *spec,
         snprintf(name, sizeof name, "%d-%u", (int)getpid(), seq++);
     if (opts && opts->detached)
         return sbx_cgroup_create_kept(name, &l, &job->cg, err);
-    return sbx_cgroup_create(name, &l, &job->cg, err);
+    if (!opts || !opts->resident)
+        return sbx_cgroup_create(name, &l, &job->cg, err);
+    /* A run may narrow any limit: every controller a limit can use. */
+    l.children = true;
+    int r = sbx_cgroup_create(name, &l, &job->cg, err);
+    if (r == 0)
+        r = sbx_cgroup_create_child(job->cg, "init", NULL, &job->cg_init, err);
+    return r;
+}
+
+/* Where the child goes: the job's cgroup, or a resident sandbox's "init". */
+static struct sbx_cgroup *placement(const struct sbx_job *job)
+{
+    return job->cg_init ? job->cg_init : job->cg;
 }
 
 /* waiting: the caller will wait for the setup (sbx_job_start), so it may as
@@ -537,6 +522,17 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.sysctls = opts->sysctls;
         plan.extra_seccomp = opts->extra_seccomp;
         plan.readonly_root = opts->readonly_root;
+    }
+    if (opts && opts->resident) {
+        if (opts->detached) {
+            sbx_err_set(err, EINVAL, "setup: a job is either detached or resident");
+            goto failed;
+        }
+        plan.resident = true;
+        job->resident = true;
+        /* The sandbox lives as long as its owner wants; limits of time
+         * are its runs'. */
+        job->wall_limit_ns = job->cpu_limit_ns = 0;
     }
     if (sbx_seccomp_compile(spec->seccomp, &job->seccomp, err) < 0)
         goto failed;
@@ -603,10 +599,10 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     job->sock = sv[0];
     /* Where clone3 cannot place the child (v1), it is moved after the clone:
      * by this launcher when it waits anyway, else by the child itself. */
-    bool migrate = job->cg && sbx_cgroup_clone_fd(job->cg) < 0;
+    bool migrate = job->cg && sbx_cgroup_clone_fd(placement(job)) < 0;
     plan.cgroup_later = migrate && waiting;
     if (migrate && !waiting) {
-        plan.n_cg_procs = sbx_cgroup_open_procs(job->cg, plan.cg_procs, err);
+        plan.n_cg_procs = sbx_cgroup_open_procs(placement(job), plan.cg_procs, err);
         if (plan.n_cg_procs < 0) {
             close(sv[1]);
             goto failed;
@@ -636,7 +632,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         goto failed;
     /* The child builds its root meanwhile (on the other core). */
     if (plan.cgroup_later) {
-        if (sbx_cgroup_enter(job->cg, job->pid, err) < 0)
+        if (sbx_cgroup_enter(placement(job), job->pid, err) < 0)
             goto failed;
         struct sbx_msg m = {.type = SBX_MSG_CGROUP_READY};
         /* A child that failed meanwhile has sent why: setup_step reads it. */
@@ -645,7 +641,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
     if (job->cg)
         sbx_cgroup_cleanup_stale_once();
 
-    job->t_start = now_ns();
+    job->t_start = sbx_job_now_ns_();
     job->setup_deadline = job->t_start + (int64_t)SETUP_TIMEOUT_MS * 1000000;
     *out = take_ptr(job);
     return 0;
@@ -688,7 +684,7 @@ int sbx_job_start(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
             struct sbx_err e = {0};
             sbx_err_sys(&e, errno, "setup: poll");
             if (!job->setup_over)
-                end_setup(job, true, &e);
+                sbx_job_end_setup_(job, true, &e);
             reap_now(job);
             break;
         }
@@ -712,6 +708,8 @@ bool sbx_job_started(const struct sbx_job *job)
 
 int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds)
 {
+    if (job->sandbox)
+        return sbx_run_pollfds_(job, fds);
     int n = 0;
     /* A setup that is over waits for the pidfd only (the socket may hang up). */
     fds[n++] = (struct pollfd){.fd = job->setup_over ? -1 : job->sock, .events = POLLIN};
@@ -732,7 +730,7 @@ int sbx_job_timeout_ms(struct sbx_job *job)
 {
     if (job->reaped)
         return 0;
-    int64_t now = now_ns(), next = -1;
+    int64_t now = sbx_job_now_ns_(), next = -1;
     if (!job->started)
         next = job->setup_deadline && !job->setup_over ? job->setup_deadline
                : job->frozen && !job->setup_over && job->wall_limit_ns > 0
@@ -749,7 +747,7 @@ int sbx_job_timeout_ms(struct sbx_job *job)
     return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-static void kill_job(struct sbx_job *job, enum kill_reason why)
+void sbx_job_kill_(struct sbx_job *job, enum kill_reason why)
 {
     if (!job->killed)
         job->killed = why;
@@ -764,19 +762,19 @@ static void kill_job(struct sbx_job *job, enum kill_reason why)
     }
 }
 
-static void check_limits(struct sbx_job *job)
+void sbx_job_check_limits_(struct sbx_job *job)
 {
     if (job->killed || job->reaped)
         return;
-    int64_t now = now_ns();
+    int64_t now = sbx_job_now_ns_();
     if (job->wall_limit_ns > 0 && now - job->t_start >= job->wall_limit_ns) {
-        kill_job(job, KILL_WALL);
+        sbx_job_kill_(job, KILL_WALL);
         return;
     }
     if (job->cpu_limit_ns > 0 && job->cg && now >= job->next_cpu_check) {
         int64_t used = cpu_used_ns(job);
         if (used >= job->cpu_limit_ns) {
-            kill_job(job, KILL_CPU);
+            sbx_job_kill_(job, KILL_CPU);
             return;
         }
         /* The job cannot cross its limit sooner than (left / CPUs) from now;
@@ -800,6 +798,8 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
 {
     if (job->reaped)
         return 1;
+    if (job->sandbox)
+        return sbx_run_step_(job, fds);
     if (!job->started)
         return setup_step(job, fds);
     /* PID 1 may have sent two messages (a file at the output limit, then
@@ -827,7 +827,7 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
             char name[64];
             if (sbx_seccomp_notif_read(job->listener, name, sizeof name) == 0) {
                 snprintf(job->syscall, sizeof job->syscall, "%s", name);
-                kill_job(job, KILL_SECCOMP);
+                sbx_job_kill_(job, KILL_SECCOMP);
             }
         }
         if (fds[2].revents & (POLLHUP | POLLERR)) {
@@ -839,14 +839,14 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
         int st;
         if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid) {
             job->reaped = true;
-            job->t_end = now_ns();
+            job->t_end = sbx_job_now_ns_();
             if (!job->have_status) {
                 /* PID 1 itself was killed (a limit, or from outside). */
                 job->status = st;
             }
         }
     }
-    check_limits(job);
+    sbx_job_check_limits_(job);
     return job->reaped;
 }
 
@@ -870,12 +870,12 @@ int sbx_job_signal(struct sbx_job *job, int sig)
 
 void sbx_job_kill(struct sbx_job *job)
 {
-    kill_job(job, KILL_REQUESTED);
+    sbx_job_kill_(job, KILL_REQUESTED);
 }
 
 void sbx_job_kill_for_output(struct sbx_job *job)
 {
-    kill_job(job, KILL_OUTPUT);
+    sbx_job_kill_(job, KILL_OUTPUT);
 }
 
 int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
@@ -890,14 +890,14 @@ int sbx_job_freeze(struct sbx_job *job, bool frozen, struct sbx_err *err)
     /* A job frozen while it sets up cannot finish in time: its setup
      * clock stops meanwhile and starts afresh when it is thawed. */
     if (r == 0 && !job->started)
-        job->setup_deadline = frozen ? 0 : now_ns() + (int64_t)SETUP_TIMEOUT_MS * 1000000;
+        job->setup_deadline = frozen ? 0 : sbx_job_now_ns_() + (int64_t)SETUP_TIMEOUT_MS * 1000000;
     return r;
 }
 
 void sbx_job_usage(struct sbx_job *job, struct sbx_job_usage *u)
 {
     memset(u, 0, sizeof *u);
-    int64_t end = job->reaped ? job->t_end : now_ns();
+    int64_t end = job->reaped ? job->t_end : sbx_job_now_ns_();
     u->wall_time_ms = (uint64_t)((end - job->t_start) / 1000000);
     struct sbx_cg_stats st = {0};
     if (job->cg && sbx_cgroup_stats(job->cg, &st) == 0) {
@@ -1030,7 +1030,7 @@ void sbx_job_detach(struct sbx_job *job, struct sbx_job_detached *out)
     }
     /* PID 1 keeps its own copy of the slot's lock, and the job runs on:
      * closing ours and the socket frees nothing of the job's. */
-    job_free(job);
+    sbx_job_free_(job);
 }
 
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
@@ -1052,7 +1052,7 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
 
 void sbx_job_release(struct sbx_job *job)
 {
-    job_free(job);
+    sbx_job_free_(job);
 }
 
 void sbx_job_finish(struct sbx_job *job, struct sbx_result *res)

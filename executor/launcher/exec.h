@@ -66,6 +66,11 @@ struct sbx_exec_opts {
     /* detached: the root itself (not /tmp, /dev/shm nor the mounts below
      * it) read-only, once everything is mounted (OCI root.readonly). */
     bool readonly_root;
+    /* A resident sandbox (sandboxd's warm pools and sessions): set up like
+     * any job, but spec's command is not run; PID 1 stays and runs one
+     * command at a time on request, each in namespaces and a cgroup of its
+     * own (sbx_sandbox_prepare, sbx_run_start). */
+    bool resident;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
@@ -164,6 +169,24 @@ void sbx_job_release(struct sbx_job *job);
  * result). Returns the status `sbx run` exits with. */
 int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
                 struct sbx_jobio *io, struct sbx_result *res);
+
+/* Resident sandboxes (opts.resident, started once sbx_job_started says so).
+ * A run: sbx_sandbox_prepare makes the next one ahead of its command (the
+ * sandbox's PID 1 clones it into PID, mount, IPC and, but for the first
+ * run, network namespaces of its own, with a cgroup of its own below the
+ * sandbox's), returning a job to poll and step like any; once
+ * sbx_run_prepared, sbx_run_start gives it its command: spec is the
+ * sandbox's with the per-run fields (command, argv, envp, cwd, uid, gid,
+ * limits: those of cgroups applied to the run's cgroup, within the
+ * sandbox's) and stdio the run's streams (-1: /dev/null). From then on it is
+ * a job: sbx_job_signal, sbx_job_kill, sbx_job_collect and sbx_job_release
+ * work on it (releasing kills it if it has not ended, and removes its
+ * cgroup). One run at a time: prepare the next once the last has ended.
+ * Release every run before the sandbox. */
+int sbx_sandbox_prepare(struct sbx_job *sandbox, struct sbx_job **run, struct sbx_err *err);
+bool sbx_run_prepared(const struct sbx_job *run);
+int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
+                  struct sbx_err *err);
 
 /* The bundled rootfs: $SBX_DEFAULT_ROOTFS, else PREFIX/lib/sbx/rootfs of an
  * installed sbx, else the one built with sbx. */

@@ -17,8 +17,19 @@ enum sbx_msg_type {
     SBX_MSG_EXITED,        /* child -> launcher: the first process's wait status */
     SBX_MSG_CGROUP_READY,  /* launcher -> child: it is in the job's cgroups (plan.cgroup_later) */
     SBX_MSG_OUTPUT_FILE,   /* child -> launcher: a file reached the output limit (text: its path) */
-    SBX_MSG_READY,         /* child -> launcher: a detached job is set up and waits for its start */
+    SBX_MSG_READY,         /* child -> launcher: a detached job is set up and waits for its start;
+                              a resident sandbox waits for runs; a run waits for its command
+                              (fd: the run's pidfd) */
+    /* A resident sandbox's runs (job/init.c, launcher/run.c): */
+    SBX_MSG_PREPARE,       /* launcher -> PID 1: make the next run (fds: its socket, then its
+                              cgroup.procs files; code: SBX_PREPARE_* flags) */
+    SBX_MSG_RUN,           /* launcher -> run: its command (fds: the run spec's memfd, then
+                              the stdio fds given, code: which of them, bit i for fd i) */
+    SBX_MSG_RUN_ENDED,     /* PID 1 -> launcher, on the run's socket: the run and every
+                              process it started are gone (code: the run's wait status) */
 };
+
+#define SBX_PREPARE_NEWNET 1u  /* the run gets a network namespace of its own */
 
 #define SBX_MSG_TEXT 480
 #define SBX_MSG_MAX_FDS 64

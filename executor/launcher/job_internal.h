@@ -1,0 +1,79 @@
+/* What exec.c and resident.c share of a job: a job of its own, a resident
+ * sandbox, or one run of a resident sandbox. Not part of the interface. */
+#ifndef SBX_EXECUTOR_JOB_INTERNAL_H
+#define SBX_EXECUTOR_JOB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "exec.h"
+
+/* How long the child may take to set up before it is considered stuck. */
+#define SETUP_TIMEOUT_MS 30000
+
+enum kill_reason { KILL_NONE, KILL_WALL, KILL_CPU, KILL_OUTPUT, KILL_SECCOMP, KILL_REQUESTED };
+
+struct sbx_job {
+    /* Set up until the child reports that the command runs (started). A
+     * setup that fails or is killed is over (setup_over): the child is sent
+     * SIGKILL and the job ends once the pidfd says it is gone, so that no
+     * caller's loop waits on a child stuck in the kernel. */
+    bool started, setup_failed, setup_over;
+    struct sbx_err setup_err;       /* why, when setup_failed */
+    int exec_status;                /* 125, or 126/127: the command could not run */
+    int64_t setup_deadline;         /* 0 while frozen */
+    uint64_t pending_sigs;          /* signals asked for during setup */
+    pid_t pid;
+    int pidfd;
+    int sock;
+    int listener;
+    bool rootless;
+    bool engine_idmap;              /* the caller's range: its files are already shifted */
+    bool landlock;
+    struct sbx_uid_slot slot;
+    struct sbx_cgroup *cg;
+    struct sbx_seccomp *seccomp;
+    uint32_t host_uid, host_gid;
+    int64_t t_start, t_end;         /* CLOCK_MONOTONIC ns */
+    int64_t wall_limit_ns, cpu_limit_ns;
+    int64_t next_cpu_check;
+    bool have_status;
+    int status;                     /* the first process's wait status */
+    bool reaped;
+    struct rusage ru;
+    enum kill_reason killed;
+    bool frozen;                    /* paused (sbx_job_freeze) */
+    char syscall[64];
+    bool output_file;               /* PID 1 found a file at the output limit */
+    int output_fds[3];              /* stdio files opened for the job */
+    /* A resident sandbox (opts.resident): its PID 1 lives in a child cgroup
+     * of the job's, so that runs can have theirs (v2 allows no process in
+     * a cgroup whose children have controllers). */
+    struct sbx_cgroup *cg_init;
+    bool resident;
+    unsigned runs;                  /* runs made so far */
+    /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
+     * (pidfd from the run itself, for signals only); it has ended when the
+     * sandbox's PID 1 says so (SBX_MSG_RUN_ENDED) or is gone. */
+    struct sbx_job *sandbox;
+    bool prepared;                  /* ready for its command (READY came) */
+};
+
+
+
+int64_t sbx_job_now_ns_(void);
+void sbx_job_free_(struct sbx_job *job);
+int sbx_job_read_setup_msg_(struct sbx_job *job, int *exec_status, bool *said, struct sbx_err *err);
+void sbx_job_end_setup_(struct sbx_job *job, bool failed, const struct sbx_err *err);
+void sbx_job_deliver_pending_(struct sbx_job *job);
+void sbx_job_check_limits_(struct sbx_job *job);
+void sbx_job_kill_(struct sbx_job *job, enum kill_reason why);
+
+/* resident.c: a run's side of sbx_job_pollfds, sbx_job_step and reaping. */
+int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds);
+int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds);
+void sbx_run_reap_(struct sbx_job *run);
+void sbx_run_wait_gone_(struct sbx_job *run);
+
+#endif

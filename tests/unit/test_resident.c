@@ -1,0 +1,257 @@
+/* Resident sandboxes through the executor's own interface, on the real host
+ * (as root): runs get the job contract (status, exit code, accounting of
+ * their own), the root's files persist between runs, nothing else does
+ * (processes, SysV IPC, abstract sockets), a run killed for a limit leaves
+ * the sandbox usable, and nothing is left behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "executor/launcher/exec.h"
+#include "policy/policy.h"
+
+struct fx {
+    JobPolicy *policy;
+    struct sbx_spec spec;
+    struct sbx_job *sb;
+    char *probes;
+};
+
+/* Steps job until pred holds or it ends; 0 when pred held. */
+static int drive(struct sbx_job *job, bool (*pred)(const struct sbx_job *))
+{
+    for (int i = 0; i < 20000; i++) {
+        if (pred && pred(job))
+            return 0;
+        struct pollfd p[SBX_JOB_MAX_POLLFDS];
+        int n = sbx_job_pollfds(job, p);
+        poll(p, (nfds_t)n, 10);
+        if (sbx_job_step(job, p))
+            return pred && pred(job) ? 0 : 1;
+    }
+    return -1;
+}
+
+/* Prepares the sandbox's next run and waits until it is ready. */
+static struct sbx_job *prepare(struct fx *f)
+{
+    struct sbx_err err = {0};
+    struct sbx_job *run;
+    if (sbx_sandbox_prepare(f->sb, &run, &err) < 0) {
+        fprintf(stderr, "prepare: %s\n", err.msg);
+        return NULL;
+    }
+    if (drive(run, sbx_run_prepared) != 0) {
+        struct sbx_result r;
+        sbx_result_init(&r);
+        sbx_job_finish(run, &r);
+        fprintf(stderr, "run not ready: %s\n", r.error);
+        return NULL;
+    }
+    return run;
+}
+
+static bool started(const struct sbx_job *j)
+{
+    return sbx_job_started(j);
+}
+
+static int setup(void **state)
+{
+    if (geteuid() != 0)
+        return -1;
+    struct fx *f = calloc(1, sizeof *f);
+    *state = f;
+    const char *probes = getenv("SBX_PROBES");
+    char text[1024];
+    /* The probes are static programs: bound in at /probes. */
+    snprintf(text, sizeof text,
+             "command: \"/bin/true\"\n"
+             "limits { memory: \"256M\" pids: 64 }\n"
+             "%s%s%s",
+             probes ? "mounts { src: \"" : "", probes ? probes : "",
+             probes ? "\" dst: \"/probes\" }\n" : "");
+    f->probes = probes ? strdup(probes) : NULL;
+    struct sbx_err err = {0};
+    if (sbx_policy_load_text(text, strlen(text), &f->policy, &err) < 0 ||
+        sbx_policy_validate(f->policy, sbx_default_rootfs(), &f->spec, &err) < 0) {
+        fprintf(stderr, "policy: %s\n", err.msg);
+        return -1;
+    }
+    struct sbx_exec_opts o = {.stdio = {-1, -1, -1}, .resident = true, .start_fd = -1,
+                              .netns_fd = -1, .ipcns_fd = -1, .utsns_fd = -1,
+                              .console_fd = -1};
+    struct sbx_result res;
+    sbx_result_init(&res);
+    int es;
+    if (sbx_job_spawn(&f->spec, &o, &f->sb, &res, &es, &err) < 0) {
+        fprintf(stderr, "spawn: %s\n", err.msg);
+        return -1;
+    }
+    if (drive(f->sb, started) != 0) {
+        fprintf(stderr, "sandbox did not get ready\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->sb)
+        sbx_job_finish(f->sb, NULL);
+    sbx_spec_free(&f->spec);
+    sbx__v1__job_policy__free_unpacked(f->policy, NULL);
+    free(f->probes);
+    free(f);
+    return 0;
+}
+
+/* One run of "sh -c SCRIPT" with the given limits; its result, and what it
+ * wrote to stdout (through a pipe) in out. */
+static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
+                       uint64_t output, struct sbx_result *res, char *out, size_t outsz);
+
+static void run_sh(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
+                   struct sbx_result *res, char *out, size_t outsz)
+{
+    run_sh_out(f, script, cpu_ns, memory, 0, res, out, outsz);
+}
+
+static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
+                       uint64_t output, struct sbx_result *res, char *out, size_t outsz)
+{
+    struct sbx_err err = {0};
+    struct sbx_job *run = prepare(f);
+    assert_non_null(run);
+    struct sbx_spec s = f->spec;
+    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    s.command = "/bin/sh";
+    s.argv = argv;
+    s.limits.cpu_time_ns = cpu_ns;
+    s.limits.memory = memory;
+    if (output)
+        s.limits.output = output;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    int stdio[3] = {-1, p[1], -1};
+    assert_int_equal(sbx_run_start(run, &s, stdio, &err), 0);
+    close(p[1]);
+    drive(run, NULL);
+    sbx_result_init(res);
+    sbx_job_collect(run, res);
+    sbx_job_release(run);
+    ssize_t n = read(p[0], out, outsz - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+}
+
+static void test_runs(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[4096];
+    run_sh(f, "echo one > /tmp/f; sleep 1000 & echo $$; exit 3", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_int_equal(r.msg.exit_code, 3);
+    /* The run is PID 1's child in a PID namespace of its own. */
+    assert_string_equal(out, "2\n");
+    run_sh(f, "cat /tmp/f; ps -o pid,comm 2>/dev/null | grep -c sleep; ls /proc | grep -c '^[0-9]'",
+           0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_int_equal(r.msg.exit_code, 0);
+    /* The file stays; the sleeper is gone; /proc shows the run's own
+     * processes only (its init, sh, ls, grep... never the sandbox's). */
+    assert_true(strncmp(out, "one\n0\n", 6) == 0);
+    int procs = atoi(out + 6);
+    assert_true(procs >= 2 && procs <= 6);
+}
+
+static void test_limits(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[256];
+    run_sh(f, "while :; do :; done", 200 * 1000000LL, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__TIME_LIMIT_EXCEEDED);
+    assert_true(r.msg.cpu_time_ms >= 200);
+    /* The sandbox goes on; a fresh run's accounting is its own. */
+    run_sh(f, "true", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_true(r.msg.cpu_time_ms < 150);
+    /* A memory limit of the run's own, below the sandbox's. */
+    run_sh(f, "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done", 0, 32ull << 20, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__OOM_KILLED);
+    run_sh(f, "echo ok", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_string_equal(out, "ok\n");
+}
+
+/* A file at the output limit is the run's that wrote it, not a later
+ * run's (the files stay). */
+static void test_output_file(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[256];
+    run_sh_out(f, "head -c 100000 /dev/zero > /tmp/big", 0, 0, 65536, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__OUTPUT_LIMIT_EXCEEDED);
+    run_sh_out(f, "ls -l /tmp/big >/dev/null", 0, 0, 65536, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_int_equal(r.msg.exit_code, 0);
+}
+
+static void test_exec_failure(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_err err = {0};
+    struct sbx_job *run = prepare(f);
+    assert_non_null(run);
+    struct sbx_spec s = f->spec;
+    char *argv[] = {"/nonexistent", NULL};
+    s.command = "/nonexistent";
+    s.argv = argv;
+    assert_int_equal(sbx_run_start(run, &s, NULL, &err), 0);
+    drive(run, NULL);
+    struct sbx_result r;
+    sbx_result_init(&r);
+    sbx_job_collect(run, &r);
+    sbx_job_release(run);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED);
+    assert_int_equal(r.msg.exit_code, 127);
+    /* An unused prepared run is let go of cleanly. */
+    run = prepare(f);
+    assert_non_null(run);
+    sbx_job_finish(run, NULL);
+    char out[64];
+    run_sh(f, "echo again", 0, 0, &r, out, sizeof out);
+    assert_string_equal(out, "again\n");
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_resident: needs root, skipped\n");
+        return 77;
+    }
+    /* Orphans of the sandboxes come back to us, not to init. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
