@@ -293,9 +293,14 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
     printf("name:      %s\n", j->name && *j->name ? SBX_SAFE(j->name) : "-");
     printf("command:   %s\n", SBX_SAFE(j->command));
     if (j->session) {
-        char idle[64], exp[64];
-        printf("session:   %u run%s, removed when idle at %s, at the latest at %s\n", j->runs,
-               j->runs == 1 ? "" : "s", fmt_time(j->idle_deadline_unix_ms, idle, sizeof idle),
+        char idle[128], exp[80];
+        /* No idle deadline while a run is in progress: it is not idle. */
+        if (j->idle_deadline_unix_ms)
+            snprintf(idle, sizeof idle, "removed when idle at %s",
+                     fmt_time(j->idle_deadline_unix_ms, (char[80]){0}, 80));
+        else
+            snprintf(idle, sizeof idle, "a run in progress");
+        printf("session:   %u run%s, %s, at the latest at %s\n", j->runs, j->runs == 1 ? "" : "s", idle,
                fmt_time(j->expires_unix_ms, exp, sizeof exp));
     }
     if (j->has_session_id && j->session_id)

@@ -16,6 +16,10 @@ warm_pool { name: "judge" size: 2 policy { hostname: "warm" limits { memory: "12
 warm_pool { name: "one" size: 1 policy { } }
 CONF
 start_daemon || exit 1
+# Should the daemon die, its warm sandboxes die with it (PDEATHSIG) but
+# their cgroups stay: the checks at the end report them, this removes them.
+D0=$DPID
+cleanup_hooks+=('find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -depth -type d -path "*/job-*-$D0-*" -exec rmdir {} + 2>/dev/null')
 POOL_ARGS=(--hostname warm --memory 128M --pids 32)   # the same job, cold
 
 jf() { "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2], ""); print(str(v).lower() if isinstance(v, bool) else v)' "$1" "$2"; }
@@ -60,7 +64,7 @@ check_match "the result has the job's own accounting" "$(jf "$T/warm.json" memor
 rm -f "$T/trap"
 "$SBX" --socket "$SOCK" run --pool judge -- /bin/sh -c 'trap "exit 9" TERM; echo set; sleep 5 & wait' >"$T/trap" &
 p=$!
-wait_until 10 grep -q set "$T/trap"
+wait_until 10 grep -qs set "$T/trap"
 kill -TERM "$p"
 wait "$p"
 check "SIGTERM forwarded to a pooled job" "$?" 9
