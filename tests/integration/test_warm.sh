@@ -1,5 +1,5 @@
 #!/bin/bash
-# sandboxd's warm pools through sbx: `run --pool` answers exactly as a cold
+# sandboxd's warm pools through sbx (sessions: test_sessions.sh): `run --pool` answers exactly as a cold
 # run of the same policy does (exit status, stdout, stderr, result JSON);
 # what may differ per job is taken, anything else that differs from the
 # pool's policy is refused naming the field; an unknown pool is refused; an
