@@ -147,6 +147,16 @@ R "$sid2" --result-json "$T/r.json" -- /bin/true 2>"$T/err"
 check "a run on it: 125" "$?" 125
 check "SETUP_FAILED" "$(jf "$T/r.json" status)" SETUP_FAILED
 
+# --- the maximum lifetime ends a session, running or not; the daemon's caps ---
+S session create --idle-timeout 10m 2>"$T/err"
+check "an idle timeout above the daemon's: refused" "$?" 1
+check_match "naming both" "$(cat "$T/err")" 'idle_timeout.*sessions.idle_timeout'
+sid4=$(S session create --max-lifetime 1s)
+R "$sid4" --result-json "$T/r.json" -- /bin/sleep 30
+check "a run when the session's max_lifetime passes is killed: 137" "$?" 137
+check "SIGNALED" "$(jf "$T/r.json" status)" SIGNALED
+check "and the session is gone" "$(S ps | grep -c "^$sid4 ")" 0
+
 # --- session rm, then kill ID (9) ---
 S session rm "$sid"
 check "session rm: 0" "$?" 0
