@@ -597,6 +597,13 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
 {
     while (d->queue)
         stop_unstarted(d, d->queue, "sandboxd shut down before the job started", 0);
+    /* And the runs waiting in sessions' queues. */
+    struct sbx_djob *next;
+    for (struct sbx_djob *j = d->jobs; j; j = next) {
+        next = j->next;
+        if (j->queued_in && j->state == ST(CREATED))
+            stop_unstarted(d, j, "sandboxd shut down before the run started", 0);
+    }
     if (!kill_running)
         return;
     for (struct sbx_djob *j = d->jobs; j; j = j->next)

@@ -224,6 +224,16 @@ for f in "$EX"/*.sh; do
 )hi(
 |$)'
         seen+="service " ;;
+    "cat > /tmp/sandboxd.conf <<'EOF'")
+        run_private_tmp "$(cat "$f"; echo wait)"
+        check "$from: the warm pool and session example exits 0" "$RC" 0
+        check_match "$from: a job from the warm pool" "$OUT" '(^|
+)warm(
+|$)'
+        check_match "$from: the session's second run read the first's file" "$OUT" '(^|
+)7(
+|$)'
+        seen+="warm " ;;
     "podman pull gcc:13 && podman save gcc:13 -o gcc.tar"*)
         rm -rf /srv/judge/43 "$W/gcc.tar"
         OUT=$(cd "$W" && PATH=$T/shim:$PATH timeout 600 bash -e "$f" 2>&1 </dev/null); RC=$?
@@ -277,7 +287,7 @@ for f in "$EX"/*.sh; do
         fail "$from: an example this test does not know: \"$first\" (add its check to $(basename "$0"))" ;;
     esac
 done
-for want in quickstart judge ci fuzz service hello help-judge policy-judge policy-ci uptime image oci-podman oci-bundle; do
+for want in quickstart judge ci fuzz service warm hello help-judge policy-judge policy-ci uptime image oci-podman oci-bundle; do
     case $seen in *" $want "*) ;; *) fail "no example of \"$want\" was found (extraction broken?)" ;; esac
 done
 finish
