@@ -29,8 +29,10 @@ h=json.load(sys.stdin)
 print(next((p.get(sys.argv[2], 0) for p in h.get("pools", []) if p.get("name") == sys.argv[1]), "none"))' "$1" "$2"
 }
 
+pool_has() { test "$(pool_stat "$1" ready)" = "$2"; }   # pool_has POOL N: N ready now
+
 # --- every pool is built ahead of demand ---
-wait_until 20 test "$(pool_stat judge ready)" = 2
+wait_until 20 pool_has judge 2
 check "pool judge: 2 sandboxes ready" "$(pool_stat judge ready)" 2
 check "pool judge: its configured size" "$(pool_stat judge size)" 2
 check_match "stats prints the pool" "$(S stats)" 'pool judge: 2 ready of 2, 0 building; 0 taken, 0 cold starts'
@@ -130,7 +132,7 @@ check_match "a burst on a pool of one: every job runs, with its own exit status"
     '^0:one:(warm|cold) 1:one:(warm|cold) 2:one:(warm|cold) 3:one:(warm|cold)$'
 check_match "and at least one of them was a cold start" "$out" 'cold'
 check_cmp "stats: cold_starts counts them" "$(pool_stat one cold_starts)" -ge 1
-wait_until 20 test "$(pool_stat one ready)" = 1
+wait_until 20 pool_has one 1
 check "the pool of one is rebuilt" "$(pool_stat one ready)" 1
 check_cmp "stats: built counts the rebuilds" "$(pool_stat one built)" -ge 2
 check "stats: no build failed" "$(pool_stat judge build_failed)" 0
