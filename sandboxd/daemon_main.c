@@ -270,9 +270,6 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     sbx_jobs_poll_done(d, fds);
     sbx_warm_poll_done(d, fds);
     sbx_warm_tick(d);
-    /* A submit's answer goes out before its job is started (a clone, or a
-     * run's message): the client's wait then overlaps the start. */
-    flush_answers(d);
     sbx_jobs_schedule(d);
     /* Jobs that stopped in this turn count against keep_stopped now. */
     sbx_jobs_trim(d);

@@ -5,12 +5,12 @@
 #define SBX_EXECUTOR_CHILD_H
 
 #include <stdbool.h>
-#include <time.h>
 
 #include "policy/policy.h"
 #include "executor/cgroup/cgroup.h"
 #include "executor/seccomp/seccomp.h"
 #include "executor/userns.h"
+#include "fsize.h"
 
 struct sbx_plan {
     const struct sbx_spec *spec;
@@ -38,7 +38,8 @@ struct sbx_plan {
     const struct sock_fprog *extra_seccomp; /* sbx_exec_opts' (detached only), or NULL */
     bool readonly_root;                     /* sbx_exec_opts' (detached only) */
     bool resident;                          /* sbx_exec_opts' resident (init.c) */
-    struct timespec run_start;              /* a run's: its files only count (fsize.c) */
+    bool run;                               /* a resident sandbox's run (init.c) */
+    const struct sbx_fsize_snap *fsize_old; /* a run's: earlier runs' files (fsize.c) */
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -21,12 +22,39 @@
 
 struct walk {
     uint64_t limit;
-    struct timespec since; /* only files changed since (ctime): a session's run */
+    struct sbx_fsize_snap *collect;   /* snapshot: record files at the limit */
+    const struct sbx_fsize_snap *old; /* check: files recorded here unchanged are not the job's */
     unsigned entries;
     dev_t dev;
     char *out;
     size_t n;
 };
+
+static void record(struct sbx_fsize_snap *s, const struct stat *st)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        struct sbx_fsize_old *v = cap <= SBX_FSIZE_SNAP_MAX ? realloc(s->v, cap * sizeof *v) : NULL;
+        if (!v) {
+            s->overflow = true;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = (struct sbx_fsize_old){st->st_dev, st->st_ino, st->st_ctim};
+}
+
+/* A file the snapshot saw, not changed since (same inode, same ctime). */
+static bool is_old(const struct sbx_fsize_snap *s, const struct stat *st)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->v[i].ino == st->st_ino && s->v[i].dev == st->st_dev &&
+            s->v[i].ctime.tv_sec == st->st_ctim.tv_sec &&
+            s->v[i].ctime.tv_nsec == st->st_ctim.tv_nsec)
+            return true;
+    return false;
+}
 
 /* dfd: an open directory; path: its path for the report. */
 static bool walk_dir(struct walk *w, int dfd, const char *path, int depth)
@@ -44,9 +72,9 @@ static bool walk_dir(struct walk *w, int dfd, const char *path, int depth)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != w->dev)
             continue;
-        bool recent = st.st_ctim.tv_sec > w->since.tv_sec ||
-                      (st.st_ctim.tv_sec == w->since.tv_sec && st.st_ctim.tv_nsec >= w->since.tv_nsec);
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= w->limit && recent) {
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= w->limit && w->collect) {
+            record(w->collect, &st);
+        } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= w->limit && !is_old(w->old, &st)) {
             snprintf(w->out, w->n, "%s/%s", strcmp(path, "/") ? path : "", e->d_name);
             found = true;
         } else if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
@@ -81,23 +109,35 @@ static bool walk_fs(struct walk *w, int at, const char *rel, const char *path)
     return walk_dir(w, dfd, path, 0);
 }
 
-bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, const struct timespec *since,
+static bool walk_all(struct walk *w, const struct sbx_spec *spec, int upper_fd)
+{
+    /* The writable layer holds what the job wrote anywhere in its root,
+     * under the same paths. */
+    if (upper_fd >= 0 && walk_fs(w, upper_fd, ".", "/"))
+        return true;
+    if (walk_fs(w, AT_FDCWD, "/tmp", "/tmp") || walk_fs(w, AT_FDCWD, "/dev/shm", "/dev/shm"))
+        return true;
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        if (spec->mounts[i].type == SBX_MOUNT_TMPFS &&
+            walk_fs(w, AT_FDCWD, spec->mounts[i].dst, spec->mounts[i].dst))
+            return true;
+    return false;
+}
+
+void sbx_fsize_snapshot(const struct sbx_spec *spec, int upper_fd, struct sbx_fsize_snap *snap)
+{
+    memset(snap, 0, sizeof *snap);
+    if (!spec->limits.output)
+        return;
+    struct walk w = {.limit = spec->limits.output, .collect = snap};
+    walk_all(&w, spec, upper_fd);
+}
+
+bool sbx_fsize_reached(const struct sbx_spec *spec, int upper_fd, const struct sbx_fsize_snap *old,
                        char *out, size_t n)
 {
     if (!spec->limits.output)
         return false;
-    struct walk w = {.limit = spec->limits.output, .out = out, .n = n};
-    if (since)
-        w.since = *since;
-    /* The writable layer holds what the job wrote anywhere in its root,
-     * under the same paths. */
-    if (upper_fd >= 0 && walk_fs(&w, upper_fd, ".", "/"))
-        return true;
-    if (walk_fs(&w, AT_FDCWD, "/tmp", "/tmp") || walk_fs(&w, AT_FDCWD, "/dev/shm", "/dev/shm"))
-        return true;
-    for (size_t i = 0; i < spec->n_mounts; i++)
-        if (spec->mounts[i].type == SBX_MOUNT_TMPFS &&
-            walk_fs(&w, AT_FDCWD, spec->mounts[i].dst, spec->mounts[i].dst))
-            return true;
-    return false;
+    struct walk w = {.limit = spec->limits.output, .out = out, .n = n, .old = old};
+    return walk_all(&w, spec, upper_fd);
 }

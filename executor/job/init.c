@@ -253,10 +253,13 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
     rp.sock = run_sock;
     rp.resident = false;
     rp.lock_fd = -1;
+    rp.run = true;
     /* Files of earlier runs stay: only this run's count for its output
-     * limit (ctime, which no call of the run can set back). */
-    /* The clock the kernel stamps files with (coarse). */
-    clock_gettime(CLOCK_REALTIME_COARSE, &rp.run_start);
+     * limit (a file at the limit is the run's unless it was there before,
+     * unchanged: same inode, same ctime, which no call can set back). */
+    static struct sbx_fsize_snap old;
+    sbx_fsize_snapshot(&spec, upper_fd, &old);
+    rp.fsize_old = &old;
     size_t k = 1;
     for (int i = 0; i < 3; i++)
         rp.stdio[i] = (m.code & (1 << i)) && k < n ? fds[k++] : -1;
@@ -444,15 +447,14 @@ __attribute__((noreturn)) void sbx_init_run(const struct sbx_plan *plan, int upp
             /* Before the end is reported (the launcher then kills all): a
              * file the job wrote up to the file-size limit. */
             struct sbx_msg f = {.type = SBX_MSG_OUTPUT_FILE};
-            if (sbx_fsize_reached(plan->spec, upper_fd, plan->run_start.tv_sec ? &plan->run_start : NULL,
-                                  f.text, sizeof f.text))
+            if (sbx_fsize_reached(plan->spec, upper_fd, plan->fsize_old, f.text, sizeof f.text))
                 sbx_msg_send(plan->sock, &f, NULL, 0);
             /* A run's PID 1 ends the others itself: then the end can be told
              * before its own exit, which tears its namespaces down (an RCU
              * grace period for the mount namespace): the launcher answers
              * meanwhile and waits for that (SBX_MSG_RUN_ENDED) only before
              * it removes the run's cgroup. */
-            if (plan->run_start.tv_sec)
+            if (plan->run)
                 kill_and_reap_all();
             struct sbx_msg m = {.type = SBX_MSG_EXITED, .code = status};
             sbx_msg_send(plan->sock, &m, NULL, 0);
