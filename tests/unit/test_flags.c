@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "client/commands_internal.h"
 #include "client/flags.h"
 
 #define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
@@ -242,7 +243,7 @@ static void test_help(void **state)
     const char *must[] = {"--policy", "--rootfs", "--rootfs-size", "--bind", "--bind-rw", "--tmpfs", "--cwd", "--env",
                           "--hostname", "--memory", "--pids", "--cpus", "--time-limit", "--wall-time-limit",
                           "--output-limit", "--time-offset", "--network", "--seccomp", "--result-json", "--help",
-                          "--cpu-weight", "--cpuset", "--uid", "--gid", "--arg", "--quiet", "125", "126", "127", "128+N", "Examples"};
+                          "--cpu-weight", "--cpuset", "--uid", "--gid", "--arg", "--quiet", "--pool", "125", "126", "127", "128+N", "Examples"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!strstr(sbx_run_usage, must[i]))
             fail_msg("usage lacks %s", must[i]);
@@ -368,6 +369,20 @@ static void test_session_and_pool_flags(void **state)
     MODE_ERR(SBX_FLAGS_SESSION_RUN, "--pool: not a per-run flag", "--pool", "p", "/bin/true");
     MODE_ERR(SBX_FLAGS_SESSION_RUN, "--bogus: unknown flag (see sbx session run --help)", "--bogus",
              "/bin/true");
+
+    /* sbx session run --help names every flag a run takes, and so does the
+     * error for one it does not take. */
+    const char *per_run[] = {"--time-limit", "--wall-time-limit", "--memory", "--pids", "--output-limit", "--env",
+                             "--cwd", "--arg", "--policy", "--result-json"};
+    struct sbx_err e2 = {0};
+    sbx_run_parse_flags_mode(1, ARGV("--uid=1"), SBX_FLAGS_SESSION_RUN, &o, &e2);
+    sbx_run_opts_free(&o);
+    for (size_t i = 0; i < sizeof per_run / sizeof per_run[0]; i++) {
+        if (!strstr(sbx_session_run_usage, per_run[i]))
+            fail_msg("session run usage lacks %s", per_run[i]);
+        if (!strstr(e2.msg, per_run[i]))
+            fail_msg("the per-run flag error lacks %s: %s", per_run[i], e2.msg);
+    }
 }
 
 int main(void)
