@@ -96,6 +96,15 @@ check "a run killed for --time-limit: 137" "$?" 137
 check "TIME_LIMIT_EXCEEDED" "$(jf "$T/tle.json" status)" TIME_LIMIT_EXCEEDED
 check "the session is still usable after it" "$(R "$sid" -- /bin/cat /tmp/a.out)" compiled
 
+# --- runs are serialised: a run asked for while another runs waits for it ---
+rm -f "$T/first"
+"$SBX" --socket "$SOCK" session run "$sid" -- /bin/sh -c 'echo started; sleep 1; echo first > /tmp/order' >"$T/first" &
+fp=$!
+wait_until 10 grep -qs started "$T/first"
+check "a run asked for meanwhile runs after the first ended" "$(R "$sid" -- /bin/cat /tmp/order 2>&1)" first
+wait "$fp"
+check "and the first run ended well" "$?" 0
+
 # --- a run's limits cannot exceed the session's; session flags are refused ---
 R "$sid" --memory 256M --result-json "$T/r.json" -- /bin/true 2>"$T/err"
 check "memory above the session's: 125" "$?" 125
