@@ -131,6 +131,8 @@ check_match "ps --json marks it" "$(S ps --json)" "\"job_id\": *\"?$sid\"?,.*\"s
 bgp=$!
 wait_until 10 grep -qs started "$T/bg"
 check_match "ps shows the run and its session" "$(S ps)" "RUNNING .*/bin/sh \[session $sid\]"
+rid=$(S ps | awk -v m="[session $sid]" 'index($0, m) {print $1}')
+check_match "inspect of the run names its session" "$(S inspect "$rid" 2>&1)" "run of: +session $sid"
 check_match "inspect: a session with a run in progress" "$(S inspect "$sid")" \
     'session: +[0-9]+ runs, a run in progress, at the latest at [0-9T:-]+Z \(in [0-9]+ s\)'
 check_match "inspect --json has the new fields" "$(S inspect "$sid" --json)" '"session": *true.*"runs": *[0-9]+.*"idle_deadline_unix_ms"'
