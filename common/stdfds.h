@@ -17,4 +17,8 @@ int sbx_ensure_std_fds(void);
  * saying what fd is ("a directory"), or another negative errno. */
 int sbx_stdio_fd_check(int fd, const char **what);
 
+/* Closes every fd but those in keep (n of them, any order, -1s ignored;
+ * keep is sorted in place). */
+void sbx_close_all_but(int *keep, int n);
+
 #endif

@@ -493,7 +493,8 @@ static int mount_overlay(const struct sbx_spec *spec, int *layer_fds, struct sbx
     return 0;
 }
 
-int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, struct sbx_err *err)
+int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, bool keep_upper, int *upper_fd,
+                     struct sbx_err *err)
 {
     *upper_fd = -1;
     /* Nothing done below may propagate back to the host's mounts. */
@@ -508,7 +509,7 @@ int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, s
         return sbx_err_sys(err, errno, "rootfs: opening the new root");
     /* PID 1 looks there for a file at the output limit (job/fsize.c); the
      * fd outlives the staging area's detach below. */
-    if (spec->limits.output)
+    if (spec->limits.output || keep_upper)
         *upper_fd = open(STAGE "/upper", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
     if ((r = setup_dev(rootfd, err)) < 0)

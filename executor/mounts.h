@@ -7,6 +7,8 @@
 #ifndef SBX_EXECUTOR_MOUNTS_H
 #define SBX_EXECUTOR_MOUNTS_H
 
+#include <stdbool.h>
+
 #include "common/err.h"
 #include "policy/policy.h"
 
@@ -24,9 +26,11 @@ int sbx_mount_sources_open(const struct sbx_spec *spec, int userns_fd, int *fds,
                            struct sbx_err *err);
 
 /* In the child, in its new mount namespace: builds the root and pivots into
- * it. Consumes (closes) the source fds. *upper_fd: with an output limit, the
- * root's writable layer (O_PATH, for job/fsize.c), else -1. */
-int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, int *upper_fd, struct sbx_err *err);
+ * it. Consumes (closes) the source fds. *upper_fd: with an output limit or
+ * keep_upper (a resident sandbox, whose runs may set one), the root's
+ * writable layer (O_PATH, for job/fsize.c), else -1. */
+int sbx_mounts_setup(const struct sbx_spec *spec, int *src_fds, bool keep_upper, int *upper_fd,
+                     struct sbx_err *err);
 
 /* After the pivot, in the job's root: masks each path of masked (a
  * directory with an empty read-only tmpfs, anything else with /dev/null)

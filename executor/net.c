@@ -1,6 +1,10 @@
 #include "net.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -38,4 +42,30 @@ int sbx_net_loopback_up(struct sbx_err *err)
     if ((r = rtnl_link_change(sk, lo, change, 0)) < 0)
         return sbx_err_set(err, EIO, "network: bringing lo up: %s", nl_geterror(r));
     return 0;
+}
+
+int sbx_net_prepare(bool loopback, struct sbx_err *err)
+{
+    int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0)
+        return sbx_err_sys(err, errno, "network namespace: opening our own");
+    if (unshare(CLONE_NEWNET) < 0) {
+        int e = errno;
+        close(own);
+        return sbx_err_sys(err, e, "network namespace: unshare");
+    }
+    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int r = fd < 0 ? sbx_err_sys(err, errno, "network namespace: opening it") : 0;
+    if (r == 0 && loopback)
+        r = sbx_net_loopback_up(err);
+    /* A service left in a job's network namespace would serve from it. */
+    if (setns(own, CLONE_NEWNET) < 0)
+        abort();
+    close(own);
+    if (r < 0) {
+        if (fd >= 0)
+            close(fd);
+        return r;
+    }
+    return fd;
 }

@@ -36,6 +36,8 @@
  * them out: an eighth of max_connections, at most 8. */
 #define SBX_ADMIN_RESERVED_CONNS(max) ((max) / 8 < 8 ? (max) / 8 : 8)
 
+#define SBX_NETNS_STASH 4
+
 struct sbx_conn {
     struct sbx_conn *next, *prev;
     uint64_t id;
@@ -197,6 +199,11 @@ struct sbx_daemon {
     int64_t start_ns;
     struct sbx_pool *pools;
     size_t n_pools;
+    /* Network namespaces with lo up, made while the loop has nothing else
+     * to do, for the next cold jobs (their child then skips ~1 ms). */
+    int netns[SBX_NETNS_STASH];
+    int n_netns;
+    bool netns_off;  /* the kernel refused: none are made */
     struct sbx_sandbox *sandboxes;
     unsigned n_sessions;
 };
@@ -262,6 +269,8 @@ bool sbx_jobs_owned_active(struct sbx_daemon *d, const struct sbx_conn *c);
  * they were collected): called after the loop has written what it could of
  * their answers, so that the teardown is not on their latency. */
 void sbx_jobs_release_ended(struct sbx_daemon *d);
+/* The fds of ended jobs whose release waits (at most d->n_ended). */
+void sbx_jobs_add_release_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n);
 
 /* Takes a queued job out of the daemon's queue (a session's run). */
 void sbx_jobs_unqueue(struct sbx_daemon *d, struct sbx_djob *j);
@@ -269,6 +278,9 @@ void sbx_jobs_unqueue(struct sbx_daemon *d, struct sbx_djob *j);
 void sbx_jobs_stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const char *why);
 /* Tears j's executor job down after this turn's answers are written. */
 void sbx_jobs_defer_release(struct sbx_daemon *d, struct sbx_job *job);
+
+/* Makes one network namespace for the stash when it is not full. */
+void sbx_jobs_stash_netns(struct sbx_daemon *d);
 
 /* daemon_warm.c: warm pools and sessions. */
 int sbx_warm_init(struct sbx_daemon *d, struct sbx_err *err);

@@ -190,6 +190,15 @@ static int check_sessions(const DaemonConfig *m, struct sbx_dconfig *cfg, struct
  * the command each job brings. */
 static int check_pools(const DaemonConfig *m, struct sbx_dconfig *cfg, struct sbx_err *err)
 {
+    /* Each ready sandbox holds a uid slot, as a running job does: the pools
+     * and max_concurrent jobs must fit in the pool of slots together. */
+    uint64_t held = cfg->max_concurrent;
+    for (size_t i = 0; i < m->n_warm_pool; i++)
+        held += m->warm_pool[i]->has_size ? m->warm_pool[i]->size : 0;
+    if (m->n_warm_pool && held > cfg->pool.slots)
+        return sbx_err_set(err, EINVAL, "warm_pool: the pools' sizes and max_concurrent (%llu "
+                           "in all) are more than uid_pool.slots (%u): each ready sandbox holds "
+                           "a slot", (unsigned long long)held, cfg->pool.slots);
     for (size_t i = 0; i < m->n_warm_pool; i++) {
         const Sbx__V1__WarmPool *p = m->warm_pool[i];
         if (!p->name || !*p->name || strlen(p->name) > SBX_MAX_POOL_NAME ||

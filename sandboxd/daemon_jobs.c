@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "executor/net.h"
 
 #define E(c) SBX__V1__ERROR__CODE__##c
 #define ST(s) SBX__V1__JOB_STATE__##s
@@ -374,9 +375,8 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
         sbx_err_set(&why, EPERM, "uid %u is no longer allowed to run jobs", j->uid);
     else if (j->pool && !sbx_warm_pool_allows_uid(j->pool, j->uid, ctx.admin))
         sbx_err_set(&why, EPERM, "uid %u may no longer take from pool %s", j->uid, j->pool->name);
-    /* A pool's policy is the operator's: its paths are not the client's. */
-    else if (j->pool || sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code,
-                                        &why) == 0)
+    else if ((ctx.caps_only = j->pool != NULL), /* a pool's paths are the operator's */
+             sbx_job_recheck(j->policy, &j->spec, j->image_layers, &ctx, &code, &why) == 0)
         why.code = 0;
     if (why.code) {
         char msg[sizeof why.msg + 64];
@@ -394,6 +394,14 @@ static bool start_job(struct sbx_daemon *d, struct sbx_djob *j)
     char name[64];
     snprintf(name, sizeof name, "sandboxd-%" PRIu64, j->id);
     struct sbx_exec_opts opts = {.pool = &d->cfg.pool, .job_name = name};
+    /* A network namespace made ahead, when the job wants lo up (the
+     * stash's kind): the child need not make one on the job's time. */
+    _cleanup_close_ int netns = -1;
+    if (j->spec.loopback && d->n_netns > 0) {
+        netns = d->netns[--d->n_netns];
+        opts.netns_fd = netns;
+        opts.premade_netns = true;
+    }
     memcpy(opts.stdio, j->stdio, sizeof opts.stdio);
     struct sbx_err err = {0};
     int exec_status = 125;
@@ -614,11 +622,46 @@ void sbx_jobs_drain(struct sbx_daemon *d, bool kill_running)
         }
 }
 
+void sbx_jobs_stash_netns(struct sbx_daemon *d)
+{
+    /* Only while nothing runs: under load the daemon has better to do, and
+     * the jobs make their own. */
+    if (d->netns_off || d->n_netns >= SBX_NETNS_STASH || d->draining || d->n_running || d->queue)
+        return;
+    struct sbx_err err = {0};
+    int fd = sbx_net_prepare(true, &err);
+    if (fd < 0) {
+        sbx_log("network namespaces are made by each job (%s)", err.msg);
+        d->netns_off = true;
+        return;
+    }
+    d->netns[d->n_netns++] = fd;
+}
+
 void sbx_jobs_release_ended(struct sbx_daemon *d)
 {
-    for (size_t i = 0; i < d->n_ended; i++)
-        sbx_job_release(d->ended[i]);
-    d->n_ended = 0;
+    /* A run whose PID 1 still tears its namespaces down (a CPU-starved one
+     * can take long) waits in the list, polled, rather than the loop
+     * waiting for it; its sandbox waits for it, for its cgroup is the
+     * run's parent. */
+    size_t keep = 0;
+    for (size_t i = 0; i < d->n_ended; i++) {
+        int fd;
+        if (sbx_job_release_ready(d->ended[i], &fd) || d->quit)
+            sbx_job_release(d->ended[i]);
+        else
+            d->ended[keep++] = d->ended[i];
+    }
+    d->n_ended = keep;
+}
+
+void sbx_jobs_add_release_pollfds(struct sbx_daemon *d, struct pollfd *fds, int *n)
+{
+    for (size_t i = 0; i < d->n_ended; i++) {
+        int fd;
+        if (!sbx_job_release_ready(d->ended[i], &fd) && fd >= 0)
+            fds[(*n)++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
 }
 
 struct uid_count {

@@ -214,7 +214,7 @@ static void flush_answers(struct sbx_daemon *d)
 /* One turn of the loop: poll everything, then let each part act. */
 static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
 {
-    size_t need = 2 + d->n_conns + sbx_jobs_max_pollfds(d) + sbx_warm_max_pollfds(d);
+    size_t need = 2 + d->n_conns + sbx_jobs_max_pollfds(d) + sbx_warm_max_pollfds(d) + d->n_ended;
     if (need > *cap) {
         struct pollfd *p = realloc(*pfds, need * sizeof *p);
         if (!p)
@@ -238,6 +238,7 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     }
     sbx_jobs_add_pollfds(d, fds, &n);
     sbx_warm_add_pollfds(d, fds, &n);
+    sbx_jobs_add_release_pollfds(d, fds, &n);
 
     int64_t now = sbx_now_ns();
     int timeout = min_timeout(sbx_jobs_timeout_ms(d), sbx_conn_timeout_ms(d, now));
@@ -280,8 +281,10 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     flush_answers(d);
     sbx_conn_sweep(d);
     sbx_jobs_release_ended(d);
-    /* Pools are refilled once this turn's jobs are on their way. */
+    /* Pools are refilled once this turn's jobs are on their way, and a
+     * network namespace is made for the stash (one per turn). */
     sbx_warm_fill(d);
+    sbx_jobs_stash_netns(d);
 
     if (d->draining) {
         if (now >= d->drain_deadline && d->n_running) {
@@ -408,7 +411,10 @@ int main(int argc, char **argv)
     while (d.jobs)
         sbx_jobs_remove(&d, d.jobs);
     sbx_warm_shutdown(&d);
+    d.quit = true; /* everything is released now, waiting if need be */
     sbx_jobs_release_ended(&d);
+    while (d.n_netns > 0)
+        close(d.netns[--d.n_netns]);
     free(d.ended);
     free(d.claims); /* empty: every job dropped its claims */
     sbx_dconfig_free(&d.cfg);

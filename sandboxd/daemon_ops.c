@@ -338,7 +338,11 @@ static void send_session(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_
     resp.id = req_id;
     resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
     resp.job = &info;
+    /* The placeholder the session was checked with is nobody's command. */
+    char *command = sb->policy->command;
+    sb->policy->command = NULL;
     sbx_conn_send(d, c, &resp);
+    sb->policy->command = command;
 }
 
 /* inspect, kill, session_remove of a session: true when it was one. */

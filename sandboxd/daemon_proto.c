@@ -267,8 +267,9 @@ int sbx_job_recheck(const JobPolicy *p, const struct sbx_spec *spec, size_t imag
                     const struct sbx_req_ctx *ctx, Sbx__V1__Error__Code *code,
                     struct sbx_err *err)
 {
-    int r = check_host_paths(p, image_layers, ctx, code, err);
-    if (r < 0 || (r = check_image_shared(p, ctx, code, err)) < 0 || ctx->admin)
+    int r = ctx->caps_only ? 0 : check_host_paths(p, image_layers, ctx, code, err);
+    if (r < 0 || (!ctx->caps_only && (r = check_image_shared(p, ctx, code, err)) < 0) ||
+        ctx->admin)
         return r;
     *code = E(OVER_CAP);
     return check_caps(spec, &ctx->cfg->caps, err);
@@ -349,8 +350,6 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
                        : sbx_err_set(err, ENOENT, "%s.session_id: no session %" PRIu64, op,
                                      j->session_id);
     }
-    if (ctx->base)
-        return check_run(j, ctx, jr, code, err);
     JobPolicy *p = j->policy;
     const Sbx__V1__Stdio *s = p->stdio;
     if (s && s->has_stdin_data && (jr->stdio_fds & 1))
@@ -358,6 +357,15 @@ static int check_job(Sbx__V1__JobRequest *j, const char *op, const struct sbx_re
     if (s && s->capture && (jr->stdio_fds & 6))
         return sbx_err_set(err, EINVAL, "stdio.capture: %s is attached too; choose one",
                            jr->stdio_fds & 2 ? "stdout" : "stderr");
+    if (ctx->base) {
+        /* Its own fields only: the sandbox's paths were checked when it
+         * was configured or created, but host files for its streams never
+         * are opened for anyone. */
+        JobPolicy streams = SBX__V1__JOB_POLICY__INIT;
+        streams.stdio = p->stdio;
+        int r = check_host_paths(&streams, 0, ctx, code, err);
+        return r < 0 ? r : check_run(j, ctx, jr, code, err);
+    }
     int r = check_host_paths(p, 0, ctx, code, err);
     if (r < 0 || (r = check_image_shared(p, ctx, code, err)) < 0)
         return r;

@@ -24,6 +24,9 @@ struct sbx_req_ctx {
     const JobPolicy *base;
     const struct sbx_spec *base_spec;
     const char *base_what;
+    /* sbx_job_recheck of such a run: its caps only (its paths are the
+     * sandbox's). */
+    bool caps_only;
 };
 
 /* A checked run or submit: the spec to start and the streams to attach. */

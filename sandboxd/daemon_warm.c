@@ -180,7 +180,8 @@ void sbx_warm_fill(struct sbx_daemon *d)
     struct sbx_sandbox *next;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = next) {
         next = sb->next;
-        if (sb->want_kick) {
+        /* Its queued run, now or when max_concurrent allows. */
+        if (sb->want_kick || sb->rq) {
             sb->want_kick = false;
             session_kick(d, sb);
         }
@@ -317,7 +318,9 @@ static void prepare_next(struct sbx_daemon *d, struct sbx_sandbox *sb)
 
 static void session_kick(struct sbx_daemon *d, struct sbx_sandbox *sb)
 {
-    if (sb->pool || !sb->rq || !ready(sb) || sb->removing)
+    /* A run counts against max_concurrent as a job does. */
+    if (sb->pool || !sb->rq || !ready(sb) || sb->removing ||
+        d->n_running >= d->cfg.max_concurrent)
         return;
     struct sbx_djob *j = sb->rq;
     sb->rq = j->qnext;
@@ -410,9 +413,15 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
                      exec_error(sb->run, msg, sizeof msg));
             sbx_jobs_defer_release(d, sb->run);
             sb->run = NULL;
-            if (sb->pool)
+            if (sb->pool && !sb->busy)
                 sb->pool->build_failed++;
             sbx_log("%s", err.msg);
+            /* A session's next run fails while a run is in progress: the
+             * sandbox goes once that run has ended (sbx_warm_job_done). */
+            if (sb->busy) {
+                sb->removing = true;
+                continue;
+            }
             teardown(d, sb, err.msg);
             continue;
         }
@@ -513,6 +522,17 @@ void sbx_warm_session_create(struct sbx_daemon *d, struct sbx_conn *c, uint64_t 
     if (d->n_sessions >= d->cfg.max_sessions) {
         snprintf(msg, sizeof msg, "sessions.max_sessions: %u sessions exist already",
                  d->cfg.max_sessions);
+        sbx_conn_send_error(d, c, req_id, E(RESOURCE_EXHAUSTED), msg);
+        return;
+    }
+    /* Sessions hold uid slots: those of the pools and of max_concurrent
+     * jobs stay for them. */
+    unsigned held = d->n_sessions + d->cfg.max_concurrent;
+    for (size_t i = 0; i < d->n_pools; i++)
+        held += d->pools[i].size;
+    if (held >= d->cfg.pool.slots) {
+        snprintf(msg, sizeof msg, "uid_pool.slots: all %u are held or kept for the pools and for "
+                 "max_concurrent jobs", d->cfg.pool.slots);
         sbx_conn_send_error(d, c, req_id, E(RESOURCE_EXHAUSTED), msg);
         return;
     }
@@ -623,9 +643,8 @@ void sbx_warm_session_info(struct sbx_sandbox *sb, bool full, JobInfo *info,
     }
     if (!full)
         return;
-    JobPolicy *p = sb->policy;
-    /* The placeholder is not a command anybody asked for. */
-    info->policy = p;
+    /* (Sent without its placeholder command: send_session.) */
+    info->policy = sb->policy;
     sbx__v1__usage__init(usage);
     usage->has_wall_time_ms = usage->has_cpu_time_ms = usage->has_memory_peak_bytes = true;
     if (sb->exec) {

@@ -502,6 +502,19 @@ static const struct cg_dir *ctrl_dir(const struct sbx_cgroup *cg, int c)
     return cg->by_ctrl[c] < 0 ? NULL : &cg->dirs[cg->by_ctrl[c]];
 }
 
+int sbx_cgroup_memory_current(const struct sbx_cgroup *cg, uint64_t *bytes)
+{
+    struct cg_host *host;
+    int r = cg_host_get(&host, NULL);
+    if (r < 0)
+        return r;
+    const struct cg_dir *d = ctrl_dir(cg, CG_MEMORY);
+    if (!d)
+        return -ENOTSUP;
+    return cg_read_u64(d->fd, host->hier[d->hier].v2 ? "memory.current" : "memory.usage_in_bytes",
+                       bytes);
+}
+
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns)
 {
     struct cg_host *host;

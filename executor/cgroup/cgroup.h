@@ -125,6 +125,9 @@ int sbx_cgroup_enter_fds(int *fds, int n, const char *pid, struct sbx_err *err);
  * from sbx_cgroup_clone_fd belongs to cg: do not close it. */
 int sbx_cgroup_enter(struct sbx_cgroup *cg, pid_t pid, struct sbx_err *err);
 
+/* Memory charged to the cgroup (and its children) now, in bytes. */
+int sbx_cgroup_memory_current(const struct sbx_cgroup *cg, uint64_t *bytes);
+
 /* CPU time used so far (user+system, ns): cheap, polled for --time-limit. */
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns);
 

@@ -34,6 +34,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "common/stdfds.h"
 #include "executor/caps.h"
 #include "init.h"
 #include "proctitle.h"
@@ -139,11 +140,6 @@ static void wait_cgroup(const struct sbx_plan *plan)
         sbx_child_fail(plan->sock, EPROTO, "setup: unexpected message from the launcher");
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
-
 /* The child starts with a copy of the launcher's whole fd table. In a
  * long-lived launcher (sandboxd) that holds other clients' sockets and other
  * jobs' stdio: PID 1 keeping them would delay the EOF their readers wait
@@ -156,16 +152,7 @@ static void close_launcher_fds(const struct sbx_plan *plan)
     int n = 10;
     for (int i = 0; i < plan->n_cg_procs; i++)
         keep[n++] = plan->cg_procs[i];
-    qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
-    unsigned next = 0;
-    for (int i = 0; i < n; i++) {
-        if (keep[i] < 0 || (unsigned)keep[i] < next)
-            continue;
-        if ((unsigned)keep[i] > next)
-            syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
-        next = (unsigned)keep[i] + 1;
-    }
-    syscall(SYS_close_range, next, ~0U, 0U);
+    sbx_close_all_but(keep, n);
 }
 
 __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
@@ -230,7 +217,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     }
     apply_sysctls(plan);
     int upper_fd = -1;
-    if (sbx_mounts_setup(spec, fds, &upper_fd, &err) < 0)
+    if (sbx_mounts_setup(spec, fds, plan->resident, &upper_fd, &err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     free(fds);
     if ((plan->masked_paths || plan->readonly_paths) &&
@@ -255,7 +242,7 @@ __attribute__((noreturn)) void sbx_child_main(const struct sbx_plan *plan)
     } else if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
         sbx_child_fail(plan->sock, errno, "hostname: %s", strerror(errno));
     }
-    if (spec->loopback && sbx_net_loopback_up(&err) < 0)
+    if (spec->loopback && !plan->premade_netns && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(plan->sock, err.code, "%s", err.msg);
     /* Or a launcher with nothing else to do (sbx run) moves us while we
      * build the root; nothing of the job runs before it says so. */

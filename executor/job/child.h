@@ -30,6 +30,7 @@ struct sbx_plan {
     bool detached;                      /* outlives the launcher (sbx_exec_opts.detached) */
     int start_fd;                       /* detached: the start FIFO (O_PATH); else -1 */
     bool joined_netns;                  /* cloned inside an engine's network namespace */
+    bool premade_netns;                 /* ... or one made ahead, lo as the spec wants */
     bool joined_ipc, joined_uts;        /* ... and IPC, UTS namespaces (not cloned new) */
     int console_fd;                     /* detached: where the pty master goes; else -1 */
     const char *const *masked_paths;    /* sbx_exec_opts' (detached only), or NULL */

@@ -18,6 +18,7 @@
 #include <linux/sched.h>
 
 #include "common/cleanup.h"
+#include "common/stdfds.h"
 #include "executor/console.h"
 #include "executor/caps.h"
 #include "executor/launcher/sync.h"
@@ -170,25 +171,6 @@ static void drop_callers_stdio(const struct sbx_plan *plan)
         syscall(SYS_close_range, 0U, 2U, 0U);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
-
-static void close_all_but(int *keep, int n)
-{
-    qsort(keep, (size_t)n, sizeof keep[0], cmp_int);
-    unsigned next = 0;
-    for (int i = 0; i < n; i++) {
-        if (keep[i] < 0 || (unsigned)keep[i] < next)
-            continue;
-        if ((unsigned)keep[i] > next)
-            syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
-        next = (unsigned)keep[i] + 1;
-    }
-    syscall(SYS_close_range, next, ~0U, 0U);
-}
-
 /* As PID 1 of its namespace: SIGKILL to every other process in it, and
  * each reaped (orphans come to us), until none is left. */
 static void kill_and_reap_all(void)
@@ -220,7 +202,7 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         keep[nk++] = upper_fd;
     for (int i = 0; i < ncg && nk < (int)(sizeof keep / sizeof keep[0]); i++)
         keep[nk++] = cg[i];
-    close_all_but(keep, nk);
+    sbx_close_all_but(keep, nk);
     if (sbx_mounts_proc_renew(&err) < 0)
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
     if ((flags & SBX_PREPARE_NEWNET) && plan->spec->loopback && sbx_net_loopback_up(&err) < 0)
@@ -254,6 +236,21 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
     rp.resident = false;
     rp.lock_fd = -1;
     rp.run = true;
+    /* Should the sandbox's cgroup run out of memory rather than the run's,
+     * the run's processes are the OOM killer's first choice, never the
+     * sandbox's PID 1 or the next run's, which the sandbox needs. */
+    /* Our /proc files are ours only while we are dumpable: for this one
+     * write, before any process of the run exists (the earlier run's are
+     * gone, the next run's init is not made yet). */
+    prctl(PR_SET_DUMPABLE, 1);
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int e = oom < 0 || write(oom, "1000", 4) != 4 ? errno : 0;
+    if (oom >= 0)
+        close(oom);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        _exit(125);
+    if (e)
+        sbx_child_fail(run_sock, e, "run: oom_score_adj: %s", strerror(e));
     /* Files of earlier runs stay: only this run's count for its output
      * limit (a file at the limit is the run's unless it was there before,
      * unchanged: same inode, same ctime, which no call can set back). */

@@ -89,8 +89,10 @@ int sbx_result_exit_status(const JobResult *r)
 void sbx_job_free_(struct sbx_job *job)
 {
     /* A run's PID 1 lives in the run's cgroup until its namespaces are gone. */
-    if (job->sandbox)
+    if (job->sandbox) {
         sbx_run_wait_gone_(job);
+        job->sandbox->live_runs--;
+    }
     if (job->pidfd >= 0)
         close(job->pidfd);
     if (job->sock >= 0)
@@ -523,6 +525,13 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.extra_seccomp = opts->extra_seccomp;
         plan.readonly_root = opts->readonly_root;
     }
+    if (opts && opts->premade_netns && !plan.detached) {
+        if (opts->netns_fd < 0) {
+            sbx_err_set(err, EINVAL, "setup: a premade network namespace needs its fd");
+            goto failed;
+        }
+        plan.joined_netns = plan.premade_netns = true;
+    }
     if (opts && opts->resident) {
         if (opts->detached) {
             sbx_err_set(err, EINVAL, "setup: a job is either detached or resident");
@@ -530,6 +539,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         }
         plan.resident = true;
         job->resident = true;
+        job->memory_limit = spec->limits.memory;
         /* The sandbox lives as long as its owner wants; limits of time
          * are its runs'. */
         job->wall_limit_ns = job->cpu_limit_ns = 0;
@@ -794,6 +804,25 @@ void sbx_job_check_limits_(struct sbx_job *job)
     }
 }
 
+void sbx_job_listener_step_(struct sbx_job *job, short revents)
+{
+    if (job->listener < 0 || !(revents & (POLLIN | POLLHUP | POLLERR)))
+        return;
+    /* A call the filter sends to the supervisor is a violation: the job
+     * ends for it, with the call's name. */
+    if (revents & POLLIN) {
+        char name[64];
+        if (sbx_seccomp_notif_read(job->listener, name, sizeof name) == 0) {
+            snprintf(job->syscall, sizeof job->syscall, "%s", name);
+            sbx_job_kill_(job, KILL_SECCOMP);
+        }
+    }
+    if (revents & (POLLHUP | POLLERR)) {
+        close(job->listener);
+        job->listener = -1;
+    }
+}
+
 int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
 {
     if (job->reaped)
@@ -822,19 +851,7 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
             job->sock = -1;
         }
     }
-    if (job->listener >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (fds[2].revents & POLLIN) {
-            char name[64];
-            if (sbx_seccomp_notif_read(job->listener, name, sizeof name) == 0) {
-                snprintf(job->syscall, sizeof job->syscall, "%s", name);
-                sbx_job_kill_(job, KILL_SECCOMP);
-            }
-        }
-        if (fds[2].revents & (POLLHUP | POLLERR)) {
-            close(job->listener);
-            job->listener = -1;
-        }
-    }
+    sbx_job_listener_step_(job, fds[2].revents);
     if (fds[1].revents & POLLIN) {
         int st;
         if (wait4(job->pid, &st, __WALL, &job->ru) == job->pid) {
@@ -1048,6 +1065,20 @@ void sbx_job_collect(struct sbx_job *job, struct sbx_result *res)
      * closes before it waits for the others, so it cannot be the one that
      * says the job is gone.) */
     sbx_uid_slot_release(&job->slot);
+}
+
+bool sbx_job_release_ready(struct sbx_job *job, int *fd)
+{
+    *fd = -1;
+    if (job->resident)
+        return job->live_runs == 0;
+    if (!job->sandbox || job->sock < 0)
+        return true;
+    struct pollfd p = {.fd = job->sock, .events = POLLIN};
+    if (poll(&p, 1, 0) == 1)
+        return true;
+    *fd = job->sock;
+    return false;
 }
 
 void sbx_job_release(struct sbx_job *job)

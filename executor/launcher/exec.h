@@ -71,6 +71,10 @@ struct sbx_exec_opts {
      * command at a time on request, each in namespaces and a cgroup of its
      * own (sbx_sandbox_prepare, sbx_run_start). */
     bool resident;
+    /* Any job: netns_fd is a network namespace the caller made ahead
+     * (sbx_net_prepare, lo up if the spec wants loopback), joined instead
+     * of a new one being made on the job's critical path. */
+    bool premade_netns;
 };
 
 /* A JobResult whose strings live in the struct, so no result needs freeing. */
@@ -162,6 +166,11 @@ void sbx_job_finish(struct sbx_job *job, struct sbx_result *res);
  * its fds and free it. */
 void sbx_job_collect(struct sbx_job *job, struct sbx_result *res);
 void sbx_job_release(struct sbx_job *job);
+/* Whether sbx_job_release would return at once: a collected run whose PID
+ * 1 still tears its namespaces down (then *fd, when >= 0, turns readable
+ * once it is gone), or a resident sandbox some of whose runs are not
+ * released yet, would make it wait. A service polls this instead. */
+bool sbx_job_release_ready(struct sbx_job *job, int *fd);
 
 /* Start, wait, finish, with the policy's stdin_data fed in and its output
  * captured through io (storage from the caller: the result's stdout and

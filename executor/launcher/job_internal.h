@@ -52,6 +52,8 @@ struct sbx_job {
      * a cgroup whose children have controllers). */
     struct sbx_cgroup *cg_init;
     bool resident;
+    uint64_t memory_limit;          /* a resident sandbox's: what its runs share */
+    unsigned live_runs;             /* ... and its runs not released yet */
     unsigned runs;                  /* runs made so far */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
      * (pidfd from the run itself, for signals only); it has ended when the
@@ -69,6 +71,8 @@ void sbx_job_end_setup_(struct sbx_job *job, bool failed, const struct sbx_err *
 void sbx_job_deliver_pending_(struct sbx_job *job);
 void sbx_job_check_limits_(struct sbx_job *job);
 void sbx_job_kill_(struct sbx_job *job, enum kill_reason why);
+/* The seccomp listener's events (poll's revents for it). */
+void sbx_job_listener_step_(struct sbx_job *job, short revents);
 
 /* resident.c: a run's side of sbx_job_pollfds, sbx_job_step and reaping. */
 int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds);

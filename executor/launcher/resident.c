@@ -46,6 +46,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     run->host_uid = sb->host_uid;
     run->host_gid = sb->host_gid;
     unsigned n = ++sb->runs;
+    sb->live_runs++;
 
     int fds[1 + SBX_CG_MAX_DIRS];
     int nfds = 0;
@@ -92,13 +93,33 @@ bool sbx_run_prepared(const struct sbx_job *run)
     return run->sandbox && run->prepared && !run->setup_over && !run->reaped;
 }
 
+/* The run's memory limit: what it asked for (the sandbox's by default), but
+ * no more than the sandbox has left beside what its PID 1, the next run
+ * and earlier runs' files hold. Its own cgroup then runs out first: the
+ * OOM killer picks among the run's processes and counts the kill there
+ * (OOM_KILLED), and the sandbox lives on. */
+#define RUN_MEMORY_MARGIN ((uint64_t)4 << 20)
+static uint64_t run_memory(const struct sbx_job *run, uint64_t asked)
+{
+    const struct sbx_job *sb = run->sandbox;
+    uint64_t total = sb->memory_limit, all, own;
+    if (!total || !sb->cg || sbx_cgroup_memory_current(sb->cg, &all) < 0 ||
+        sbx_cgroup_memory_current(run->cg, &own) < 0)
+        return asked;
+    uint64_t others = all > own ? all - own : 0;
+    if (total <= others + 2 * RUN_MEMORY_MARGIN)
+        return asked; /* nothing sensible left: the sandbox's limit decides */
+    uint64_t left = total - others - RUN_MEMORY_MARGIN;
+    return !asked || asked > left ? left : asked;
+}
+
 int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
                   struct sbx_err *err)
 {
     if (!sbx_run_prepared(run) || run->setup_deadline)
         return sbx_err_set(err, EINVAL, "run: not ready for a command");
     if (run->cg) {
-        struct sbx_cg_limits l = {.memory = spec->limits.memory,
+        struct sbx_cg_limits l = {.memory = run_memory(run, spec->limits.memory),
                                   .pids = spec->limits.pids,
                                   .cpus = spec->limits.cpus};
         int r = sbx_cgroup_limit(run->cg, &l, err);
@@ -236,19 +257,7 @@ int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds)
             break;
         read_one(run);
     }
-    if (run->listener >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (fds[2].revents & POLLIN) {
-            char name[64];
-            if (sbx_seccomp_notif_read(run->listener, name, sizeof name) == 0) {
-                snprintf(run->syscall, sizeof run->syscall, "%s", name);
-                sbx_job_kill_(run, KILL_SECCOMP);
-            }
-        }
-        if (fds[2].revents & (POLLHUP | POLLERR)) {
-            close(run->listener);
-            run->listener = -1;
-        }
-    }
+    sbx_job_listener_step_(run, fds[2].revents);
     if (!run->reaped && !run->started && !run->setup_over && run->setup_deadline &&
         sbx_job_now_ns_() >= run->setup_deadline) {
         struct sbx_err e = {0};

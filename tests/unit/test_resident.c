@@ -67,6 +67,8 @@ static bool started(const struct sbx_job *j)
     return sbx_job_started(j);
 }
 
+static const char *memory_limit = "256M";
+
 static int setup(void **state)
 {
     if (geteuid() != 0)
@@ -78,9 +80,9 @@ static int setup(void **state)
     /* The probes are static programs: bound in at /probes. */
     snprintf(text, sizeof text,
              "command: \"/bin/true\"\n"
-             "limits { memory: \"256M\" pids: 64 }\n"
+             "limits { memory: \"%s\" pids: 64 }\n"
              "%s%s%s",
-             probes ? "mounts { src: \"" : "", probes ? probes : "",
+             memory_limit, probes ? "mounts { src: \"" : "", probes ? probes : "",
              probes ? "\" dst: \"/probes\" }\n" : "");
     f->probes = probes ? strdup(probes) : NULL;
     struct sbx_err err = {0};
@@ -152,6 +154,8 @@ static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_
     sbx_result_init(res);
     sbx_job_collect(run, res);
     sbx_job_release(run);
+    if (res->msg.status == SBX__V1__JOB_RESULT__STATUS__SETUP_FAILED)
+        fprintf(stderr, "run: setup failed: %s\n", res->error);
     ssize_t n = read(p[0], out, outsz - 1);
     out[n > 0 ? n : 0] = '\0';
     close(p[0]);
@@ -212,6 +216,31 @@ static void test_output_file(void **state)
     assert_int_equal(r.msg.exit_code, 0);
 }
 
+static int setup_small(void **state)
+{
+    memory_limit = "48M";
+    int r = setup(state);
+    memory_limit = "256M";
+    return r;
+}
+
+/* The sandbox's memory is shared by its PID 1, the next run and the files
+ * earlier runs left: a run over what is left is the one OOM-killed (and
+ * told so), never the sandbox. */
+static void test_oom_leaves_sandbox(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[256];
+    run_sh(f, "head -c 30000000 /dev/zero > /tmp/fill", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    run_sh(f, "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__OOM_KILLED);
+    run_sh(f, "ls -l /tmp/fill | wc -l", 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_string_equal(out, "1\n");
+}
+
 static void test_exec_failure(void **state)
 {
     struct fx *f = *state;
@@ -252,6 +281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_leaves_sandbox, setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
