@@ -1,5 +1,6 @@
 /* sbx's daemon commands: wait, ps, inspect, kill, pause, resume, rm, stats,
- * and the dispatch (run and submit are in commands_run.c). */
+ * and the dispatch (run and submit are in commands_run.c, session in
+ * commands_session.c). */
 #include "commands.h"
 
 #include <errno.h>
@@ -25,7 +26,10 @@ const char sbx_remote_usage[] =
     "  kill ID [--signal SIG]                kill a job (or signal its first process)\n"
     "  pause ID | resume ID                  freeze or thaw every process of a job\n"
     "  rm ID                                 forget a stopped job\n"
-    "  stats [--json]                        sandboxd's health and counters\n";
+    "  stats [--json]                        sandboxd's health and counters\n"
+    "  run --pool NAME [RUN OPTIONS] [--] COMMAND [ARG...]\n"
+    "                                        run in a ready sandbox of a warm pool\n"
+    "  session create|run|rm ...             one sandbox, many runs (sbx session --help)\n";
 
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
@@ -50,7 +54,7 @@ static void print_json(const ProtobufCMessage *m)
         puts(s);
 }
 
-static int parse_id(const char *cmd, const char *s, uint64_t *id)
+int sbx_cmd_parse_id(const char *cmd, const char *s, uint64_t *id)
 {
     char *end;
     errno = 0;
@@ -133,7 +137,7 @@ static int cmd_wait(struct remote *rm, int argc, char **argv)
         return 2;
     if (help)
         return 0;
-    if (parse_id("wait", f.id, &id) < 0)
+    if (sbx_cmd_parse_id("wait", f.id, &id) < 0)
         return 2;
     struct sbx_err err = {0};
     _cleanup_resp_ Response *resp = NULL;
@@ -160,7 +164,10 @@ static const char ps_usage[] =
     "usage: sbx [--socket PATH] ps [--all] [--json]\n"
     "\n"
     "Lists your jobs on sandboxd (--all: every user's, for administrators):\n"
-    "a table, or with --json one JSON object {\"jobs\": [...]}.\n";
+    "a table, or with --json one JSON object {\"jobs\": [...]}. A session is\n"
+    "listed as \"[session, N runs]\" in place of a command, a run of one with\n"
+    "\"[session ID]\" after its command, a job of a warm pool with \"[pool NAME]\"\n"
+    "(\"[pool NAME, cold]\" when the pool was empty).\n";
 
 static void fmt_age(uint64_t since_ms, char *buf, size_t len)
 {
@@ -174,6 +181,18 @@ static void fmt_age(uint64_t since_ms, char *buf, size_t len)
         snprintf(buf, len, "%" PRIu64 "m", s / 60);
     else
         snprintf(buf, len, "%" PRIu64 "h", s / 3600);
+}
+
+/* What sets a session, a session's run or a pooled job apart in ps (empty
+ * for any other job, whose line stays as it always was). */
+static void describe_kind(const JobInfo *j, char *buf, size_t len)
+{
+    if (j->session)
+        snprintf(buf, len, "[session, %u run%s]", j->runs, j->runs == 1 ? "" : "s");
+    else if (j->has_session_id && j->session_id)
+        snprintf(buf, len, "[session %" PRIu64 "]", j->session_id);
+    else if (j->pool && *j->pool)
+        snprintf(buf, len, "[pool %s%s]", SBX_SAFE(j->pool), j->has_warm && !j->warm ? ", cold" : "");
 }
 
 static int cmd_ps(struct remote *rm, int argc, char **argv)
@@ -202,9 +221,15 @@ static int cmd_ps(struct remote *rm, int argc, char **argv)
         const JobInfo *j = resp->jobs->jobs[i];
         char age[32];
         fmt_age(j->created_unix_ms, age, sizeof age);
-        printf("%-8" PRIu64 " %-8s %-6u %-6s %-16s %s\n", j->job_id, state_name(j->state),
-               j->owner_uid, age, j->name && *j->name ? SBX_SAFE(j->name) : "-",
-               SBX_SAFE(j->command));
+        char what[128] = "";
+        describe_kind(j, what, sizeof what);
+        if (j->session)
+            printf("%-8" PRIu64 " %-8s %-6u %-6s %-16s %s\n", j->job_id, state_name(j->state),
+                   j->owner_uid, age, j->name && *j->name ? SBX_SAFE(j->name) : "-", what);
+        else
+            printf("%-8" PRIu64 " %-8s %-6u %-6s %-16s %s%s%s\n", j->job_id, state_name(j->state),
+                   j->owner_uid, age, j->name && *j->name ? SBX_SAFE(j->name) : "-",
+                   SBX_SAFE(j->command), *what ? " " : "", what);
     }
     return 0;
 }
@@ -213,7 +238,28 @@ static const char inspect_usage[] =
     "usage: sbx [--socket PATH] inspect ID [--json]\n"
     "\n"
     "Shows job ID: its state, owner, policy and resource use so far (and its\n"
-    "result once stopped). --json prints the whole JobInfo as JSON.\n";
+    "result once stopped). --json prints the whole JobInfo as JSON. ID may be a\n"
+    "session's (its runs so far, when it goes idle and when it expires); a run\n"
+    "of a session names it, a job of a warm pool its pool.\n";
+
+/* A deadline as UTC time and how far away it is. */
+static const char *fmt_time(uint64_t unix_ms, char *buf, size_t len)
+{
+    if (!unix_ms) {
+        snprintf(buf, len, "-");
+        return buf;
+    }
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    char when[32];
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(buf, len, "%s (in %" PRId64 " s)", when, ((int64_t)unix_ms - now) / 1000);
+    return buf;
+}
 
 static int cmd_inspect(struct remote *rm, int argc, char **argv)
 {
@@ -224,7 +270,7 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
         return 2;
     if (help)
         return 0;
-    if (parse_id("inspect", f.id, &id) < 0)
+    if (sbx_cmd_parse_id("inspect", f.id, &id) < 0)
         return 2;
     Request req = SBX__V1__REQUEST__INIT;
     Sbx__V1__JobRef ref = SBX__V1__JOB_REF__INIT;
@@ -246,6 +292,22 @@ static int cmd_inspect(struct remote *rm, int argc, char **argv)
            j->detached ? " (detached)" : "");
     printf("name:      %s\n", j->name && *j->name ? SBX_SAFE(j->name) : "-");
     printf("command:   %s\n", SBX_SAFE(j->command));
+    if (j->session) {
+        char idle[128], exp[80];
+        /* No idle deadline while a run is in progress: it is not idle. */
+        if (j->idle_deadline_unix_ms)
+            snprintf(idle, sizeof idle, "removed when idle at %s",
+                     fmt_time(j->idle_deadline_unix_ms, (char[80]){0}, 80));
+        else
+            snprintf(idle, sizeof idle, "a run in progress");
+        printf("session:   %u run%s, %s, at the latest at %s\n", j->runs, j->runs == 1 ? "" : "s", idle,
+               fmt_time(j->expires_unix_ms, exp, sizeof exp));
+    }
+    if (j->has_session_id && j->session_id)
+        printf("run of:    session %" PRIu64 "\n", j->session_id);
+    if (j->pool && *j->pool)
+        printf("pool:      %s (%s)\n", SBX_SAFE(j->pool),
+               j->has_warm && !j->warm ? "cold start: the pool was empty" : "a ready sandbox");
     if (j->usage)
         printf("usage:     wall %" PRIu64 " ms, cpu %" PRIu64 " ms, memory peak %" PRIu64
                " bytes\n",
@@ -290,7 +352,9 @@ static const char kill_usage[] =
     "\n"
     "Kills every process of job ID (a queued job never starts). With --signal\n"
     "(a number or a name such as TERM) other than KILL, sends that signal to\n"
-    "the job's first process instead.\n";
+    "the job's first process instead. ID may be a session's: KILL tears the\n"
+    "session down (as sbx session rm), another signal goes to the first\n"
+    "process of its current run.\n";
 static const char pause_usage[] =
     "usage: sbx [--socket PATH] pause ID\n\nFreezes every process of job ID (cgroup freezer).\n";
 static const char resume_usage[] =
@@ -311,7 +375,7 @@ static int cmd_control(struct remote *rm, const char *cmd, int argc, char **argv
         return 2;
     if (help)
         return 0;
-    if (parse_id(cmd, f.id, &id) < 0)
+    if (sbx_cmd_parse_id(cmd, f.id, &id) < 0)
         return 2;
     Request req = SBX__V1__REQUEST__INIT;
     Sbx__V1__JobRef ref = SBX__V1__JOB_REF__INIT;
@@ -346,7 +410,9 @@ static const char stats_usage[] =
     "usage: sbx [--socket PATH] stats [--json]\n"
     "\n"
     "sandboxd's health: jobs queued, running and kept, limits, connections,\n"
-    "and counters since it started.\n";
+    "and counters since it started; sessions alive, and for each warm pool its\n"
+    "ready sandboxes, jobs it served (taken) or could not (cold starts: the\n"
+    "pool was empty), its builds, and its own CPU time and memory.\n";
 
 static int cmd_stats(struct remote *rm, int argc, char **argv)
 {
@@ -378,11 +444,21 @@ static int cmd_stats(struct remote *rm, int argc, char **argv)
            s->submitted, s->finished, s->setup_failed, s->rejected);
     printf("requests:    %" PRIu64 ", protocol errors %" PRIu64 ", open fds %u\n", s->requests,
            s->protocol_errors, s->open_fds);
+    if (s->has_sessions)
+        printf("sessions:    %u alive\n", s->sessions);
+    for (size_t i = 0; i < s->n_pools; i++) {
+        const Sbx__V1__PoolStats *p = s->pools[i];
+        printf("pool %s: %u ready of %u, %u building; %" PRIu64 " taken, %" PRIu64
+               " cold starts; %" PRIu64 " built, %" PRIu64 " failed; setup cpu %" PRIu64
+               " ms; memory %" PRIu64 " bytes (%" PRIu64 " per sandbox)\n",
+               SBX_SAFE(p->name), p->ready, p->size, p->building, p->taken, p->cold_starts, p->built,
+               p->build_failed, p->setup_cpu_ms, p->memory_bytes, p->memory_per_sandbox_bytes);
+    }
     return 0;
 }
 
-static const char *const remote_cmds[] = {"run",  "submit", "wait",   "ps", "inspect",
-                                          "kill", "pause",  "resume", "rm", "stats"};
+static const char *const remote_cmds[] = {"run",  "submit", "wait", "ps",    "inspect", "kill",
+                                          "pause", "resume", "rm",   "stats", "session"};
 
 bool sbx_is_remote_command(const char *cmd)
 {
@@ -406,6 +482,8 @@ int sbx_remote_command(const char *socket, const char *cmd, int argc, char **arg
         r = cmd_inspect(&rm, argc, argv);
     else if (!strcmp(cmd, "stats"))
         r = cmd_stats(&rm, argc, argv);
+    else if (!strcmp(cmd, "session"))
+        r = sbx_cmd_session(&rm, argc, argv);
     else if (sbx_is_remote_command(cmd))
         r = cmd_control(&rm, cmd, argc, argv);
     else {

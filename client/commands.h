@@ -1,5 +1,5 @@
-/* sbx's commands that talk to sandboxd: run (with --socket), submit, wait,
- * ps, inspect, kill, pause, resume, rm and stats. */
+/* sbx's commands that talk to sandboxd: run (with --socket or --pool), submit, wait,
+ * ps, inspect, kill, pause, resume, rm, stats and session. */
 #ifndef SBX_CLIENT_COMMANDS_H
 #define SBX_CLIENT_COMMANDS_H
 

@@ -35,4 +35,15 @@ void sbx_cmd_write_result(const char *path, const JobResult *r);
 /* sbx run (through the daemon) and sbx submit. */
 int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit);
 
+/* sbx session run: one run in session session_id, with run's contract
+ * (flags limited to the per-run ones, same result and exit status). */
+int sbx_cmd_session_run(struct remote *rm, int argc, char **argv, uint64_t session_id);
+extern const char sbx_session_run_usage[];
+
+/* sbx session create|run|rm (commands_session.c). */
+int sbx_cmd_session(struct remote *rm, int argc, char **argv);
+
+/* A job or session id argument of command cmd; prints why on error. */
+int sbx_cmd_parse_id(const char *cmd, const char *s, uint64_t *id);
+
 #endif

@@ -2,7 +2,8 @@
  * local `sbx run`'s contract: the same flags (client/flags.c), the caller's
  * own stdio handed to the job over the socket, the same result JSON and the
  * same exit status. It submits, then waits, so that it knows the job id and
- * can pass SIGINT/SIGTERM/SIGHUP on to the job as local runs do. */
+ * can pass SIGINT/SIGTERM/SIGHUP on to the job as local runs do. `sbx
+ * session run` is the same path with JobRequest.session_id set. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -129,7 +130,8 @@ int sbx_cmd_wait_job(struct remote *rm, uint64_t id, bool remove, int sigfd, Res
 }
 
 static int submit_job(struct remote *rm, JobPolicy *policy, bool detached, bool attach,
-                      const char *name, uint64_t *id, struct sbx_err *err)
+                      const char *name, const char *pool, uint64_t session_id, uint64_t *id,
+                      struct sbx_err *err)
 {
     int fds[3];
     size_t nfds = 0;
@@ -139,6 +141,9 @@ static int submit_job(struct remote *rm, JobPolicy *policy, bool detached, bool 
     jr.detached = detached;
     jr.stdio_fds = attach ? attach_stdio(policy, fds, &nfds) : 0;
     jr.name = (char *)name;
+    jr.pool = (char *)pool;
+    jr.has_session_id = session_id != 0;
+    jr.session_id = session_id;
     Request req = SBX__V1__REQUEST__INIT;
     req.op_case = SBX__V1__REQUEST__OP_SUBMIT;
     req.submit = &jr;
@@ -175,7 +180,22 @@ static const char submit_usage[] =
     "--name labels the job in sbx ps (at most 64 bytes).\n"
     "RUN OPTIONS are those of sbx run --help.\n";
 
+static int run_job(struct remote *rm, int argc, char **argv, bool submit, uint64_t session_id);
+
 int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
+{
+    return run_job(rm, argc, argv, submit, 0);
+}
+
+/* A session run is a run with session_id set and only the per-run flags:
+ * everything after the parsing (stdio, signals, result, exit status) is
+ * run's own path, so the contract cannot drift between the two. */
+int sbx_cmd_session_run(struct remote *rm, int argc, char **argv, uint64_t session_id)
+{
+    return run_job(rm, argc, argv, false, session_id);
+}
+
+static int run_job(struct remote *rm, int argc, char **argv, bool submit, uint64_t session_id)
 {
     bool detach = false;
     const char *name = NULL;
@@ -196,7 +216,8 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
     struct sbx_err err = {0};
     struct sbx_run_opts opts = {0};
     struct sbx_outfile out = {.dirfd = -1};
-    int perr = sbx_run_parse_flags(argc - i, argv + i, &opts, &err);
+    int perr = sbx_run_parse_flags_mode(argc - i, argv + i,
+                                        session_id ? SBX_FLAGS_SESSION_RUN : SBX_FLAGS_RUN, &opts, &err);
     /* Pinned before the job can run: a job writing in the result's
      * directory cannot redirect the write (common/hostfile.h). */
     if (opts.result_json && sbx_outfile_prepare(&out, "--result-json", opts.result_json, &err) < 0) {
@@ -211,7 +232,7 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
         return r;
     }
     if (opts.help) {
-        fputs(submit ? submit_usage : sbx_run_usage, stdout);
+        fputs(session_id ? sbx_session_run_usage : submit ? submit_usage : sbx_run_usage, stdout);
         sbx_outfile_close(&out);
         sbx_run_opts_free(&opts);
         return 0;
@@ -220,7 +241,7 @@ int sbx_cmd_run_or_submit(struct remote *rm, int argc, char **argv, bool submit)
     uint64_t id = 0;
     int r = sbx_cmd_connect(rm, &err);
     if (r == 0)
-        r = submit_job(rm, opts.policy, detach, !detach, name, &id, &err);
+        r = submit_job(rm, opts.policy, detach, !detach, name, opts.pool, session_id, &id, &err);
     if (r < 0) {
         r = fail_setup(&out, &err);
         sbx_run_opts_free(&opts);

@@ -68,6 +68,11 @@ const char sbx_run_usage[] =
     "  --uid N, --gid N          ids the job runs as inside (default 0:0), 0..65535\n"
     "  --result-json FILE        write the job result as one JSON object to FILE (a new\n"
     "                            file renamed over it; if it exists it must be regular)\n"
+    "  --pool NAME               take a ready sandbox of sandboxd's warm pool NAME\n"
+    "                            (always through sandboxd: --socket, else $SBX_SOCKET,\n"
+    "                            else /run/sbx/sandboxd.sock); only COMMAND, --arg,\n"
+    "                            --env, --cwd and limits that narrow the pool's may\n"
+    "                            differ from its policy; an empty pool means a cold start\n"
     "  -q, --quiet               no notes on stderr (such as the rootless one), only errors\n"
     "  -h, --help                print this help\n"
     "\n"
@@ -98,6 +103,7 @@ const char sbx_run_usage[] =
 
 struct state {
     struct sbx_run_opts *opts;
+    enum sbx_flag_mode mode;
     bool layers_replaced;
     const char **extra_args; /* --arg values, pointing into argv */
     size_t n_extra_args;
@@ -106,10 +112,19 @@ struct state {
 
 typedef int (*apply_fn)(struct state *st, const char *flag, const char *v);
 
+/* Which commands take a flag (struct flag's modes): sbx run and submit,
+ * sbx session create, sbx session run. */
+#define M_RUN (1u << SBX_FLAGS_RUN)
+#define M_CREATE (1u << SBX_FLAGS_SESSION_CREATE)
+#define M_SRUN (1u << SBX_FLAGS_SESSION_RUN)
+#define M_SANDBOX (M_RUN | M_CREATE)          /* shapes the sandbox */
+#define M_PER_RUN (M_RUN | M_CREATE | M_SRUN) /* may also differ per session run */
+
 struct flag {
     const char *name;
     bool takes_value;
     apply_fn apply;
+    unsigned modes;
 };
 
 /* ---- writing into the policy (every string malloc'd for sbx_policy_free) ---- */
@@ -585,41 +600,51 @@ static int f_noop(struct state *st, const char *flag, const char *v)
 }
 
 static const struct flag flags[] = {
-    {"--policy", true, f_noop},
-    {"--result-json", true, f_noop},
-    {"--help", false, f_noop},
-    {"-h", false, f_noop},
-    {"--quiet", false, f_noop},
-    {"-q", false, f_noop},
-    {"--rootfs", true, f_rootfs},
-    {"--rootfs-size", true, f_rootfs_size},
-    {"--image", true, f_image},
-    {"--bind", true, f_bind},
-    {"--bind-rw", true, f_bind_rw},
-    {"--tmpfs", true, f_tmpfs},
-    {"--cwd", true, f_cwd},
-    {"--arg", true, f_arg},
-    {"--env", true, f_env},
-    {"--hostname", true, f_hostname},
-    {"--memory", true, f_memory},
-    {"--pids", true, f_pids},
-    {"--cpus", true, f_cpus},
-    {"--cpu-weight", true, f_cpu_weight},
-    {"--cpuset", true, f_cpuset},
-    {"--time-limit", true, f_time_limit},
-    {"--wall-time-limit", true, f_wall_time_limit},
-    {"--output-limit", true, f_output},
-    {"--time-offset", true, f_time_offset},
-    {"--network", true, f_network},
-    {"--seccomp", true, f_seccomp},
-    {"--uid", true, f_uid},
-    {"--gid", true, f_gid},
+    {"--policy", true, f_noop, M_PER_RUN},
+    {"--result-json", true, f_noop, M_RUN | M_SRUN},
+    {"--help", false, f_noop, M_PER_RUN},
+    {"-h", false, f_noop, M_PER_RUN},
+    {"--quiet", false, f_noop, M_PER_RUN},
+    {"-q", false, f_noop, M_PER_RUN},
+    {"--pool", true, f_noop, M_RUN},
+    {"--name", true, f_noop, M_CREATE},
+    {"--idle-timeout", true, f_noop, M_CREATE},
+    {"--max-lifetime", true, f_noop, M_CREATE},
+    {"--rootfs", true, f_rootfs, M_SANDBOX},
+    {"--rootfs-size", true, f_rootfs_size, M_SANDBOX},
+    {"--image", true, f_image, M_SANDBOX},
+    {"--bind", true, f_bind, M_SANDBOX},
+    {"--bind-rw", true, f_bind_rw, M_SANDBOX},
+    {"--tmpfs", true, f_tmpfs, M_SANDBOX},
+    {"--cwd", true, f_cwd, M_PER_RUN},
+    {"--arg", true, f_arg, M_RUN | M_SRUN},
+    {"--env", true, f_env, M_PER_RUN},
+    {"--hostname", true, f_hostname, M_SANDBOX},
+    {"--memory", true, f_memory, M_PER_RUN},
+    {"--pids", true, f_pids, M_PER_RUN},
+    {"--cpus", true, f_cpus, M_SANDBOX},
+    {"--cpu-weight", true, f_cpu_weight, M_SANDBOX},
+    {"--cpuset", true, f_cpuset, M_SANDBOX},
+    {"--time-limit", true, f_time_limit, M_PER_RUN},
+    {"--wall-time-limit", true, f_wall_time_limit, M_PER_RUN},
+    {"--output-limit", true, f_output, M_PER_RUN},
+    {"--time-offset", true, f_time_offset, M_SANDBOX},
+    {"--network", true, f_network, M_SANDBOX},
+    {"--seccomp", true, f_seccomp, M_SANDBOX},
+    {"--uid", true, f_uid, M_SANDBOX},
+    {"--gid", true, f_gid, M_SANDBOX},
 };
 
 /* One flag occurrence at argv[*i]: its table entry and value, advancing *i
  * past both. Returns 1 at the end of the flags, 0 for a flag, or an error. */
-static int next_flag(int argc, char **argv, int *i, const struct flag **fl, const char **value, char *name,
-                     size_t name_size, struct sbx_err *err)
+static const char *const mode_help[] = {
+    [SBX_FLAGS_RUN] = "sbx run --help",
+    [SBX_FLAGS_SESSION_CREATE] = "sbx session create --help",
+    [SBX_FLAGS_SESSION_RUN] = "sbx session run --help",
+};
+
+static int next_flag(int argc, char **argv, int *i, enum sbx_flag_mode mode, const struct flag **fl,
+                     const char **value, char *name, size_t name_size, struct sbx_err *err)
 {
     const char *a = argv[*i];
     if (strcmp(a, "--") == 0) {
@@ -635,8 +660,20 @@ static int next_flag(int argc, char **argv, int *i, const struct flag **fl, cons
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
         if (strlen(flags[k].name) == n && strncmp(flags[k].name, a, n) == 0)
             *fl = &flags[k];
-    if (!*fl)
-        return sbx_err_set(err, EINVAL, "%s: unknown flag (see sbx run --help)", name);
+    /* sbx run's own messages stay as they were: a flag only a session
+     * takes is unknown to it. */
+    if (!*fl || (mode == SBX_FLAGS_RUN && !((*fl)->modes & M_RUN)))
+        return sbx_err_set(err, EINVAL, "%s: unknown flag (see %s)", name, mode_help[mode]);
+    if (!((*fl)->modes & (1u << mode))) {
+        if (mode == SBX_FLAGS_SESSION_RUN)
+            return sbx_err_set(err, EINVAL,
+                               "%s: not a per-run flag; it is the session's (sbx session create), and a "
+                               "session run takes only --time-limit, --wall-time-limit, --memory, --pids, "
+                               "--output-limit, --env, --cwd, --arg, --policy and --result-json",
+                               name);
+        return sbx_err_set(err, EINVAL, "%s: not a flag of sbx session create (see %s)", name,
+                           mode_help[mode]);
+    }
     (*i)++;
     if (!(*fl)->takes_value) {
         if (eq)
@@ -664,11 +701,16 @@ static int apply_flags_and_command(int argc, char **argv, struct state *st)
     char name[64];
     int i = 0, r = 0;
     JobPolicy *p = st->opts->policy;
-    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, st->err)) == 0)
+    while (i < argc && (r = next_flag(argc, argv, &i, st->mode, &fl, &v, name, sizeof name, st->err)) == 0)
         if ((r = fl->apply(st, name, v)) < 0)
             return r;
     if (r < 0)
         return r;
+    if (i < argc && st->mode == SBX_FLAGS_SESSION_CREATE)
+        return sbx_err_set(st->err, EINVAL,
+                           "\"%s\": sbx session create takes no COMMAND (each run names its own: sbx "
+                           "session run ID -- COMMAND)",
+                           argv[i]);
     if (i < argc) {
         if ((r = set_str(st, &p->command, argv[i])) < 0)
             return r;
@@ -687,6 +729,12 @@ static int apply_flags_and_command(int argc, char **argv, struct state *st)
 
 int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct sbx_err *err)
 {
+    return sbx_run_parse_flags_mode(argc, argv, SBX_FLAGS_RUN, opts, err);
+}
+
+int sbx_run_parse_flags_mode(int argc, char **argv, enum sbx_flag_mode mode, struct sbx_run_opts *opts,
+                             struct sbx_err *err)
+{
     memset(opts, 0, sizeof *opts);
     const struct flag *fl;
     const char *v;
@@ -696,7 +744,7 @@ int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct
     /* First pass: the spelling of every flag, and the two that must be
      * known before the others apply (--policy is the base they override;
      * --result-json must be known even if anything later fails). */
-    while (i < argc && (r = next_flag(argc, argv, &i, &fl, &v, name, sizeof name, err)) == 0) {
+    while (i < argc && (r = next_flag(argc, argv, &i, mode, &fl, &v, name, sizeof name, err)) == 0) {
         if (fl->apply != f_noop)
             continue;
         if (strcmp(fl->name, "--policy") == 0) {
@@ -705,6 +753,18 @@ int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct
             opts->policy_path = v;
         } else if (strcmp(fl->name, "--result-json") == 0) {
             opts->result_json = v;
+        } else if (strcmp(fl->name, "--pool") == 0) {
+            if (!*v)
+                return sbx_err_set(err, EINVAL, "--pool: the pool's name is empty");
+            opts->pool = v;
+        } else if (strcmp(fl->name, "--name") == 0) {
+            opts->name = v;
+        } else if (strcmp(fl->name, "--idle-timeout") == 0 || strcmp(fl->name, "--max-lifetime") == 0) {
+            int64_t ns;
+            int d = sbx_parse_duration_ns(v, false, &ns);
+            if (d < 0)
+                return sbx_err_set(err, -d, "%s: \"%s\" is not a duration", fl->name, v);
+            *(fl->name[2] == 'i' ? &opts->idle_timeout : &opts->max_lifetime) = v;
         } else if (strcmp(fl->name, "--quiet") == 0 || strcmp(fl->name, "-q") == 0) {
             opts->quiet = true;
         } else {
@@ -723,7 +783,7 @@ int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct
         return sbx_err_set(err, ENOMEM, "out of memory");
     }
 
-    struct state st = {.opts = opts, .err = err};
+    struct state st = {.opts = opts, .mode = mode, .err = err};
     r = apply_flags_and_command(argc, argv, &st);
     free(st.extra_args);
     return r;

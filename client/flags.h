@@ -15,6 +15,20 @@ struct sbx_run_opts {
     const char *result_json;  /* --result-json FILE, or NULL */
     bool help;                /* --help was given: print usage, run nothing */
     bool quiet;               /* --quiet: no notes on stderr, only errors */
+    const char *pool;         /* --pool NAME: a warm pool of sandboxd, or NULL */
+    /* sbx session create only: --name, --idle-timeout, --max-lifetime. */
+    const char *name;
+    const char *idle_timeout;
+    const char *max_lifetime;
+};
+
+/* Which command's flags: sbx run (and submit), sbx session create (every
+ * run flag that shapes the sandbox, no command), sbx session run (only
+ * what may differ per run: policy/sandboxd.proto, JobRequest.session_id). */
+enum sbx_flag_mode {
+    SBX_FLAGS_RUN,
+    SBX_FLAGS_SESSION_CREATE,
+    SBX_FLAGS_SESSION_RUN,
 };
 
 /* Parses argv[0..argc) (argv[0] is the first argument after "run"). Flags
@@ -32,6 +46,10 @@ struct sbx_run_opts {
  * soon as it is seen, so the caller can still write a SETUP_FAILED result.
  * Release with sbx_run_opts_free. */
 int sbx_run_parse_flags(int argc, char **argv, struct sbx_run_opts *opts, struct sbx_err *err);
+/* The same for the given command: a flag that command does not take is an
+ * error naming it, and sbx session create takes no COMMAND. */
+int sbx_run_parse_flags_mode(int argc, char **argv, enum sbx_flag_mode mode, struct sbx_run_opts *opts,
+                             struct sbx_err *err);
 void sbx_run_opts_free(struct sbx_run_opts *opts);
 
 /* The text of `sbx run --help`. */

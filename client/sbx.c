@@ -32,8 +32,8 @@ static const char usage[] =
 static const char usage_options[] =
     "\n"
     "With --socket, run goes through sandboxd, with the same flags, result and\n"
-    "exit status. The other commands always do: at --socket PATH, else\n"
-    "$SBX_SOCKET, else /run/sbx/sandboxd.sock.\n"
+    "exit status. The other commands always do (and so does run --pool): at\n"
+    "--socket PATH, else $SBX_SOCKET, else /run/sbx/sandboxd.sock.\n"
     "\n"
     "options:\n"
     "  --socket PATH   talk to the sandboxd listening on PATH\n"
@@ -97,6 +97,12 @@ static int cmd_run(int argc, char **argv)
     struct sbx_run_opts opts = {0};
     struct sbx_outfile out;
     int perr = sbx_run_parse_flags(argc, argv, &opts, &err);
+    /* A warm pool lives in sandboxd: --pool always goes there, at the
+     * socket the other daemon commands use by default. */
+    if (opts.pool && !opts.help) {
+        sbx_run_opts_free(&opts);
+        return sbx_remote_command(NULL, "run", argc, argv);
+    }
     if (prepare_result(opts.result_json, &out) < 0) {
         sbx_run_opts_free(&opts);
         return 125;

@@ -1,6 +1,8 @@
 /* `sbx run` flag parsing on arbitrary argument vectors (NUL-separated in the
- * input), then validation of the policy it builds. --policy is skipped: it
- * would read whatever file the fuzzer names, /dev/stdin included. */
+ * input), then validation of the policy it builds; and the same vector
+ * parsed as `sbx session create` and `sbx session run` flags. --policy is
+ * skipped: it would read whatever file the fuzzer names, /dev/stdin
+ * included. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,5 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     sbx_run_opts_free(&opts);
+    for (int mode = SBX_FLAGS_SESSION_CREATE; mode <= SBX_FLAGS_SESSION_RUN; mode++) {
+        struct sbx_err merr = {0};
+        if (sbx_run_parse_flags_mode(argc, argv, (enum sbx_flag_mode)mode, &opts, &merr) == 0)
+            free(opts.policy ? sbx_json_format(&opts.policy->base) : NULL);
+        else if (merr.msg[0] == '\0')
+            abort();
+        sbx_run_opts_free(&opts);
+    }
     return 0;
 }

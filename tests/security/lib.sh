@@ -14,6 +14,7 @@ case $TEST_NAME in
     test_host_reach) slot=3 ;; test_kernel_surface) slot=4 ;; test_launcher) slot=5 ;;
     test_seccomp_table) slot=6 ;; test_job_stdio) slot=12 ;; test_daemon_caps) slot=13 ;;
     test_uid_slots) slot=14 ;; test_host_writes) slot=16 ;; test_daemon_tenants) slot=17 ;;
+    test_warm_isolation) slot=20 ;;
     *) slot=7 ;;
 esac
 export SBX_UID_POOL="$((0x60000000 + slot * 16 * 65536)):65536:16"

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "client/commands_internal.h"
 #include "client/flags.h"
 
 #define ARGV(...) ((char *[]){__VA_ARGS__, NULL})
@@ -242,7 +243,7 @@ static void test_help(void **state)
     const char *must[] = {"--policy", "--rootfs", "--rootfs-size", "--bind", "--bind-rw", "--tmpfs", "--cwd", "--env",
                           "--hostname", "--memory", "--pids", "--cpus", "--time-limit", "--wall-time-limit",
                           "--output-limit", "--time-offset", "--network", "--seccomp", "--result-json", "--help",
-                          "--cpu-weight", "--cpuset", "--uid", "--gid", "--arg", "--quiet", "125", "126", "127", "128+N", "Examples"};
+                          "--cpu-weight", "--cpuset", "--uid", "--gid", "--arg", "--quiet", "--pool", "125", "126", "127", "128+N", "Examples"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         if (!strstr(sbx_run_usage, must[i]))
             fail_msg("usage lacks %s", must[i]);
@@ -312,10 +313,83 @@ static void test_validation_after_flags(void **state)
     sbx_run_opts_free(&o);
 }
 
+static void mode_err(enum sbx_flag_mode mode, const char *want, int argc, char **argv)
+{
+    struct sbx_run_opts o;
+    struct sbx_err err = {0};
+    if (sbx_run_parse_flags_mode(argc, argv, mode, &o, &err) >= 0)
+        fail_msg("parse of %s... succeeded, want \"%s\"", argv[0], want);
+    if (!strstr(err.msg, want))
+        fail_msg("error \"%s\" lacks \"%s\"", err.msg, want);
+    sbx_run_opts_free(&o);
+}
+#define MODE_ERR(mode, want, ...) mode_err(mode, want, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+/* --pool is run's (and submit's); --name, --idle-timeout, --max-lifetime
+ * only session create's; a session run takes only the per-run flags, and a
+ * session create no command. */
+static void test_session_and_pool_flags(void **state)
+{
+    struct sbx_run_opts o;
+    PARSE_OK(&o, "--pool", "judge", "--memory", "64M", "--", "/bin/true");
+    assert_string_equal(o.pool, "judge");
+    assert_string_equal(o.policy->command, "/bin/true");
+    sbx_run_opts_free(&o);
+    PARSE_ERR("--pool: the pool's name is empty", "--pool=", "/bin/true");
+    PARSE_ERR("--name: unknown flag (see sbx run --help)", "--name", "x", "/bin/true");
+    PARSE_ERR("--idle-timeout: unknown flag", "--idle-timeout", "5", "/bin/true");
+
+    struct sbx_err err = {0};
+    char **a = ARGV("--hostname", "h", "--name", "n", "--idle-timeout", "2s", "--max-lifetime", "1m",
+                    "--memory", "64M");
+    assert_int_equal(sbx_run_parse_flags_mode(10, a, SBX_FLAGS_SESSION_CREATE, &o, &err), 0);
+    assert_string_equal(o.name, "n");
+    assert_string_equal(o.idle_timeout, "2s");
+    assert_string_equal(o.max_lifetime, "1m");
+    assert_string_equal(o.policy->hostname, "h");
+    assert_null(o.policy->command);
+    sbx_run_opts_free(&o);
+    MODE_ERR(SBX_FLAGS_SESSION_CREATE, "takes no COMMAND", "--memory", "64M", "/bin/sh");
+    MODE_ERR(SBX_FLAGS_SESSION_CREATE, "--pool: not a flag of sbx session create", "--pool", "p");
+    MODE_ERR(SBX_FLAGS_SESSION_CREATE, "--result-json: not a flag of sbx session create", "--result-json",
+             "/tmp/x");
+    MODE_ERR(SBX_FLAGS_SESSION_CREATE, "--idle-timeout: \"x\" is not a duration", "--idle-timeout", "x");
+
+    a = ARGV("--time-limit", "1", "--wall-time-limit", "2", "--memory", "32M", "--pids", "8",
+             "--output-limit", "1K", "--env", "A=1", "--cwd", "/tmp", "--arg", "z", "--", "/bin/echo",
+             "y");
+    assert_int_equal(sbx_run_parse_flags_mode(19, a, SBX_FLAGS_SESSION_RUN, &o, &err), 0);
+    assert_string_equal(o.policy->limits->memory, "32M");
+    assert_int_equal(o.policy->limits->pids, 8);
+    assert_string_equal(o.policy->cwd, "/tmp");
+    assert_int_equal(o.policy->n_args, 2);
+    sbx_run_opts_free(&o);
+    MODE_ERR(SBX_FLAGS_SESSION_RUN, "--hostname: not a per-run flag", "--hostname", "x", "/bin/true");
+    MODE_ERR(SBX_FLAGS_SESSION_RUN, "--rootfs: not a per-run flag", "--rootfs=/", "/bin/true");
+    MODE_ERR(SBX_FLAGS_SESSION_RUN, "--pool: not a per-run flag", "--pool", "p", "/bin/true");
+    MODE_ERR(SBX_FLAGS_SESSION_RUN, "--bogus: unknown flag (see sbx session run --help)", "--bogus",
+             "/bin/true");
+
+    /* sbx session run --help names every flag a run takes, and so does the
+     * error for one it does not take. */
+    const char *per_run[] = {"--time-limit", "--wall-time-limit", "--memory", "--pids", "--output-limit", "--env",
+                             "--cwd", "--arg", "--policy", "--result-json"};
+    struct sbx_err e2 = {0};
+    sbx_run_parse_flags_mode(1, ARGV("--uid=1"), SBX_FLAGS_SESSION_RUN, &o, &e2);
+    sbx_run_opts_free(&o);
+    for (size_t i = 0; i < sizeof per_run / sizeof per_run[0]; i++) {
+        if (!strstr(sbx_session_run_usage, per_run[i]))
+            fail_msg("session run usage lacks %s", per_run[i]);
+        if (!strstr(e2.msg, per_run[i]))
+            fail_msg("the per-run flag error lacks %s: %s", per_run[i], e2.msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_flag),
+        cmocka_unit_test(test_session_and_pool_flags),
         cmocka_unit_test(test_policy_merge),
         cmocka_unit_test(test_command_boundaries),
         cmocka_unit_test(test_relative_host_paths),

@@ -13,6 +13,14 @@ As a library:
     c = Client("/run/sbx/sandboxd.sock")
     info = c.run(make_policy(["/bin/cat"], stdin=b"hi", capture=True))
     info.result.stdout  # b"hi"
+
+Warm pools and sessions (README.md, "Warm pools and sessions"):
+
+    c.run(make_policy(["/bin/true"]), pool="judge")   # a ready sandbox of pool judge
+    sid = c.session_create(memory="256M")              # one sandbox, many runs
+    c.session_run(sid, "/bin/sh", ["-c", "cc -o /tmp/a a.c"]).exit_status
+    c.session_run(sid, "/tmp/a", stdin=b"1 2", capture=True, cpu_time="1s").result
+    c.session_remove(sid)
 """
 import argparse
 import json
@@ -100,10 +108,15 @@ class Client:
             return resp
 
     # -- operations --
-    def _job_request(self, policy, detached=False, name=None, stdio=None):
+    def _job_request(self, policy, detached=False, name=None, stdio=None, pool=None,
+                     session_id=None):
         jr = pb.JobRequest(policy=policy, detached=detached)
         if name:
             jr.name = name
+        if pool:
+            jr.pool = pool
+        if session_id:
+            jr.session_id = session_id
         fds = []
         if stdio:
             # stdio: {0: fd, 1: fd, 2: fd}, any subset
@@ -115,14 +128,56 @@ class Client:
             jr.stdio_fds = bits
         return jr, fds
 
-    def run(self, policy, stdio=None, name=None):
-        """Runs a job and returns its JobInfo (info.result, info.exit_status)."""
-        jr, fds = self._job_request(policy, False, name, stdio)
+    def run(self, policy, stdio=None, name=None, pool=None):
+        """Runs a job and returns its JobInfo (info.result, info.exit_status).
+        pool: take a ready sandbox of that warm pool (the policy may then set
+        only command, args, env, cwd, stdio and limits that narrow the
+        pool's); an empty pool means a cold start (info.warm is False)."""
+        jr, fds = self._job_request(policy, False, name, stdio, pool)
         return self.call(pb.Request(run=jr), fds).job
 
-    def submit(self, policy, detached=False, stdio=None, name=None):
-        jr, fds = self._job_request(policy, detached, name, stdio)
+    def submit(self, policy, detached=False, stdio=None, name=None, pool=None):
+        jr, fds = self._job_request(policy, detached, name, stdio, pool)
         return self.call(pb.Request(submit=jr), fds).job.job_id
+
+    # -- sessions: one sandbox, many runs --
+    def session_create(self, policy=None, name=None, idle_timeout=None, max_lifetime=None,
+                       **limits):
+        """Builds a session and returns its id once its sandbox is ready.
+        policy: a JobPolicy without a command (default: every default);
+        limits: Limits fields set on it (memory="256M", pids=64, ...), the
+        most any run may have. idle_timeout, max_lifetime: durations ("30s")."""
+        p = sandbox_pb2.JobPolicy()
+        if policy is not None:
+            p.CopyFrom(policy)
+        for k, v in limits.items():
+            setattr(p.limits, k, v)
+        sr = pb.SessionRequest(policy=p)
+        if name:
+            sr.name = name
+        if idle_timeout:
+            sr.idle_timeout = idle_timeout
+        if max_lifetime:
+            sr.max_lifetime = max_lifetime
+        return self.call(pb.Request(session_create=sr)).job.job_id
+
+    def session_run(self, session_id, command, args=(), stdio=None, stdin=None, capture=False,
+                    env=None, cwd=None, name=None, **limits):
+        """Runs command in the session and returns its JobInfo, answered as
+        run's (info.result, info.exit_status). Only per-run fields: env
+        (["K=V", ...]), cwd, stdin bytes, capture, stdio fds, and limits that
+        narrow the session's (cpu_time="1s", memory="64M", pids=8, ...)."""
+        p = make_policy([command] + list(args), stdin=stdin, capture=capture, **limits)
+        if env:
+            p.env.extend(env)
+        if cwd:
+            p.cwd = cwd
+        jr, fds = self._job_request(p, False, name, stdio, session_id=session_id)
+        return self.call(pb.Request(run=jr), fds).job
+
+    def session_remove(self, session_id):
+        """Tears the session down (a run in progress is killed)."""
+        return self.call(pb.Request(session_remove=pb.JobRef(job_id=session_id))).job
 
     def wait(self, job_id, remove=False):
         return self.call(pb.Request(wait=pb.WaitRequest(job_id=job_id, remove=remove))).job
@@ -187,6 +242,7 @@ def main():
     r.add_argument("--wall-time")
     r.add_argument("--output")
     r.add_argument("--image", help="run on an image of the daemon's store")
+    r.add_argument("--pool", help="take a ready sandbox of this warm pool")
     r.add_argument("argv", nargs=argparse.REMAINDER)
     sub.add_parser("health", help="print the daemon's health as JSON")
     sub.add_parser("ps", help="list jobs as JSON")
@@ -207,7 +263,7 @@ def main():
                                         ("output", a.output)) if v}
             stdin = a.stdin_data.encode() if a.stdin_data is not None else None
             pol = make_policy(argv, stdin=stdin, capture=a.capture, image=a.image, **limits)
-            info = c.run(pol, stdio={0: 0, 1: 1, 2: 2} if a.attach else None)
+            info = c.run(pol, stdio={0: 0, 1: 1, 2: 2} if a.attach else None, pool=a.pool)
             print(to_json(info.result))
             return info.exit_status
         except SandboxdError as e:
