@@ -199,7 +199,7 @@ void sbx_warm_fill(struct sbx_daemon *d)
         pool_counts(d, p, &nready, &nbuild);
         /* A pool whose builds keep failing (a bad layer, no uid slot) is
          * tried again only as jobs take from it, not in a loop. */
-        if (p->build_failed > p->built + p->taken + 2 * p->size)
+        if (p->build_failed > p->built + p->taken + 2 * (uint64_t)p->size)
             continue;
         while (nready + nbuild < p->size && building < MAX_BUILDING) {
             struct sbx_sandbox *sb = calloc(1, sizeof *sb);
@@ -226,7 +226,7 @@ size_t sbx_warm_max_pollfds(struct sbx_daemon *d)
 {
     size_t n = 0;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        n += 2 * SBX_JOB_MAX_POLLFDS;
+        n += (size_t)2 * SBX_JOB_MAX_POLLFDS;
     return n;
 }
 
