@@ -57,10 +57,12 @@ int sbx_warm_init(struct sbx_daemon *d, struct sbx_err *err)
         p->policy = policy_copy(w->policy);
         if (!p->policy || !(p->policy->command = strdup(SBX_SANDBOX_PLACEHOLDER_COMMAND)))
             return sbx_err_set(err, ENOMEM, "out of memory");
-        if (w->n_allowed_uids &&
-            !(p->allowed_uids = malloc(w->n_allowed_uids * sizeof *p->allowed_uids)))
-            return sbx_err_set(err, ENOMEM, "out of memory");
-        memcpy(p->allowed_uids, w->allowed_uids, w->n_allowed_uids * sizeof *p->allowed_uids);
+        if (w->n_allowed_uids) {
+            p->allowed_uids = malloc(w->n_allowed_uids * sizeof *p->allowed_uids);
+            if (!p->allowed_uids)
+                return sbx_err_set(err, ENOMEM, "out of memory");
+            memcpy(p->allowed_uids, w->allowed_uids, w->n_allowed_uids * sizeof *p->allowed_uids);
+        }
         p->n_allowed = w->n_allowed_uids;
         struct sbx_err e = {0};
         if (sbx_policy_validate(p->policy, rootfs, &p->spec, &e) < 0)
