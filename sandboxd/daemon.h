@@ -279,7 +279,7 @@ void sbx_jobs_stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const cha
 /* Tears j's executor job down after this turn's answers are written. */
 void sbx_jobs_defer_release(struct sbx_daemon *d, struct sbx_job *job);
 
-/* Makes one network namespace for the stash when it is not full. */
+/* Fills the stash of network namespaces while nothing runs. */
 void sbx_jobs_stash_netns(struct sbx_daemon *d);
 
 /* daemon_warm.c: warm pools and sessions. */
