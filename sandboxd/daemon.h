@@ -138,6 +138,7 @@ struct sbx_sandbox {
     bool counted;          /* its setup's CPU went to its pool's budget */
     bool want_run;         /* prepare its next run once this turn's answers are out */
     bool want_kick;        /* start its next queued run then */
+    unsigned prep_failures; /* its next run could not be made, in a row */
     int exec_pfd, run_pfd;
     /* A session: */
     uint64_t id;

@@ -418,8 +418,13 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             if (sb->pool && !sb->busy)
                 sb->pool->build_failed++;
             sbx_log("%s", err.msg);
-            /* A session's next run fails while a run is in progress: the
-             * sandbox goes once that run has ended (sbx_warm_job_done). */
+            /* A session's next run may fail for a moment (the run in
+             * progress holding every pid): it is made again, once that run
+             * has ended; three failures in a row end the sandbox. */
+            if (!sb->pool && ++sb->prep_failures < 3) {
+                sb->want_run = !sb->busy;
+                continue;
+            }
             if (sb->busy) {
                 sb->removing = true;
                 continue;
@@ -428,6 +433,7 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             continue;
         }
         if (!was_ready && sbx_run_prepared(sb->run)) {
+            sb->prep_failures = 0;
             if (sb->pool && !sb->counted) {
                 struct sbx_job_usage u;
                 sbx_job_usage(sb->exec, &u);

@@ -543,6 +543,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.resident = true;
         job->resident = true;
         job->memory_limit = spec->limits.memory;
+        job->pids_limit = spec->limits.pids;
         /* The sandbox lives as long as its owner wants; limits of time
          * are its runs'. */
         job->wall_limit_ns = job->cpu_limit_ns = 0;

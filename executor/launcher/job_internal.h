@@ -53,6 +53,7 @@ struct sbx_job {
     struct sbx_cgroup *cg_init;
     bool resident;
     uint64_t memory_limit;          /* a resident sandbox's: what its runs share */
+    uint32_t pids_limit;            /* ... and its pids limit */
     unsigned live_runs;             /* ... and its runs not released yet */
     unsigned runs;                  /* runs made so far */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child

@@ -126,6 +126,24 @@ static uint64_t run_memory(const struct sbx_job *run, uint64_t asked)
     return !asked || asked > left ? left : asked;
 }
 
+/* The same for processes: a run that forks all it may must leave the
+ * sandbox room to make its next run (its init and that run's first
+ * process) and PID 1 its own. */
+#define RUN_PIDS_RESERVE 3
+static uint32_t run_pids(const struct sbx_job *run, uint32_t asked)
+{
+    const struct sbx_job *sb = run->sandbox;
+    uint64_t total = sb->pids_limit, all, own;
+    if (!total || !sb->cg || sbx_cgroup_pids_current(sb->cg, &all) < 0 ||
+        sbx_cgroup_pids_current(run->cg, &own) < 0)
+        return asked;
+    uint64_t others = all > own ? all - own : 0;
+    if (total <= others + RUN_PIDS_RESERVE + 1)
+        return asked;
+    uint64_t left = total - others - RUN_PIDS_RESERVE;
+    return !asked || asked > left ? (uint32_t)left : asked;
+}
+
 int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
                   struct sbx_err *err)
 {
@@ -133,7 +151,7 @@ int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int st
         return sbx_err_set(err, EINVAL, "run: not ready for a command");
     if (run->cg) {
         struct sbx_cg_limits l = {.memory = run_memory(run, spec->limits.memory),
-                                  .pids = spec->limits.pids,
+                                  .pids = run_pids(run, spec->limits.pids),
                                   .cpus = spec->limits.cpus};
         int r = sbx_cgroup_limit(run->cg, &l, err);
         if (r < 0)
