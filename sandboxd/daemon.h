@@ -138,6 +138,7 @@ struct sbx_sandbox {
     bool counted;          /* its setup's CPU went to its pool's budget */
     bool want_run;         /* prepare its next run once this turn's answers are out */
     bool want_kick;        /* start its next queued run then */
+    unsigned prep_failures; /* its next run could not be made, in a row */
     int exec_pfd, run_pfd;
     /* A session: */
     uint64_t id;
@@ -279,7 +280,7 @@ void sbx_jobs_stop_unstarted(struct sbx_daemon *d, struct sbx_djob *j, const cha
 /* Tears j's executor job down after this turn's answers are written. */
 void sbx_jobs_defer_release(struct sbx_daemon *d, struct sbx_job *job);
 
-/* Makes one network namespace for the stash when it is not full. */
+/* Fills the stash of network namespaces while nothing runs. */
 void sbx_jobs_stash_netns(struct sbx_daemon *d);
 
 /* daemon_warm.c: warm pools and sessions. */

@@ -628,14 +628,17 @@ void sbx_jobs_stash_netns(struct sbx_daemon *d)
      * the jobs make their own. */
     if (d->netns_off || d->n_netns >= SBX_NETNS_STASH || d->draining || d->n_running || d->queue)
         return;
-    struct sbx_err err = {0};
-    int fd = sbx_net_prepare(true, &err);
-    if (fd < 0) {
-        sbx_log("network namespaces are made by each job (%s)", err.msg);
-        d->netns_off = true;
-        return;
+    /* Up to full: as many as jobs took since (about 1 ms each). */
+    while (d->n_netns < SBX_NETNS_STASH) {
+        struct sbx_err err = {0};
+        int fd = sbx_net_prepare(true, &err);
+        if (fd < 0) {
+            sbx_log("network namespaces are made by each job (%s)", err.msg);
+            d->netns_off = true;
+            return;
+        }
+        d->netns[d->n_netns++] = fd;
     }
-    d->netns[d->n_netns++] = fd;
 }
 
 void sbx_jobs_release_ended(struct sbx_daemon *d)

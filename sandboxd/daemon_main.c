@@ -281,8 +281,8 @@ static int loop_once(struct sbx_daemon *d, struct pollfd **pfds, size_t *cap)
     flush_answers(d);
     sbx_conn_sweep(d);
     sbx_jobs_release_ended(d);
-    /* Pools are refilled once this turn's jobs are on their way, and a
-     * network namespace is made for the stash (one per turn). */
+    /* Pools are refilled once this turn's jobs are on their way, and the
+     * stash of network namespaces while nothing runs. */
     sbx_warm_fill(d);
     sbx_jobs_stash_netns(d);
 
@@ -347,6 +347,7 @@ static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *
     r = sbx_warm_init(d, err);
     if (r < 0)
         return r;
+    sbx_jobs_stash_netns(d);
 
     d->listen_fd = activated_socket();
     if (d->listen_fd >= 0) {

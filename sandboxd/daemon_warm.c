@@ -57,10 +57,12 @@ int sbx_warm_init(struct sbx_daemon *d, struct sbx_err *err)
         p->policy = policy_copy(w->policy);
         if (!p->policy || !(p->policy->command = strdup(SBX_SANDBOX_PLACEHOLDER_COMMAND)))
             return sbx_err_set(err, ENOMEM, "out of memory");
-        if (w->n_allowed_uids &&
-            !(p->allowed_uids = malloc(w->n_allowed_uids * sizeof *p->allowed_uids)))
-            return sbx_err_set(err, ENOMEM, "out of memory");
-        memcpy(p->allowed_uids, w->allowed_uids, w->n_allowed_uids * sizeof *p->allowed_uids);
+        if (w->n_allowed_uids) {
+            p->allowed_uids = malloc(w->n_allowed_uids * sizeof *p->allowed_uids);
+            if (!p->allowed_uids)
+                return sbx_err_set(err, ENOMEM, "out of memory");
+            memcpy(p->allowed_uids, w->allowed_uids, w->n_allowed_uids * sizeof *p->allowed_uids);
+        }
         p->n_allowed = w->n_allowed_uids;
         struct sbx_err e = {0};
         if (sbx_policy_validate(p->policy, rootfs, &p->spec, &e) < 0)
@@ -199,7 +201,7 @@ void sbx_warm_fill(struct sbx_daemon *d)
         pool_counts(d, p, &nready, &nbuild);
         /* A pool whose builds keep failing (a bad layer, no uid slot) is
          * tried again only as jobs take from it, not in a loop. */
-        if (p->build_failed > p->built + p->taken + 2 * p->size)
+        if (p->build_failed > p->built + p->taken + 2 * (uint64_t)p->size)
             continue;
         while (nready + nbuild < p->size && building < MAX_BUILDING) {
             struct sbx_sandbox *sb = calloc(1, sizeof *sb);
@@ -226,7 +228,7 @@ size_t sbx_warm_max_pollfds(struct sbx_daemon *d)
 {
     size_t n = 0;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        n += 2 * SBX_JOB_MAX_POLLFDS;
+        n += (size_t)2 * SBX_JOB_MAX_POLLFDS;
     return n;
 }
 
@@ -416,8 +418,13 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             if (sb->pool && !sb->busy)
                 sb->pool->build_failed++;
             sbx_log("%s", err.msg);
-            /* A session's next run fails while a run is in progress: the
-             * sandbox goes once that run has ended (sbx_warm_job_done). */
+            /* A session's next run may fail for a moment (the run in
+             * progress holding every pid): it is made again, once that run
+             * has ended; three failures in a row end the sandbox. */
+            if (!sb->pool && ++sb->prep_failures < 3) {
+                sb->want_run = !sb->busy;
+                continue;
+            }
             if (sb->busy) {
                 sb->removing = true;
                 continue;
@@ -426,6 +433,7 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             continue;
         }
         if (!was_ready && sbx_run_prepared(sb->run)) {
+            sb->prep_failures = 0;
             if (sb->pool && !sb->counted) {
                 struct sbx_job_usage u;
                 sbx_job_usage(sb->exec, &u);

@@ -515,6 +515,12 @@ int sbx_cgroup_memory_current(const struct sbx_cgroup *cg, uint64_t *bytes)
                        bytes);
 }
 
+int sbx_cgroup_pids_current(const struct sbx_cgroup *cg, uint64_t *n)
+{
+    const struct cg_dir *d = ctrl_dir(cg, CG_PIDS);
+    return d ? cg_read_u64(d->fd, "pids.current", n) : -ENOTSUP;
+}
+
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns)
 {
     struct cg_host *host;

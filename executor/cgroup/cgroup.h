@@ -128,6 +128,9 @@ int sbx_cgroup_enter(struct sbx_cgroup *cg, pid_t pid, struct sbx_err *err);
 /* Memory charged to the cgroup (and its children) now, in bytes. */
 int sbx_cgroup_memory_current(const struct sbx_cgroup *cg, uint64_t *bytes);
 
+/* Processes and threads in the cgroup (and its children) now. */
+int sbx_cgroup_pids_current(const struct sbx_cgroup *cg, uint64_t *n);
+
 /* CPU time used so far (user+system, ns): cheap, polled for --time-limit. */
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns);
 

@@ -90,7 +90,7 @@ void sbx_job_free_(struct sbx_job *job)
 {
     /* A run's PID 1 lives in the run's cgroup until its namespaces are gone. */
     if (job->sandbox) {
-        sbx_run_wait_gone_(job);
+        job->ops->wait_gone(job);
         job->sandbox->live_runs--;
     }
     if (job->pidfd >= 0)
@@ -338,7 +338,7 @@ static void reap_now(struct sbx_job *job)
     if (job->reaped)
         return;
     if (job->sandbox) {
-        sbx_run_reap_(job);
+        job->ops->reap(job);
         return;
     }
     syscall(SYS_pidfd_send_signal, job->pidfd, SIGKILL, NULL, 0);
@@ -540,6 +540,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         plan.resident = true;
         job->resident = true;
         job->memory_limit = spec->limits.memory;
+        job->pids_limit = spec->limits.pids;
         /* The sandbox lives as long as its owner wants; limits of time
          * are its runs'. */
         job->wall_limit_ns = job->cpu_limit_ns = 0;
@@ -719,7 +720,7 @@ bool sbx_job_started(const struct sbx_job *job)
 int sbx_job_pollfds(struct sbx_job *job, struct pollfd *fds)
 {
     if (job->sandbox)
-        return sbx_run_pollfds_(job, fds);
+        return job->ops->pollfds(job, fds);
     int n = 0;
     /* A setup that is over waits for the pidfd only (the socket may hang up). */
     fds[n++] = (struct pollfd){.fd = job->setup_over ? -1 : job->sock, .events = POLLIN};
@@ -828,7 +829,7 @@ int sbx_job_step(struct sbx_job *job, const struct pollfd *fds)
     if (job->reaped)
         return 1;
     if (job->sandbox)
-        return sbx_run_step_(job, fds);
+        return job->ops->step(job, fds);
     if (!job->started)
         return setup_step(job, fds);
     /* PID 1 may have sent two messages (a file at the output limit, then

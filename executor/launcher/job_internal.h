@@ -53,12 +53,14 @@ struct sbx_job {
     struct sbx_cgroup *cg_init;
     bool resident;
     uint64_t memory_limit;          /* a resident sandbox's: what its runs share */
+    uint32_t pids_limit;            /* ... and its pids limit */
     unsigned live_runs;             /* ... and its runs not released yet */
     unsigned runs;                  /* runs made so far */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
      * (pidfd from the run itself, for signals only); it has ended when the
      * sandbox's PID 1 says so (SBX_MSG_RUN_ENDED) or is gone. */
     struct sbx_job *sandbox;
+    const struct sbx_job_ops *ops;
     bool prepared;                  /* ready for its command (READY came) */
 };
 
@@ -74,10 +76,13 @@ void sbx_job_kill_(struct sbx_job *job, enum kill_reason why);
 /* The seccomp listener's events (poll's revents for it). */
 void sbx_job_listener_step_(struct sbx_job *job, short revents);
 
-/* resident.c: a run's side of sbx_job_pollfds, sbx_job_step and reaping. */
-int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds);
-int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds);
-void sbx_run_reap_(struct sbx_job *run);
-void sbx_run_wait_gone_(struct sbx_job *run);
+/* What differs for a run of a resident sandbox (resident.c sets them), so
+ * that exec.c calls resident.c only through this table, never by name. */
+struct sbx_job_ops {
+    int (*pollfds)(struct sbx_job *job, struct pollfd *fds);
+    int (*step)(struct sbx_job *job, const struct pollfd *fds);
+    void (*reap)(struct sbx_job *job);      /* kill and wait for the end */
+    void (*wait_gone)(struct sbx_job *job); /* before its cgroup goes */
+};
 
 #endif

@@ -25,6 +25,18 @@
 /* How long a run's PID 1 may take to get ready, and to go once killed. */
 #define RUN_END_TIMEOUT_MS 10000
 
+static int run_pollfds(struct sbx_job *run, struct pollfd *fds);
+static int run_step(struct sbx_job *run, const struct pollfd *fds);
+static void run_reap(struct sbx_job *run);
+static void run_wait_gone(struct sbx_job *run);
+
+static const struct sbx_job_ops run_ops = {
+    .pollfds = run_pollfds,
+    .step = run_step,
+    .reap = run_reap,
+    .wait_gone = run_wait_gone,
+};
+
 int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err *err)
 {
     *out = NULL;
@@ -41,6 +53,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     run->slot.lock_fd = -1;
     run->output_fds[0] = run->output_fds[1] = run->output_fds[2] = -1;
     run->sandbox = sb;
+    run->ops = &run_ops;
     run->rootless = sb->rootless;
     run->landlock = sb->landlock;
     run->host_uid = sb->host_uid;
@@ -113,6 +126,24 @@ static uint64_t run_memory(const struct sbx_job *run, uint64_t asked)
     return !asked || asked > left ? left : asked;
 }
 
+/* The same for processes: a run that forks all it may must leave the
+ * sandbox room to make its next run (its init and that run's first
+ * process) and PID 1 its own. */
+#define RUN_PIDS_RESERVE 3
+static uint32_t run_pids(const struct sbx_job *run, uint32_t asked)
+{
+    const struct sbx_job *sb = run->sandbox;
+    uint64_t total = sb->pids_limit, all, own;
+    if (!total || !sb->cg || sbx_cgroup_pids_current(sb->cg, &all) < 0 ||
+        sbx_cgroup_pids_current(run->cg, &own) < 0)
+        return asked;
+    uint64_t others = all > own ? all - own : 0;
+    if (total <= others + RUN_PIDS_RESERVE + 1)
+        return asked;
+    uint64_t left = total - others - RUN_PIDS_RESERVE;
+    return !asked || asked > left ? (uint32_t)left : asked;
+}
+
 int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
                   struct sbx_err *err)
 {
@@ -120,7 +151,7 @@ int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int st
         return sbx_err_set(err, EINVAL, "run: not ready for a command");
     if (run->cg) {
         struct sbx_cg_limits l = {.memory = run_memory(run, spec->limits.memory),
-                                  .pids = spec->limits.pids,
+                                  .pids = run_pids(run, spec->limits.pids),
                                   .cpus = spec->limits.cpus};
         int r = sbx_cgroup_limit(run->cg, &l, err);
         if (r < 0)
@@ -147,7 +178,7 @@ int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int st
     return 0;
 }
 
-int sbx_run_pollfds_(struct sbx_job *run, struct pollfd *fds)
+static int run_pollfds(struct sbx_job *run, struct pollfd *fds)
 {
     fds[0] = (struct pollfd){.fd = run->sock, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = -1};
@@ -248,7 +279,7 @@ static void read_one(struct sbx_job *run)
         close(fd);
 }
 
-int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds)
+static int run_step(struct sbx_job *run, const struct pollfd *fds)
 {
     /* EXITED then RUN_ENDED may both be queued: read what there is. */
     for (int i = 0; i < 4 && run->sock >= 0 && !run->reaped; i++) {
@@ -272,7 +303,7 @@ int sbx_run_step_(struct sbx_job *run, const struct pollfd *fds)
 
 /* Until the run's PID 1 is gone (its cgroup can go then), briefly: it has
  * ended every other process and only tears its namespaces down. */
-void sbx_run_wait_gone_(struct sbx_job *run)
+static void run_wait_gone(struct sbx_job *run)
 {
     int64_t deadline = sbx_job_now_ns_() + (int64_t)RUN_END_TIMEOUT_MS * 1000000;
     while (run->sock >= 0) {
@@ -291,7 +322,7 @@ void sbx_run_wait_gone_(struct sbx_job *run)
     }
 }
 
-void sbx_run_reap_(struct sbx_job *run)
+static void run_reap(struct sbx_job *run)
 {
     if (run->reaped)
         return;

@@ -93,6 +93,20 @@ static void test_config_errors(void **state)
     config_bad("grace_period: \"soon\"", "grace_period");
     config_bad("max_request_bytes: \"1\"", "max_request_bytes");
     config_bad("no_such_field: 1", "no_such_field");
+    /* Warm pools and sessions. */
+    config_bad("warm_pool { name: \"a b\" size: 1 policy { } }", "warm_pool[0].name");
+    config_bad("warm_pool { name: \"p\" size: 0 policy { } }", "warm_pool[0].size");
+    config_bad("warm_pool { name: \"p\" size: 1 }", "warm_pool[0].policy: missing");
+    config_bad("warm_pool { name: \"p\" size: 1 policy { command: \"/bin/true\" } }",
+               "warm_pool[0].policy.command");
+    config_bad("warm_pool { name: \"p\" size: 1 policy { limits { memory: \"x\" } } }",
+               "warm_pool[0].policy.limits.memory");
+    config_bad("warm_pool { name: \"p\" size: 1 policy { } } "
+               "warm_pool { name: \"p\" size: 1 policy { } }", "warm_pool[1].name");
+    /* Each ready sandbox holds a uid slot: they and max_concurrent must fit. */
+    config_bad("max_concurrent: 2 uid_pool { first: 1879048192 range: 65536 slots: 4 } "
+               "warm_pool { name: \"p\" size: 3 policy { } }", "uid_pool.slots");
+    config_bad("sessions { idle_timeout: \"soon\" }", "sessions.idle_timeout");
 }
 
 static void test_who(void **state)
