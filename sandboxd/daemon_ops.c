@@ -230,7 +230,7 @@ static void op_list(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, b
     for (struct sbx_djob *j = d->jobs; j; j = j->next)
         n += all || j->uid == c->uid;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        n += !sb->pool && (all || sb->uid == c->uid);
+        n += !sb->pool && !sb->dying && (all || sb->uid == c->uid);
     _cleanup_free_ JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
     _cleanup_free_ JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
     if (!infos || !ptrs) {
@@ -248,7 +248,7 @@ static void op_list(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, b
         i++;
     }
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next) {
-        if (sb->pool || (!all && sb->uid != c->uid))
+        if (sb->pool || sb->dying || (!all && sb->uid != c->uid))
             continue;
         sbx_warm_session_info(sb, false, &infos[i], NULL);
         ptrs[i] = &infos[i];

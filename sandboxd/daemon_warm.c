@@ -93,14 +93,14 @@ bool sbx_warm_pool_allows_uid(const struct sbx_pool *p, uid_t uid, bool admin)
 struct sbx_sandbox *sbx_warm_session_find(struct sbx_daemon *d, uint64_t id)
 {
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        if (!sb->pool && sb->id == id)
+        if (!sb->pool && sb->id == id && !sb->dying)
             return sb;
     return NULL;
 }
 
 static bool ready(const struct sbx_sandbox *sb)
 {
-    return !sb->busy && !sb->exec_ended && sb->run && sbx_run_prepared(sb->run);
+    return !sb->busy && !sb->exec_ended && !sb->dying && sb->run && sbx_run_prepared(sb->run);
 }
 
 static void pool_counts(struct sbx_daemon *d, const struct sbx_pool *p, unsigned *nready,
@@ -108,7 +108,7 @@ static void pool_counts(struct sbx_daemon *d, const struct sbx_pool *p, unsigned
 {
     *nready = *building = 0;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        if (sb->pool == p && !sb->busy) {
+        if (sb->pool == p && !sb->busy && !sb->dying) {
             if (ready(sb))
                 (*nready)++;
             else
@@ -194,7 +194,7 @@ void sbx_warm_fill(struct sbx_daemon *d)
         return;
     unsigned building = 0;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = sb->next)
-        building += sb->pool && !sb->busy && !ready(sb);
+        building += sb->pool && !sb->busy && !sb->dying && !ready(sb);
     for (size_t i = 0; i < d->n_pools && building < MAX_BUILDING; i++) {
         struct sbx_pool *p = &d->pools[i];
         unsigned nready, nbuild;
@@ -259,7 +259,7 @@ int sbx_warm_timeout_ms(struct sbx_daemon *d)
             int r = sbx_job_timeout_ms(sb->run);
             t = t < 0 || (r >= 0 && r < t) ? r : t;
         }
-        if (!sb->pool) {
+        if (!sb->pool && !sb->dying) {
             int64_t due = sb->created_ns + sb->lifetime_ns;
             if (!sb->busy && !sb->rq && sb->idle_since_ns &&
                 sb->idle_since_ns + sb->idle_ns < due)
@@ -307,7 +307,7 @@ static void start_in(struct sbx_daemon *d, struct sbx_sandbox *sb, struct sbx_dj
 static void prepare_next(struct sbx_daemon *d, struct sbx_sandbox *sb)
 {
     sb->want_run = false;
-    if (sb->run || sb->exec_ended || sb->removing)
+    if (sb->run || sb->exec_ended || sb->removing || sb->dying)
         return;
     struct sbx_err err = {0};
     if (sbx_sandbox_prepare(sb->exec, &sb->run, &err) < 0) {
@@ -366,6 +366,10 @@ static const char *exec_error(struct sbx_job *job, char *buf, size_t len)
 static void sandbox_ended(struct sbx_daemon *d, struct sbx_sandbox *sb)
 {
     sb->exec_ended = true;
+    if (sb->dying) {
+        teardown(d, sb, "the session was removed");
+        return;
+    }
     char why[2 * SBX_ERR_MSG_MAX], msg[SBX_ERR_MSG_MAX];
     bool was_ready = sb->run && sbx_run_prepared(sb->run);
     if (sb->pool) {
@@ -392,7 +396,7 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             sandbox_ended(d, sb); /* may free sb */
             continue;
         }
-        if (sb->exec_ended)
+        if (sb->exec_ended || sb->dying)
             continue;
         struct sbx_err err = {0};
         /* Set up: its first run is prepared at once. */
@@ -504,9 +508,18 @@ void sbx_warm_job_done(struct sbx_daemon *d, struct sbx_djob *j)
     if (!sb)
         return;
     sb->busy = NULL;
-    /* One job per pool sandbox: nothing of it may reach the next job. */
+    /* One job per pool sandbox: nothing of it may reach the next job. Its
+     * PID 1 is killed now (it takes the whole sandbox with it) and the
+     * sandbox torn down once it is reaped, after this turn's answers:
+     * reaping it waits for the kernel to tear its namespaces down. */
     if (sb->pool || sb->removing || sb->exec_ended) {
-        teardown(d, sb, sb->pool ? "" : "the session was removed");
+        if (sb->exec && !sb->exec_ended && !sb->dying) {
+            sb->dying = true;
+            sbx_job_kill(sb->exec);
+            return;
+        }
+        if (!sb->dying)
+            teardown(d, sb, sb->pool ? "" : "the session was removed");
         return;
     }
     sb->runs++;
@@ -600,7 +613,15 @@ void sbx_warm_session_remove(struct sbx_daemon *d, struct sbx_sandbox *sb)
         sbx_jobs_kill(d, sb->busy, SIGKILL, &e); /* then sbx_warm_job_done */
         return;
     }
-    teardown(d, sb, "the session was removed");
+    /* Torn down once its PID 1 is reaped (sandbox_ended), after this
+     * turn's answers. */
+    if (sb->exec && !sb->exec_ended && !sb->dying) {
+        sb->dying = true;
+        sbx_job_kill(sb->exec);
+        return;
+    }
+    if (!sb->dying)
+        teardown(d, sb, "the session was removed");
 }
 
 void sbx_warm_tick(struct sbx_daemon *d)
@@ -609,7 +630,7 @@ void sbx_warm_tick(struct sbx_daemon *d)
     struct sbx_sandbox *next;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = next) {
         next = sb->next;
-        if (sb->pool || sb->removing)
+        if (sb->pool || sb->removing || sb->dying)
             continue;
         const char *why = NULL;
         if (now >= sb->created_ns + sb->lifetime_ns)
