@@ -140,6 +140,7 @@ struct sbx_sandbox {
     bool want_kick;        /* start its next queued run then */
     unsigned prep_failures; /* its next run could not be made, in a row */
     bool dying;            /* done with: its PID 1 is killed, torn down once reaped */
+    bool want_kill;        /* ... killed once this turn's answers are out */
     int exec_pfd, run_pfd;
     /* A session: */
     uint64_t id;

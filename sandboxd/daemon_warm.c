@@ -182,6 +182,11 @@ void sbx_warm_fill(struct sbx_daemon *d)
     struct sbx_sandbox *next;
     for (struct sbx_sandbox *sb = d->sandboxes; sb; sb = next) {
         next = sb->next;
+        if (sb->want_kill) {
+            sb->want_kill = false;
+            sbx_job_kill(sb->exec);
+            continue;
+        }
         /* Its queued run, now or when max_concurrent allows. */
         if (sb->want_kick || sb->rq) {
             sb->want_kick = false;
@@ -514,8 +519,9 @@ void sbx_warm_job_done(struct sbx_daemon *d, struct sbx_djob *j)
      * reaping it waits for the kernel to tear its namespaces down. */
     if (sb->pool || sb->removing || sb->exec_ended) {
         if (sb->exec && !sb->exec_ended && !sb->dying) {
-            sb->dying = true;
-            sbx_job_kill(sb->exec);
+            /* Killed once this turn's answers are out (sbx_warm_fill):
+             * the kernel's teardown of a sandbox takes a core a while. */
+            sb->dying = sb->want_kill = true;
             return;
         }
         if (!sb->dying)
