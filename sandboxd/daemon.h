@@ -209,6 +209,7 @@ struct sbx_daemon {
     bool netns_off;  /* the kernel refused: none are made */
     struct sbx_sandbox *sandboxes;
     unsigned n_sessions;
+    int64_t last_take_ns; /* a job took a warm sandbox then */
 };
 
 int64_t sbx_now_ns(void);

@@ -286,7 +286,7 @@ struct run_slot {
 };
 
 /* A resident sandbox's PID 1: set up, it makes a run whenever the launcher
- * asks (SBX_MSG_PREPARE; the next may be prepared while one runs), and says
+ * asks (SBX_MSG_PREPARE; several may be alive at once), and says
  * on a run's socket when that run, and with it its PID namespace, is gone.
  * It keeps its capabilities in the sandbox's user namespace for that
  * (non-dumpable: no process of a run, which has none, can ptrace it or read
