@@ -136,6 +136,7 @@ struct sbx_sandbox {
     struct sbx_djob *busy; /* the job running in it */
     bool exec_ended;       /* its PID 1 is gone (or its setup failed) */
     bool counted;          /* its setup's CPU went to its pool's budget */
+    bool armed;            /* set up, its first run asked for */
     bool want_run;         /* prepare its next run once this turn's answers are out */
     bool want_kick;        /* start its next queued run then */
     unsigned prep_failures; /* its next run could not be made, in a row */
@@ -239,6 +240,9 @@ void sbx_conn_drop_fds(struct sbx_conn *c);
 
 /* daemon_ops.c */
 void sbx_ops_handle(struct sbx_daemon *d, struct sbx_conn *c, const uint8_t *buf, size_t len);
+/* The answer to req_id: info (with state, when set, in place of its own). */
+void sbx_ops_send_info(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, JobInfo *info,
+                       Sbx__V1__JobState state);
 /* A job stopped: answer its waiters. */
 void sbx_ops_job_stopped(struct sbx_daemon *d, struct sbx_djob *j);
 /* A connection is going away: forget its waiters. */

@@ -75,20 +75,26 @@ static void job_info(struct sbx_djob *j, bool full, JobInfo *info, Sbx__V1__Usag
     info->usage = usage;
 }
 
-static void send_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, struct sbx_djob *j,
-                     bool full, Sbx__V1__JobState state_override)
+void sbx_ops_send_info(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, JobInfo *info,
+                      Sbx__V1__JobState state)
 {
     Response resp = SBX__V1__RESPONSE__INIT;
-    JobInfo info;
-    Sbx__V1__Usage usage;
-    job_info(j, full, &info, &usage);
-    if (state_override)
-        info.state = state_override;
+    if (state)
+        info->state = state;
     resp.has_id = true;
     resp.id = req_id;
     resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
-    resp.job = &info;
+    resp.job = info;
     sbx_conn_send(d, c, &resp);
+}
+
+static void send_job(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id, struct sbx_djob *j,
+                     bool full, Sbx__V1__JobState state_override)
+{
+    JobInfo info;
+    Sbx__V1__Usage usage;
+    job_info(j, full, &info, &usage);
+    sbx_ops_send_info(d, c, req_id, &info, state_override);
 }
 
 static struct sbx_djob *find_visible(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
@@ -328,20 +334,13 @@ static struct sbx_sandbox *session_visible(struct sbx_daemon *d, struct sbx_conn
 static void send_session(struct sbx_daemon *d, struct sbx_conn *c, uint64_t req_id,
                          struct sbx_sandbox *sb, bool full, Sbx__V1__JobState state)
 {
-    Response resp = SBX__V1__RESPONSE__INIT;
     JobInfo info;
     Sbx__V1__Usage usage;
     sbx_warm_session_info(sb, full, &info, &usage);
-    if (state)
-        info.state = state;
-    resp.has_id = true;
-    resp.id = req_id;
-    resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
-    resp.job = &info;
     /* The placeholder the session was checked with is nobody's command. */
     char *command = sb->policy->command;
     sb->policy->command = NULL;
-    sbx_conn_send(d, c, &resp);
+    sbx_ops_send_info(d, c, req_id, &info, state);
     sb->policy->command = command;
 }
 
@@ -441,16 +440,10 @@ static void op_control(struct sbx_daemon *d, struct sbx_conn *c, const Request *
         send_job(d, c, id, j, false, 0);
         return;
     }
-    Response resp = SBX__V1__RESPONSE__INIT;
     JobInfo info = SBX__V1__JOB_INFO__INIT;
     info.has_job_id = info.has_state = true;
     info.job_id = job_id;
-    info.state = ST(REMOVED);
-    resp.has_id = true;
-    resp.id = id;
-    resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
-    resp.job = &info;
-    sbx_conn_send(d, c, &resp);
+    sbx_ops_send_info(d, c, id, &info, ST(REMOVED));
 }
 
 /* A stream must be a stream: a directory (or O_PATH) fd handed to a job

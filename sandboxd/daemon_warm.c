@@ -349,14 +349,9 @@ static void answer_created(struct sbx_daemon *d, struct sbx_sandbox *sb)
 {
     if (!sb->creator)
         return;
-    Response resp = SBX__V1__RESPONSE__INIT;
     JobInfo info;
     sbx_warm_session_info(sb, false, &info, NULL);
-    resp.has_id = true;
-    resp.id = sb->creator_req;
-    resp.body_case = SBX__V1__RESPONSE__BODY_JOB;
-    resp.job = &info;
-    sbx_conn_send(d, sb->creator, &resp);
+    sbx_ops_send_info(d, sb->creator, sb->creator_req, &info, 0);
     sb->creator->n_waiters--;
     sb->creator->last_active = sbx_now_ns();
     sb->creator = NULL;
@@ -412,13 +407,13 @@ void sbx_warm_poll_done(struct sbx_daemon *d, const struct pollfd *fds)
             continue;
         struct sbx_err err = {0};
         /* Set up: its first run is prepared at once. */
-        if (!sb->run && !sb->busy && !sb->runs && sbx_job_started(sb->exec)) {
+        if (!sb->armed && sbx_job_started(sb->exec)) {
+            sb->armed = true;
             if (sbx_sandbox_prepare(sb->exec, &sb->run, &err) < 0) {
                 sbx_log("sandbox: preparing a run: %s", err.msg);
                 teardown(d, sb, err.msg);
                 continue;
             }
-            sb->runs = 1; /* counts prepared runs until a session's first */
             continue;
         }
         if (!sb->run || sb->run_pfd < 0)
@@ -674,7 +669,7 @@ void sbx_warm_session_info(struct sbx_sandbox *sb, bool full, JobInfo *info,
     info->created_unix_ms = info->started_unix_ms = sb->created_ms;
     info->has_session = info->session = true;
     info->has_runs = true;
-    info->runs = sb->runs ? sb->runs - 1 : 0;
+    info->runs = sb->runs;
     uint64_t now_ms = sbx_unix_ms();
     int64_t now = sbx_now_ns();
     info->has_expires_unix_ms = true;

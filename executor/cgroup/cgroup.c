@@ -246,18 +246,10 @@ int sbx_cgroup_create_child(const struct sbx_cgroup *parent, const char *name,
                             struct sbx_err *err)
 {
     *out = NULL;
-    static const struct sbx_cg_limits none;
-    const struct sbx_cg_limits *l = limits ? limits : &none;
-    int r = check_limits(l, err);
+    struct cg_host *host;
+    int r = cg_host_get(&host, err);
     if (r < 0)
         return r;
-    struct cg_host *host;
-    if ((r = cg_host_get(&host, err)) < 0)
-        return r;
-    unsigned need = needed_ctrls(l);
-    if (need & ~parent->used)
-        return sbx_err_set(err, ENOTSUP, "cgroup: a limit of %s needs a controller its parent "
-                           "%s was made without", name, parent->name);
     _cleanup_(cg_destroyp) struct sbx_cgroup *cg = cg_alloc(name);
     if (!cg)
         return sbx_err_sys(err, ENOMEM, "cgroup");
@@ -267,24 +259,14 @@ int sbx_cgroup_create_child(const struct sbx_cgroup *parent, const char *name,
     cg->used = parent->used;
     for (int i = 0; i < parent->ndirs; i++) {
         const struct cg_dir *pd = &parent->dirs[i];
-        const struct cg_hier *h = &host->hier[pd->hier];
+        const struct cg_backend *b = cg_backend_of(&host->hier[pd->hier]);
         unsigned ctrls = 0;
         for (int c = 0; c < CG_NCTRL; c++)
             if (parent->by_ctrl[c] == i)
                 ctrls |= CG_BIT(c);
-        /* v2: a parent's controllers reach its children only through its
-         * subtree_control, which may be written while it holds no process
-         * (the sandbox's PID 1 lives in a child of its own). */
-        if (h->v2 && (ctrls & CG_V2_REAL)) {
-            char plus[128] = "";
-            for (int c = 0; c < CG_NCTRL; c++)
-                if ((ctrls & CG_V2_REAL) & CG_BIT(c)) {
-                    strcat(plus, plus[0] ? " +" : "+");
-                    strcat(plus, cg_ctrl_name[c]);
-                }
-            if ((r = cg_write(pd->fd, pd->path, "cgroup.subtree_control", plus, "v2", err)) < 0)
-                return r;
-        }
+        if (b->enable_children && (ctrls & CG_V2_REAL) &&
+            (r = b->enable_children(pd, ctrls & CG_V2_REAL, err)) < 0)
+            return r;
         struct cg_dir *d = &cg->dirs[cg->ndirs];
         d->hier = pd->hier;
         d->fd = -1;
@@ -297,9 +279,9 @@ int sbx_cgroup_create_child(const struct sbx_cgroup *parent, const char *name,
         cg->ndirs++;
         if (d->fd < 0)
             return sbx_err_sys(err, errno, "cgroup: cannot open %s", d->path);
-        if (ctrls & need && (r = cg_backend_of(h)->apply(h, d, ctrls & need, l, err)) < 0)
-            return r;
     }
+    if (limits && (r = sbx_cgroup_limit(cg, limits, err)) < 0)
+        return r;
     *out = take_ptr(cg);
     return 0;
 }

@@ -118,6 +118,9 @@ struct cg_backend {
      * directory is empty, up to timeout_ms; NULL when the kind has no such
      * file. -ENOENT when the kernel has none (v2 before 5.14). */
     int (*kill)(const struct cg_dir *d, int timeout_ms);
+    /* Lets the job's child cgroups (sbx_cgroup_create_child) use ctrls;
+     * NULL where every child has its parent's controllers (v1). */
+    int (*enable_children)(const struct cg_dir *d, unsigned ctrls, struct sbx_err *err);
 };
 
 extern const struct cg_backend cg_v1_backend;

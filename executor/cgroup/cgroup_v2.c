@@ -280,10 +280,20 @@ static void v2_stats(struct sbx_cgroup *cg, const struct cg_host *host, struct s
     }
 }
 
+/* A job's cgroup may enable controllers for its children while it holds no
+ * process: a resident sandbox's PID 1 lives in a child of its own. */
+static int v2_enable_children(const struct cg_dir *d, unsigned ctrls, struct sbx_err *err)
+{
+    char plus[96];
+    plus_list(ctrls, plus, sizeof plus);
+    return cg_write(d->fd, d->path, "cgroup.subtree_control", plus, "v2", err);
+}
+
 const struct cg_backend cg_v2_backend = {
     .prepare_parent = v2_prepare_parent,
     .apply = v2_apply,
     .freeze = v2_freeze,
     .stats = v2_stats,
     .kill = v2_kill,
+    .enable_children = v2_enable_children,
 };
