@@ -50,9 +50,11 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
                 continue;
             return -errno;
         }
-        if (n == 0)
-            break;
         len += (size_t)n;
+        /* A short read of a cgroup (kernfs seq_file) file is its whole
+         * content: no second read() to see the end. */
+        if (n == 0 || len + 1 < size)
+            break;
     }
     buf[len] = '\0';
     return (ssize_t)len;

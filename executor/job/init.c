@@ -212,6 +212,22 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
     /* The run sees its own cgroup as the root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(run_sock, errno, "run: cgroup namespace: unshare: %s", strerror(errno));
+    /* Should the sandbox's cgroup run out of memory rather than the run's,
+     * the run's processes are the OOM killer's first choice, never the
+     * sandbox's PID 1 or the next run's, which the sandbox needs. Set while
+     * the run is made, off its critical path. Our /proc files are ours only
+     * while we are dumpable: for this one write, before any process of the
+     * run exists (other runs' processes are in PID namespaces of their own,
+     * where we have no pid to name). */
+    prctl(PR_SET_DUMPABLE, 1);
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int e = oom < 0 || write(oom, "1000", 4) != 4 ? errno : 0;
+    if (oom >= 0)
+        close(oom);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        _exit(125);
+    if (e)
+        sbx_child_fail(run_sock, e, "run: oom_score_adj: %s", strerror(e));
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     struct sbx_msg ready = {.type = SBX_MSG_READY};
     if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
@@ -236,21 +252,6 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
     rp.resident = false;
     rp.lock_fd = -1;
     rp.run = true;
-    /* Should the sandbox's cgroup run out of memory rather than the run's,
-     * the run's processes are the OOM killer's first choice, never the
-     * sandbox's PID 1 or the next run's, which the sandbox needs. */
-    /* Our /proc files are ours only while we are dumpable: for this one
-     * write, before any process of the run exists (the earlier run's are
-     * gone, the next run's init is not made yet). */
-    prctl(PR_SET_DUMPABLE, 1);
-    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int e = oom < 0 || write(oom, "1000", 4) != 4 ? errno : 0;
-    if (oom >= 0)
-        close(oom);
-    if (prctl(PR_SET_DUMPABLE, 0) < 0)
-        _exit(125);
-    if (e)
-        sbx_child_fail(run_sock, e, "run: oom_score_adj: %s", strerror(e));
     /* Files of earlier runs stay: only this run's count for its output
      * limit (a file at the limit is the run's unless it was there before,
      * unchanged: same inode, same ctime, which no call can set back). */

@@ -544,6 +544,7 @@ static int spawn(const struct sbx_spec *spec, const struct sbx_exec_opts *opts, 
         job->resident = true;
         job->memory_limit = spec->limits.memory;
         job->pids_limit = spec->limits.pids;
+        job->cpus_limit = spec->limits.cpus;
         /* The sandbox lives as long as its owner wants; limits of time
          * are its runs'. */
         job->wall_limit_ns = job->cpu_limit_ns = 0;

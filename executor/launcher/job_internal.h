@@ -54,6 +54,7 @@ struct sbx_job {
     bool resident;
     uint64_t memory_limit;          /* a resident sandbox's: what its runs share */
     uint32_t pids_limit;            /* ... and its pids limit */
+    double cpus_limit;              /* ... and its CPUs */
     unsigned live_runs;             /* ... and its runs not released yet */
     unsigned runs;                  /* runs made so far */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
@@ -62,6 +63,12 @@ struct sbx_job {
     struct sbx_job *sandbox;
     const struct sbx_job_ops *ops;
     bool prepared;                  /* ready for its command (READY came) */
+    /* A prepared run's cgroup limits, set when READY came (off the critical
+     * path): what the sandbox had left then (nothing of the sandbox runs
+     * meanwhile), and what is applied; its start writes only what differs. */
+    uint64_t memory_left, memory_set;
+    uint32_t pids_left, pids_set;
+    bool limits_set;
 };
 
 

@@ -106,42 +106,65 @@ bool sbx_run_prepared(const struct sbx_job *run)
     return run->sandbox && run->prepared && !run->setup_over && !run->reaped;
 }
 
-/* The run's memory limit: what it asked for (the sandbox's by default), but
- * no more than the sandbox has left beside what its PID 1, the next run
- * and earlier runs' files hold. Its own cgroup then runs out first: the
- * OOM killer picks among the run's processes and counts the kill there
- * (OOM_KILLED), and the sandbox lives on. */
+/* What the sandbox has left for a run's memory: its limit, less what its
+ * PID 1, the next run and earlier runs' files hold. A run's limit is capped
+ * to it, so that its own cgroup runs out first: the OOM killer picks among
+ * the run's processes and counts the kill there (OOM_KILLED), and the
+ * sandbox lives on. 0: no cap (no limit, or nothing sensible left, and the
+ * sandbox's own limit decides). */
 #define RUN_MEMORY_MARGIN ((uint64_t)4 << 20)
-static uint64_t run_memory(const struct sbx_job *run, uint64_t asked)
+static uint64_t memory_left(const struct sbx_job *run)
 {
     const struct sbx_job *sb = run->sandbox;
     uint64_t total = sb->memory_limit, all, own;
     if (!total || !sb->cg || sbx_cgroup_memory_current(sb->cg, &all) < 0 ||
         sbx_cgroup_memory_current(run->cg, &own) < 0)
-        return asked;
+        return 0;
     uint64_t others = all > own ? all - own : 0;
     if (total <= others + 2 * RUN_MEMORY_MARGIN)
-        return asked; /* nothing sensible left: the sandbox's limit decides */
-    uint64_t left = total - others - RUN_MEMORY_MARGIN;
-    return !asked || asked > left ? left : asked;
+        return 0;
+    return total - others - RUN_MEMORY_MARGIN;
 }
 
 /* The same for processes: a run that forks all it may must leave the
  * sandbox room to make its next run (its init and that run's first
  * process) and PID 1 its own. */
 #define RUN_PIDS_RESERVE 3
-static uint32_t run_pids(const struct sbx_job *run, uint32_t asked)
+static uint32_t pids_left(const struct sbx_job *run)
 {
     const struct sbx_job *sb = run->sandbox;
     uint64_t total = sb->pids_limit, all, own;
     if (!total || !sb->cg || sbx_cgroup_pids_current(sb->cg, &all) < 0 ||
         sbx_cgroup_pids_current(run->cg, &own) < 0)
-        return asked;
+        return 0;
     uint64_t others = all > own ? all - own : 0;
     if (total <= others + RUN_PIDS_RESERVE + 1)
-        return asked;
-    uint64_t left = total - others - RUN_PIDS_RESERVE;
-    return !asked || asked > left ? (uint32_t)left : asked;
+        return 0;
+    return (uint32_t)(total - others - RUN_PIDS_RESERVE);
+}
+
+static uint64_t narrowed(uint64_t asked, uint64_t left)
+{
+    return left && (!asked || asked > left) ? left : asked;
+}
+
+/* When a run gets ready, its cgroup gets what the sandbox has left (which
+ * stays so: nothing of the sandbox runs until the run's command does), off
+ * the critical path; the run's start writes only what its request narrows.
+ * A failure here is not final: the start tries again and fails closed. */
+static void preset_limits(struct sbx_job *run)
+{
+    if (!run->cg)
+        return;
+    run->memory_left = memory_left(run);
+    run->pids_left = pids_left(run);
+    struct sbx_cg_limits l = {.memory = run->memory_left, .pids = run->pids_left};
+    struct sbx_err e = {0};
+    if ((l.memory || l.pids) && sbx_cgroup_limit(run->cg, &l, &e) < 0)
+        return;
+    run->memory_set = l.memory;
+    run->pids_set = l.pids;
+    run->limits_set = true;
 }
 
 int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
@@ -150,10 +173,20 @@ int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int st
     if (!sbx_run_prepared(run) || run->setup_deadline)
         return sbx_err_set(err, EINVAL, "run: not ready for a command");
     if (run->cg) {
-        struct sbx_cg_limits l = {.memory = run_memory(run, spec->limits.memory),
-                                  .pids = run_pids(run, spec->limits.pids),
-                                  .cpus = spec->limits.cpus};
-        int r = sbx_cgroup_limit(run->cg, &l, err);
+        if (!run->limits_set)
+            preset_limits(run);
+        /* Only what differs from what is set; CPUs the sandbox's own cgroup
+         * already bounds (its runs' are its children) need no second copy. */
+        struct sbx_cg_limits l = {0};
+        uint64_t mem = narrowed(spec->limits.memory, run->memory_left);
+        uint64_t pids = narrowed(spec->limits.pids, run->pids_left);
+        if (mem != run->memory_set || !run->limits_set)
+            l.memory = mem;
+        if (pids != run->pids_set || !run->limits_set)
+            l.pids = (uint32_t)pids;
+        if (spec->limits.cpus > 0 && spec->limits.cpus != run->sandbox->cpus_limit)
+            l.cpus = spec->limits.cpus;
+        int r = l.memory || l.pids || l.cpus > 0 ? sbx_cgroup_limit(run->cg, &l, err) : 0;
         if (r < 0)
             return r;
     }
@@ -225,6 +258,7 @@ static void read_one(struct sbx_job *run)
             run->pidfd = fd;
             run->prepared = true;
             run->setup_deadline = 0; /* waits for its command as long as it takes */
+            preset_limits(run);
             return;
         }
         break;
