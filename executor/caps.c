@@ -25,7 +25,13 @@ static int drop_bounding_but(uint64_t keep)
     for (unsigned long c = 0; c < CAPS_MAX; c++) {
         if (keep & (1ULL << c))
             continue;
-        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+        /* Each drop commits a new set of credentials (~1.5 us): ask
+         * first, so that a set emptied ahead (a run's PID 1 does) costs
+         * only the questions. */
+        int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+        if (in == 0)
+            continue;
+        if (in > 0 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
             continue;
         if (errno == EINVAL)
             return 0;
@@ -37,6 +43,12 @@ static int drop_bounding_but(uint64_t keep)
 static int drop_bounding(void)
 {
     return drop_bounding_but(0);
+}
+
+int sbx_caps_drop_bounding(struct sbx_err *err)
+{
+    int r = drop_bounding();
+    return r < 0 ? sbx_err_sys(err, -r, "capabilities: dropping the bounding set") : 0;
 }
 
 /* libcap-ng remembers the thread it first saw; the job's process shares

@@ -34,4 +34,8 @@ int sbx_caps_keep(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
  * runs as another user) and sets no_new_privs. */
 int sbx_caps_init_only_kill(struct sbx_err *err);
 
+/* Empties the bounding set only (which matters at execve alone): a run's
+ * PID 1 does it ahead, so that its command's process has nothing to drop. */
+int sbx_caps_drop_bounding(struct sbx_err *err);
+
 #endif

@@ -45,6 +45,8 @@ struct sbx_plan {
     bool resident;                          /* sbx_exec_opts' resident (init.c) */
     bool run;                               /* a resident sandbox's run (init.c) */
     const struct sbx_fsize_snap *fsize_old; /* a run's: earlier runs' files (fsize.c) */
+    bool seccomp_held;                      /* a run's PID 1 installed the filter ahead */
+    int held_listener;                      /* ... and holds its listener (or -1) */
 };
 
 /* Runs in the clone()d child. Never returns. */

@@ -130,7 +130,7 @@ __attribute__((noreturn)) void sbx_job_exec(const struct sbx_plan *plan, int exe
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan->extra_seccomp) < 0)
         sbx_child_fail(plan->sock, errno, "seccomp: installing the spec's filter: %s",
                        strerror(errno));
-    if (plan->seccomp) {
+    if (plan->seccomp && !plan->seccomp_held) {
         int listener = -1;
         int r = sbx_seccomp_install(plan->seccomp, &listener);
         *listener_out = listener;

@@ -116,6 +116,8 @@ int sbx_seccomp_compile(const char *profile, struct sbx_seccomp **out, struct sb
     if (r == 0) {
         r = compile_profile(&p, profile, out, err);
         sbx_sc_profile_clear(&p);
+        if (r == 0)
+            (*out)->init_may_hold = strcmp(profile, "default") == 0;
         return r;
     }
     if (r != -ENOENT)

@@ -19,6 +19,11 @@
 struct sbx_seccomp {
     struct sock_fprog prog;   /* prog.filter is owned */
     bool wants_listener;      /* the program returns SECCOMP_RET_USER_NOTIF */
+    /* The built-in "default" only: it allows every call a resident
+     * sandbox's run's PID 1 makes once it is set up, so that PID 1 installs
+     * it ahead of the run's command and the command inherits it
+     * (executor/job/init.c). */
+    bool init_may_hold;
 };
 
 /* profile: "default", "strict", "none" (returns 0 with *out = NULL) or a path
