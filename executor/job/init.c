@@ -68,6 +68,10 @@ static int job_main(void *arg)
 /* The job's process runs on this stack, in our memory, until its execve. */
 #define JOB_STACK ((size_t)256 * 1024)
 
+/* A run's PID 1 maps the job's stack while the run is made (populated: no
+ * page faults in the command's process either); others map it at start. */
+static void *ready_stack;
+
 /* ASan warns (on the job's stderr) about a process running on a stack it did
  * not see made: sanitizer builds keep the plain vfork. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -96,14 +100,16 @@ static pid_t start_job(const struct sbx_plan *plan, int tty, int *exec_errno, in
     pid_t pid = -1;
     *listener = -1;
 #if JOB_CLONE_VM
-    void *stack = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void *stack = ready_stack ? ready_stack
+                              : mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         sbx_child_fail(plan->sock, errno, "init: job stack: %s", strerror(errno));
     pid = clone(job_main, (char *)stack + JOB_STACK, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD,
                 &arg);
     int e_vm = errno;
-    munmap(stack, JOB_STACK);
+    if (!ready_stack)
+        munmap(stack, JOB_STACK);
     /* Kernels before 6.x refuse CLONE_VM into a new time namespace (the
      * two would share a vvar page): start it the plain vfork way there. */
     if (pid < 0 && e_vm != EINVAL)
@@ -247,6 +253,11 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         if (r < 0)
             sbx_child_fail(run_sock, -r, "run: seccomp: installing the filter: %s", strerror(-r));
     }
+#if JOB_CLONE_VM
+    void *st = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_POPULATE, -1, 0);
+    ready_stack = st == MAP_FAILED ? NULL : st;
+#endif
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     struct sbx_msg ready = {.type = SBX_MSG_READY};
     if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
