@@ -68,6 +68,7 @@ static bool started(const struct sbx_job *j)
 }
 
 static const char *memory_limit = "256M";
+static const char *seccomp_profile = "default";
 
 static int setup(void **state)
 {
@@ -81,8 +82,9 @@ static int setup(void **state)
     snprintf(text, sizeof text,
              "command: \"/bin/true\"\n"
              "limits { memory: \"%s\" pids: 64 }\n"
+             "seccomp: \"%s\"\n"
              "%s%s%s",
-             memory_limit, probes ? "mounts { src: \"" : "", probes ? probes : "",
+             memory_limit, seccomp_profile, probes ? "mounts { src: \"" : "", probes ? probes : "",
              probes ? "\" dst: \"/probes\" }\n" : "");
     f->probes = probes ? strdup(probes) : NULL;
     struct sbx_err err = {0};
@@ -131,15 +133,24 @@ static void run_sh(struct fx *f, const char *script, int64_t cpu_ns, uint64_t me
     run_sh_out(f, script, cpu_ns, memory, 0, res, out, outsz);
 }
 
+static void run_argv(struct fx *f, char **argv, int64_t cpu_ns, uint64_t memory,
+                     uint64_t output, struct sbx_result *res, char *out, size_t outsz);
+
 static void run_sh_out(struct fx *f, const char *script, int64_t cpu_ns, uint64_t memory,
                        uint64_t output, struct sbx_result *res, char *out, size_t outsz)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    run_argv(f, argv, cpu_ns, memory, output, res, out, outsz);
+}
+
+static void run_argv(struct fx *f, char **argv, int64_t cpu_ns, uint64_t memory,
+                     uint64_t output, struct sbx_result *res, char *out, size_t outsz)
 {
     struct sbx_err err = {0};
     struct sbx_job *run = prepare(f);
     assert_non_null(run);
     struct sbx_spec s = f->spec;
-    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-    s.command = "/bin/sh";
+    s.command = argv[0];
     s.argv = argv;
     s.limits.cpu_time_ns = cpu_ns;
     s.limits.memory = memory;
@@ -216,6 +227,78 @@ static void test_output_file(void **state)
     assert_int_equal(r.msg.exit_code, 0);
 }
 
+/* What a run's command runs under when its PID 1 set part of it up ahead
+ * (the bounding set, and the default filter, installed once): the same as
+ * a job's command. Read from inside (busybox's cat makes calls strict
+ * kills: only under default), and tried. */
+static void check_confined(struct fx *f, bool held)
+{
+    struct sbx_result r;
+    char out[4096];
+    char *status[] = {"/bin/cat", "/proc/self/status", NULL};
+    if (!held)
+        goto tried;
+    run_argv(f, status, 0, 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_non_null(strstr(out, "CapEff:\t0000000000000000\n"));
+    assert_non_null(strstr(out, "CapPrm:\t0000000000000000\n"));
+    assert_non_null(strstr(out, "CapBnd:\t0000000000000000\n"));
+    assert_non_null(strstr(out, "CapAmb:\t0000000000000000\n"));
+    assert_non_null(strstr(out, "NoNewPrivs:\t1\n"));
+    assert_non_null(strstr(out, "Seccomp:\t2\n"));
+    /* One filter: PID 1's, or the command's own, never both. */
+    assert_non_null(strstr(out, "Seccomp_filters:\t1\n"));
+tried:
+    if (!f->probes) {
+        print_message("SBX_PROBES unset: the filter's answers not tried\n");
+        return;
+    }
+    if (held) {
+        /* The default filter's answers (unconfined, keyctl works), and
+         * its kill rule through the listener PID 1 held: a 32-bit call. */
+        char *denied[] = {"/probes/sysprobe", "keyctl", "userfaultfd", "getpid", NULL};
+        run_argv(f, denied, 0, 0, 0, &r, out, sizeof out);
+        assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+        assert_non_null(strstr(out, "keyctl: EPERM\n"));
+        assert_non_null(strstr(out, "userfaultfd: EPERM\n"));
+        assert_non_null(strstr(out, "getpid: ok\n"));
+        char *abi32[] = {"/probes/abi32", NULL};
+        run_argv(f, abi32, 0, 0, 0, &r, out, sizeof out);
+        assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__SECCOMP_VIOLATION);
+        assert_non_null(strstr(r.msg.syscall, "i386"));
+    } else {
+        char *killed[] = {"/probes/sysprobe", "getpid", "socket-inet", NULL};
+        run_argv(f, killed, 0, 0, 0, &r, out, sizeof out);
+        assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__SECCOMP_VIOLATION);
+        assert_string_equal(r.msg.syscall, "socket");
+    }
+    /* The sandbox goes on after a run killed by the filter. */
+    char *again[] = {"/probes/sysprobe", "getpid", NULL};
+    run_argv(f, again, 0, 0, 0, &r, out, sizeof out);
+    assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+    assert_string_equal(out, "getpid: ok\n");
+}
+
+static void test_confined(void **state)
+{
+    check_confined(*state, true);
+}
+
+static int setup_strict(void **state)
+{
+    seccomp_profile = "strict";
+    int r = setup(state);
+    seccomp_profile = "default";
+    return r;
+}
+
+/* strict is not held by PID 1 (it allows none of PID 1's calls): the
+ * command's process installs it last, as a job's does. */
+static void test_confined_strict(void **state)
+{
+    check_confined(*state, false);
+}
+
 static int setup_small(void **state)
 {
     memory_limit = "48M";
@@ -282,6 +365,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_leaves_sandbox, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_confined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confined_strict, setup_strict, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
