@@ -68,10 +68,6 @@ static int job_main(void *arg)
 /* The job's process runs on this stack, in our memory, until its execve. */
 #define JOB_STACK ((size_t)256 * 1024)
 
-/* A run's PID 1 maps the job's stack while the run is made (populated: no
- * page faults in the command's process either); others map it at start. */
-static void *ready_stack;
-
 /* ASan warns (on the job's stderr) about a process running on a stack it did
  * not see made: sanitizer builds keep the plain vfork. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -83,6 +79,12 @@ static void *ready_stack;
 #endif
 #ifndef JOB_CLONE_VM
 #define JOB_CLONE_VM 1
+#endif
+
+#if JOB_CLONE_VM
+/* A run's PID 1 maps the job's stack while the run is made (populated: no
+ * page faults in the command's process either); others map it at start. */
+static void *ready_stack;
 #endif
 
 static pid_t start_job(const struct sbx_plan *plan, int tty, int *exec_errno, int *listener)
