@@ -1,6 +1,8 @@
 /* The job's first process, from CLONE_VFORK to execve. Order matters: ids
  * and capabilities go before no_new_privs and seccomp, and seccomp is the
- * very last step, so the filter never has to allow our own setup calls. */
+ * very last step, so the filter never has to allow our own setup calls
+ * (except the built-in default, which allows them all and which a resident
+ * sandbox's run's PID 1 installs ahead: init.c, run_main). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
