@@ -26,7 +26,12 @@
 # two numbers, prints their sum), each its own `sbx session run` with its own
 # --result-json and verdict (status EXITED and the right answer), in runs/s;
 # against the same loop with a fresh sandbox per run (`sbx --socket S run`,
-# same policy). Sequential, one client, ROUNDS rounds each, interleaved.
+# same policy). Sequential, one client, 3 rounds each, interleaved. The
+# same loop again as a judge written in Python runs it, through the Python
+# client (client/python): one process and one connection for the whole
+# loop, each run one request answered with its result, the test case as
+# stdin_data and the output captured; back to back, in a session and with
+# a fresh sandbox per run.
 #
 # Memory: sandboxd's VmRSS (/proc) with 4 pools of 8 ready sandboxes (the
 # pools of this run: p0 serves the pool row, p1-p3 only wait), and the
@@ -53,7 +58,8 @@ SBX=$BUILD/sbx
 SANDBOXD=$BUILD/sandboxd
 R=$BUILD/rootfs
 [ "$(id -u)" = 0 ] || { echo "warm.sh: run as root" >&2; exit 1; }
-for t in hyperfine bwrap cc python3; do
+PY=/usr/bin/python3 # Debian's, with python3-protobuf (the Python client's)
+for t in hyperfine bwrap cc python3 $PY; do
     command -v $t >/dev/null || { echo "warm.sh: $t missing (apt-get install hyperfine bubblewrap gcc python3)" >&2; exit 1; }
 done
 [ -x "$SBX" ] && [ -x "$SANDBOXD" ] && [ -x "$R/bin/busybox" ] || { echo "warm.sh: build first ($BUILD)" >&2; exit 1; }
@@ -152,6 +158,34 @@ judge() {
     echo "$ok $(( t1 - t0 ))"
 }
 
+# The same judge in Python (MODE: py-session or py-cold); prints "ok us".
+pyjudge() {
+    "$PY" - "$BUILD/python" "$SOCK" "$1" "$JSID" "$JUDGE_RUNS" "$J/sol" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from sbx_client.client import Client, make_policy
+sock, mode, sid, n, sol = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+limits = dict(memory="256M", pids=64, cpus=1.0)
+ok = 0
+with Client(sock) as c:
+    t0 = time.perf_counter()
+    for i in range(1, n + 1):
+        case = b"%d %d\n" % (i, 2 * i)
+        if mode == "py-session":
+            info = c.session_run(sid, "/sol/a", stdin=case, capture=True, cpu_time="1s")
+        else:
+            p = make_policy(["/sol/a"], stdin=case, capture=True, cpu_time="1s", **limits)
+            p.seccomp = "default"
+            m = p.mounts.add()
+            m.src, m.dst = sol, "/sol"
+            info = c.run(p)
+        r = info.result
+        ok += r.status == r.EXITED and r.stdout == b"%d\n" % (3 * i)
+    us = int((time.perf_counter() - t0) * 1e6)
+print(ok, us)
+PY
+}
+
 for r in $(seq "$ROUNDS"); do
     for n in $ROWS; do
         echo "== round $r: $n" >&2
@@ -170,6 +204,10 @@ for r in $(seq 3); do
     for m in session cold; do
         echo "== judge round $r: $m" >&2
         judge $m > "$OUT/judge.$m.$r"
+    done
+    for m in py-session py-cold; do
+        echo "== judge round $r: $m" >&2
+        pyjudge $m > "$OUT/judge.$m.$r" || { echo "warm.sh: the Python judge failed" >&2; exit 1; }
     done
 done
 grep -E '^(VmRSS|VmHWM)' "/proc/$DPID/status" > "$OUT/rss.after"
@@ -226,7 +264,9 @@ print()
 print("| judge loop (1 client, %d runs, a verdict each) | runs/s (median of 3) | all verdicts right |" % judge_runs)
 print("|---|---|---|")
 jr = {}
-for m in ("session", "cold"):
+names = {"session": "one session", "cold": "a fresh sandbox per run (sbx --socket S run)",
+         "py-session": "Python client: one session", "py-cold": "Python client: a fresh sandbox per run"}
+for m in ("session", "cold", "py-session", "py-cold"):
     v = []
     allok = True
     for f in sorted(glob.glob(os.path.join(out, "judge.%s.*" % m))):
@@ -235,11 +275,11 @@ for m in ("session", "cold"):
         allok &= ok == judge_runs
     if v:
         jr[m] = statistics.median(v)
-        print("| %s | %.0f | %s |" % ("one session" if m == "session" else "a fresh sandbox per run (sbx --socket S run)",
-                                      jr[m], "yes" if allok else "NO"))
-if len(jr) == 2:
-    print()
-    print("One session against a fresh sandbox per run: %.2fx the runs/s." % (jr["session"] / jr["cold"]))
+        print("| %s | %.0f | %s |" % (names[m], jr[m], "yes" if allok else "NO"))
+print()
+for a, b, what in (("session", "cold", "sbx CLI"), ("py-session", "py-cold", "Python client")):
+    if a in jr and b in jr:
+        print("%s: one session against a fresh sandbox per run: %.2fx the runs/s." % (what, jr[a] / jr[b]))
 
 def rss(f):
     d = {}
