@@ -51,8 +51,10 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
             return -errno;
         }
         len += (size_t)n;
-        /* A short read of a cgroup (kernfs seq_file) file is its whole
-         * content: no second read() to see the end. */
+        /* Callers read one-record files (a value, a keyed list): a short
+         * read is their whole content, no second read() to see the end.
+         * Files of many records (cgroup.procs, tasks) can read short before
+         * their end: those are read through stdio (cg_read_pids). */
         if (n == 0 || len + 1 < size)
             break;
     }

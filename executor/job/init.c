@@ -217,27 +217,19 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
     if ((flags & SBX_PREPARE_NEWNET) && plan->spec->loopback && sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
+#if JOB_CLONE_VM
+    /* Populated before the run's cgroup is entered: its pages are charged
+     * to the sandbox (they live as long as this PID 1), never to the run's
+     * memory or its peak. */
+    void *st = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_POPULATE, -1, 0);
+    ready_stack = st == MAP_FAILED ? NULL : st;
+#endif
     if (ncg && sbx_cgroup_enter_fds(cg, ncg, "0", &err) < 0)
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
     /* The run sees its own cgroup as the root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         sbx_child_fail(run_sock, errno, "run: cgroup namespace: unshare: %s", strerror(errno));
-    /* Should the sandbox's cgroup run out of memory rather than the run's,
-     * the run's processes are the OOM killer's first choice, never the
-     * sandbox's PID 1 or the next run's, which the sandbox needs. Set while
-     * the run is made, off its critical path. Our /proc files are ours only
-     * while we are dumpable: for this one write, before any process of the
-     * run exists (other runs' processes are in PID namespaces of their own,
-     * where we have no pid to name). */
-    prctl(PR_SET_DUMPABLE, 1);
-    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int e = oom < 0 || write(oom, "1000", 4) != 4 ? errno : 0;
-    if (oom >= 0)
-        close(oom);
-    if (prctl(PR_SET_DUMPABLE, 0) < 0)
-        _exit(125);
-    if (e)
-        sbx_child_fail(run_sock, e, "run: oom_score_adj: %s", strerror(e));
     /* What is the same for every run, done before its command comes: the
      * bounding set emptied (it counts only at execve, which PID 1 never
      * calls), and the filter installed, its attach and JIT (~0.1 ms) off
@@ -255,11 +247,6 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         if (r < 0)
             sbx_child_fail(run_sock, -r, "run: seccomp: installing the filter: %s", strerror(-r));
     }
-#if JOB_CLONE_VM
-    void *st = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_POPULATE, -1, 0);
-    ready_stack = st == MAP_FAILED ? NULL : st;
-#endif
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
     struct sbx_msg ready = {.type = SBX_MSG_READY};
     if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
@@ -273,6 +260,23 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         _exit(125); /* never used: the launcher let go of it */
     if (m.type != SBX_MSG_RUN || n < 1)
         sbx_child_fail(run_sock, EPROTO, "run: unexpected message from the launcher");
+    /* Should the sandbox's cgroup run out of memory rather than the run's,
+     * the run's processes are the OOM killer's first choice, never the
+     * sandbox's PID 1 or the next run's, which the sandbox needs. Set when
+     * the command comes, not while the run waits for it: an idle prepared
+     * run must not be the host's first OOM victim. Our /proc files are ours
+     * only while we are dumpable: for this one write, before any process of
+     * the run exists (other runs' processes are in PID namespaces of their
+     * own, where we have no pid to name). */
+    prctl(PR_SET_DUMPABLE, 1);
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int e = oom < 0 || write(oom, "1000", 4) != 4 ? errno : 0;
+    if (oom >= 0)
+        close(oom);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        _exit(125);
+    if (e)
+        sbx_child_fail(run_sock, e, "run: oom_score_adj: %s", strerror(e));
     struct sbx_spec spec;
     char *storage;
     if (sbx_runspec_decode(fds[0], plan->spec, &spec, &storage, &err) < 0)

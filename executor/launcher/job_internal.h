@@ -69,6 +69,7 @@ struct sbx_job {
     uint64_t memory_left, memory_set;
     uint32_t pids_left, pids_set;
     bool limits_set;
+    bool limits_shared;             /* ... while another run of it was live */
 };
 
 

@@ -149,13 +149,16 @@ static uint64_t narrowed(uint64_t asked, uint64_t left)
 }
 
 /* When a run gets ready, its cgroup gets what the sandbox has left (which
- * stays so: nothing of the sandbox runs until the run's command does), off
- * the critical path; the run's start writes only what its request narrows.
- * A failure here is not final: the start tries again and fails closed. */
+ * stays so while no other run of the sandbox is live: sandboxd prepares a
+ * session's next run once the last one is gone), off the critical path; the
+ * run's start writes only what its request narrows. Computed again at the
+ * start when another run was or is live (its usage may have grown), and
+ * when this failed: the start then fails closed. */
 static void preset_limits(struct sbx_job *run)
 {
     if (!run->cg)
         return;
+    run->limits_shared = run->sandbox->live_runs > 1;
     run->memory_left = memory_left(run);
     run->pids_left = pids_left(run);
     struct sbx_cg_limits l = {.memory = run->memory_left, .pids = run->pids_left};
@@ -173,7 +176,7 @@ int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int st
     if (!sbx_run_prepared(run) || run->setup_deadline)
         return sbx_err_set(err, EINVAL, "run: not ready for a command");
     if (run->cg) {
-        if (!run->limits_set)
+        if (!run->limits_set || run->limits_shared || run->sandbox->live_runs > 1)
             preset_limits(run);
         /* Only what differs from what is set; CPUs the sandbox's own cgroup
          * already bounds (its runs' are its children) need no second copy. */
