@@ -60,7 +60,7 @@ R=$BUILD/rootfs
 [ "$(id -u)" = 0 ] || { echo "warm.sh: run as root" >&2; exit 1; }
 PY=/usr/bin/python3 # Debian's, with python3-protobuf (the Python client's)
 for t in hyperfine bwrap cc python3 $PY; do
-    command -v $t >/dev/null || { echo "warm.sh: $t missing (apt-get install hyperfine bubblewrap gcc python3)" >&2; exit 1; }
+    command -v $t >/dev/null || { echo "warm.sh: $t missing (apt-get install hyperfine bubblewrap gcc python3 python3-protobuf)" >&2; exit 1; }
 done
 [ -x "$SBX" ] && [ -x "$SANDBOXD" ] && [ -x "$R/bin/busybox" ] || { echo "warm.sh: build first ($BUILD)" >&2; exit 1; }
 

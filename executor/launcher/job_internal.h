@@ -64,8 +64,8 @@ struct sbx_job {
     const struct sbx_job_ops *ops;
     bool prepared;                  /* ready for its command (READY came) */
     /* A prepared run's cgroup limits, set when READY came (off the critical
-     * path): what the sandbox had left then (nothing of the sandbox runs
-     * meanwhile), and what is applied; its start writes only what differs. */
+     * path): what the sandbox had left then, and what is applied; its start
+     * writes only what differs (resident.c, preset_limits). */
     uint64_t memory_left, memory_set;
     uint32_t pids_left, pids_set;
     bool limits_set;

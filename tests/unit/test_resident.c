@@ -284,12 +284,19 @@ static void test_confined(void **state)
     check_confined(*state, true);
 }
 
+/* setup with one of its settings changed for this fixture only. */
+static int setup_with(void **state, const char **knob, const char *value)
+{
+    const char *old = *knob;
+    *knob = value;
+    int r = setup(state);
+    *knob = old;
+    return r;
+}
+
 static int setup_strict(void **state)
 {
-    seccomp_profile = "strict";
-    int r = setup(state);
-    seccomp_profile = "default";
-    return r;
+    return setup_with(state, &seccomp_profile, "strict");
 }
 
 /* strict is not held by PID 1 (it allows none of PID 1's calls): the
@@ -301,10 +308,7 @@ static void test_confined_strict(void **state)
 
 static int setup_small(void **state)
 {
-    memory_limit = "48M";
-    int r = setup(state);
-    memory_limit = "256M";
-    return r;
+    return setup_with(state, &memory_limit, "48M");
 }
 
 /* The sandbox's memory is shared by its PID 1, the next run and the files
