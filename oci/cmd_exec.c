@@ -1,7 +1,8 @@
 /* exec: another process in a running container. A helper (a fork of the
  * caller, which itself stays where it is) enters the container's cgroups
- * and, through a pidfd of its first process, all of its namespaces at once
- * (user first, which the kernel orders itself); the process forked then is
+ * and its namespaces: the time namespace its init made for its children,
+ * then, through a pidfd of init, all the others at once (user first, which
+ * the kernel orders itself); the process forked then is
  * inside the container's PID namespace and drops everything the way the
  * container's first process did (executor/caps.c, landlock.c, seccomp/):
  * only its capabilities within the allow-list create kept, no_new_privs,
@@ -291,7 +292,7 @@ __attribute__((noreturn)) static void helper_fail(int fd, int code, const char *
  * and namespaces, fork the process, report its pid; then, unless detach,
  * wait for it and exit with its status. Never returns. */
 __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, int init_pidfd,
-                                                  int pidfd,
+                                                  int time_fd,
                                                   const struct sbx_spec *spec,
                                                   const struct oci_process *proc,
                                                   const struct sbx_seccomp *filter,
@@ -305,16 +306,20 @@ __attribute__((noreturn)) static void exec_helper(const struct oci_state *st, in
     if (proc->has_oom_score_adj &&
         oci_set_oom_score_adj(getpid(), proc->oom_score_adj, &err) < 0)
         helper_fail(rep, err.code, err.msg);
-    /* sbx's init holds the container's namespaces; the command process
-     * (the container's own code, which may have made namespaces of its
-     * own) is asked only for the time namespace, which init made for its
-     * children and is not in itself. */
-    if (setns(init_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
-                              CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP) < 0 ||
-        setns(pidfd, CLONE_NEWTIME) < 0) {
+    /* The time namespace first, while this helper is still host root: the
+     * container's own processes are not asked at all. (Entering through a
+     * pidfd of the command process, after the user namespace, needed ptrace
+     * access to it from inside, which the kernel refuses while that process
+     * is not dumpable with a memory map the host owns: before its execve,
+     * and after it when it runs a binary it may not read.) sbx's init holds
+     * all the other namespaces. */
+    if (setns(time_fd, CLONE_NEWTIME) < 0 ||
+        setns(init_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                              CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
         sbx_err_sys(&err, errno, "exec: entering the container's namespaces");
         helper_fail(rep, err.code, err.msg);
     }
+    close(time_fd);
     /* Nothing of the container may ptrace us while we hold host fds. */
     prctl(PR_SET_DUMPABLE, 0);
     pid_t pid = fork();
@@ -348,7 +353,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     struct sbx_seccomp *filter = NULL;
     _cleanup_free_ char *spec_buf = NULL;
     struct sock_fprog spec_prog = {0};
-    _cleanup_close_ int pidfd = -1, init_pidfd = -1, dirfd = -1, console = -1;
+    _cleanup_close_ int time_fd = -1, init_pidfd = -1, dirfd = -1, console = -1;
     bool terminal = false;
     char pid_name[PATH_MAX] = "";
     if (status != OCI_RUNNING) {
@@ -393,15 +398,15 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
             goto out;
         }
     }
-    pid_t target = oci_first_process(st.pid);
-    pidfd = target > 0 ? (int)syscall(SYS_pidfd_open, target, 0) : -1;
     init_pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+    char ns_path[64];
+    snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/time_for_children", (int)st.pid);
+    time_fd = init_pidfd < 0 ? -1 : open(ns_path, O_RDONLY | O_CLOEXEC);
     unsigned long long start;
-    /* Both are pinned by their pidfds now: init is the container's (its
-     * start time), the target still init's child (not a reused pid). */
-    if (pidfd < 0 || init_pidfd < 0 || oci_pid_starttime(st.pid, &start) < 0 ||
-        start != st.pid_start || oci_pid_parent(target) != st.pid ||
-        syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+    /* Init is pinned by its pidfd now, and still the container's (its start
+     * time): the time namespace was opened from it, not from a reused pid. */
+    if (init_pidfd < 0 || time_fd < 0 || oci_pid_starttime(st.pid, &start) < 0 ||
+        start != st.pid_start) {
         sbx_err_set(err, ESRCH, "container not running");
         goto out;
     }
@@ -424,7 +429,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     }
     if (helper == 0) {
         close(rep[0]);
-        exec_helper(&st, init_pidfd, pidfd, &spec, &extra, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
+        exec_helper(&st, init_pidfd, time_fd, &spec, &extra, filter, spec_prog.len ? &spec_prog : NULL, abi, console,
                     a.detach, rep[1]);
     }
     close(rep[1]);

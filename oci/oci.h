@@ -191,8 +191,6 @@ json_t *oci_state_json(const struct oci_globals *g, const struct oci_state *st);
 int oci_state_remove(const struct oci_globals *g, const char *id, struct sbx_err *err);
 /* /proc/pid/stat field 22, or a negative errno. */
 int oci_pid_starttime(pid_t pid, unsigned long long *out);
-/* The parent of pid (-1 if unknown). */
-pid_t oci_pid_parent(pid_t pid);
 /* The container's command process: the child of init, sbx's PID 1 (which
  * stays out of the time namespace it made for its children). -1 if none. */
 pid_t oci_first_process(pid_t init);

@@ -109,14 +109,6 @@ int oci_pid_starttime(pid_t pid, unsigned long long *out)
     return state == 'Z' || state == 'X' ? -ESRCH : 0;
 }
 
-pid_t oci_pid_parent(pid_t pid)
-{
-    char buf[1024], state;
-    int ppid;
-    const char *p = read_stat(pid, buf, sizeof buf);
-    return p && sscanf(p, "%c %d", &state, &ppid) == 2 ? (pid_t)ppid : -1;
-}
-
 pid_t oci_first_process(pid_t init)
 {
     char path[96], buf[64] = "";

@@ -276,6 +276,25 @@ wait_status c5 stopped && ok "a created container killed is stopped" || fail "c5
 "${OCI[@]}" delete c5
 LIST=$("${OCI[@]}" list -q); check "list is empty after deletes" "$LIST" ""
 
+
+# --- exec asks nothing of the container's command process: here it runs a
+# binary it may not read (mode 0711, owner unmapped), so the kernel keeps it
+# not dumpable with a host-owned memory map, as every command process is
+# between its fork and its execve (a probe right after start) ---
+mkdir -p "$T/xo"
+cp "$SBX_ROOTFS/bin/busybox" "$T/xo/sleep"
+chown 4242:4242 "$T/xo/sleep" && chmod 0711 "$T/xo/sleep"
+bundle '["/xo/sleep", "100"]' 'c["mounts"].append({"destination": "/xo", "type": "bind", "source": "'"$T/xo"'", "options": ["rbind", "rw"]})'
+"${OCI[@]}" create --bundle "$T/b" x1 >/dev/null && "${OCI[@]}" start x1
+XP=$("${OCI[@]}" state x1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+XC=$(cut -d' ' -f1 "/proc/$XP/task/$XP/children")
+# /proc/PID/status of a process that is not dumpable belongs to the root of
+# the user namespace owning its memory map: here the host's.
+check "the command's process is not dumpable, its memory map the host's" "$(stat -c %u "/proc/$XC/status")" 0
+OUT=$("${OCI[@]}" exec x1 readlink /proc/self/ns/time 2>&1); RC=$?
+check "exec beside a command that is not dumpable" "$RC" 0
+check "exec: the command's time namespace" "$OUT" "$(readlink "/proc/$XC/ns/time")"
+"${OCI[@]}" delete --force x1
 # refused_now DESCRIPTION PYTHON REGEX : create of the current bundle with
 # PYTHON applied fails with one line naming the field, leaving nothing.
 refused_now() {
