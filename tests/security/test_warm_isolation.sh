@@ -111,6 +111,16 @@ check "run 2 sees run 1's files" "$(kv files "$out")" 0
 check "run 2 sees no process of run 1" "$(kv procs "$out")" 1
 check "run 2 cannot reach run 1's abstract socket" "$(kv sock "$out")" 0
 check "run 2 finds no SysV IPC object of run 1" "$(kv ipc "$out")" 0
+# Runs 3 and on join a network namespace the sandbox's PID 1 made ahead,
+# while the run before was being made: each is still a fresh one of its own.
+netns() { echo "echo net=\$(readlink /proc/self/ns/net); ip link show dev lo | grep -q ',UP'; echo lo=\$?"; }
+out3=$(S session run "$sid" -- /bin/sh -c "$(leave t 0x5b04); $(netns)" 2>&1)
+out=$(S session run "$sid" -- /bin/sh -c "$(look t 0x5b04); $(netns)" 2>&1)
+check "run 4 cannot reach run 3's abstract socket" "$(kv sock "$out")" 0
+check "run 4 sees no process of run 3" "$(kv procs "$out")" 1
+check_match "run 3 has a network namespace" "$(kv net "$out3")" '^net:\[[0-9]+\]$'
+check_cmp "run 4 has another one" "$(kv net "$out")" != "$(kv net "$out3")"
+check "with lo up, as the session's policy asks (runs 3 and 4)" "$(kv lo "$out3") $(kv lo "$out")" "0 0"
 # Limits: unset means the session's; more than the session's is refused.
 S session run "$sid" --result-json "$T/r.json" -- /probes/hog mem 200 >/dev/null 2>&1
 check "a run with no --memory has the session's: OOM_KILLED" "$(jf "$T/r.json" status)" OOM_KILLED
