@@ -104,6 +104,8 @@ void sbx_job_free_(struct sbx_job *job)
             close(job->output_fds[i]);
     struct sbx_err e = {0};
     /* Children first: a cgroup goes only once its children have. */
+    if (job->spare_cg)
+        sbx_cgroup_destroy(job->spare_cg, &e);
     if (job->cg_init)
         sbx_cgroup_destroy(job->cg_init, &e);
     if (job->cg)

@@ -57,6 +57,7 @@ struct sbx_job {
     double cpus_limit;              /* ... and its CPUs */
     unsigned live_runs;             /* ... and its runs not released yet */
     unsigned runs;                  /* runs made so far */
+    struct sbx_cgroup *spare_cg;    /* ... the next run's cgroup, made ahead */
     /* A run of a resident sandbox (sandbox set): its PID 1 is not our child
      * (pidfd from the run itself, for signals only); it has ended when the
      * sandbox's PID 1 says so (SBX_MSG_RUN_ENDED) or is gone. */

@@ -37,6 +37,23 @@ static const struct sbx_job_ops run_ops = {
     .wait_gone = run_wait_gone,
 };
 
+/* A sandbox on its second run runs many (a session): the next run's cgroup
+ * is made now, while the sandbox's PID 1 makes this run (on another core,
+ * with nothing else for us to do until it is ready), rather than on the
+ * next run's path (~0.23 ms of v1 mkdirs on this host). Empty and without
+ * limits until that run is prepared in it; it goes with the sandbox if it
+ * never is. A failure leaves none: the next run makes its own. */
+static void spare_cgroup(struct sbx_job *sb, unsigned next)
+{
+    if (!sb->cg || sb->spare_cg || next < 3)
+        return;
+    char name[32];
+    snprintf(name, sizeof name, "run-%u", next);
+    struct sbx_err e = {0};
+    if (sbx_cgroup_create_child(sb->cg, name, NULL, &sb->spare_cg, &e) < 0)
+        sb->spare_cg = NULL;
+}
+
 int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err *err)
 {
     *out = NULL;
@@ -66,7 +83,9 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     if (sb->cg) {
         char name[32];
         snprintf(name, sizeof name, "run-%u", n);
-        int r = sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err);
+        run->cg = sb->spare_cg;
+        sb->spare_cg = NULL;
+        int r = run->cg ? 0 : sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err);
         if (r < 0)
             goto failed;
         nfds = sbx_cgroup_open_procs(run->cg, fds + 1, err);
@@ -94,6 +113,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     }
     run->t_start = sbx_job_now_ns_();
     run->setup_deadline = run->t_start + (int64_t)SETUP_TIMEOUT_MS * 1000000;
+    spare_cgroup(sb, n + 1);
     *out = run;
     return 0;
 failed:
