@@ -10,6 +10,9 @@
 #   cold     sbx --socket S run [the pool's limits] -- /bin/true
 #   bwrap    bubblewrap, as bench/bench.sh runs it (1 uid, no time ns, no
 #            cgroups, no seccomp)
+#   libc     no sandbox: a static program that does nothing but start and
+#            exit (glibc's start-up: on this VM, CPUID probes that trap)
+#   nolibc   no sandbox: the same without libc (a process's bare cost)
 # The pools and the session have the cold row's policy: 65,536 ids, every
 # namespace, overlay root, v1 memory+pids+cpu cgroups (256M, 64, 1 CPU), the
 # default seccomp filter. The rows take turns in ROUNDS interleaved rounds
@@ -38,11 +41,14 @@
 # memory per ready sandbox (PoolStats.memory_per_sandbox_bytes: their
 # cgroups' usage).
 #
-# nsjail is not in Debian 12 and is not measured (see README.md for the
-# figures it had on this kind of host).
+# nsjail (not in Debian 12; set NSJAIL to a binary you built) runs the
+# judge loop as a judge that uses it would: one fresh nsjail sandbox per
+# test case, with v1 memory, pids and cpu cgroups (256M, 64, 1 CPU) made
+# below this script's own cgroups and removed at its end, the program bound
+# at /home (nsjail cannot make a mount point in a read-only root).
 #
 # env: BUILD (./build)  RUNS (200)  ROUNDS (5)  WARMUP (10)  PAUSE (0.02)
-#      JUDGE_RUNS (100)  OUT (results; default /tmp/sbx-bench/warm-DATE)
+#      JUDGE_RUNS (100)  NSJAIL (path)  OUT (results; default /tmp/sbx-bench/warm-DATE)
 # Must run as root. Leaves nothing behind but OUT: its own sandboxd is
 # stopped by pid, its temporary directory removed.
 set -u
@@ -54,6 +60,7 @@ ROUNDS=${ROUNDS:-5}
 WARMUP=${WARMUP:-10}
 PAUSE=${PAUSE:-0.02}
 JUDGE_RUNS=${JUDGE_RUNS:-100}
+NSJAIL=${NSJAIL:-$(command -v nsjail 2>/dev/null || true)}
 SBX=$BUILD/sbx
 SANDBOXD=$BUILD/sandboxd
 R=$BUILD/rootfs
@@ -76,7 +83,25 @@ stop_daemon() {
     wait "$DPID" 2>/dev/null
     DPID=
 }
-trap 'stop_daemon; rm -rf "$J"' EXIT
+# nsjail's cgroup parents, below our own cgroup of each controller (a v1
+# hierarchy may hold several: "cpu,cpuacct").
+own_cg() { awk -F: -v c="$1" '{n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3}' /proc/self/cgroup; }
+NSJ_DIRS=()
+NSJ_CG=()  # the parents as nsjail takes them: relative to each hierarchy
+nsjail_cgroups() {
+    local c d
+    for c in memory pids cpu; do
+        d=$(echo "/sys/fs/cgroup/$c/$(own_cg $c)/warm-bench-nsjail" | sed 's#//*#/#g')
+        mkdir "$d" || return 1
+        NSJ_DIRS+=("$d")
+        NSJ_CG+=("${d#/sys/fs/cgroup/$c/}")
+    done
+}
+nsjail_cleanup() {
+    local d
+    for d in "${NSJ_DIRS[@]}"; do rmdir "$d"/NSJAIL.* "$d" 2>/dev/null; done
+}
+trap 'stop_daemon; nsjail_cleanup; rm -rf "$J"' EXIT
 
 LIMITS='limits { memory: "256M" pids: 64 cpus: 1 } seccomp: "default"'
 COLD_FLAGS=(--memory 256M --pids 64 --cpus 1 --seccomp default)
@@ -101,6 +126,12 @@ int main(void)
 C
 cc -O2 -static -o "$J/sol/a" "$J/sol.c" || exit 1
 chmod -R a+rX "$J/sol"
+# The floor rows: a process that only starts and exits, with and without
+# glibc (x86-64 only; the row is skipped elsewhere).
+echo 'int main(void) { return 0; }' > "$J/libc.c"
+cc -O2 -static -o "$J/libc" "$J/libc.c" || exit 1
+echo 'void _start(void) { __asm__ volatile("mov $231, %eax; xor %edi, %edi; syscall"); }' > "$J/nolibc.c"
+cc -O2 -static -nostdlib -o "$J/nolibc" "$J/nolibc.c" 2>/dev/null || rm -f "$J/nolibc"
 
 "$SANDBOXD" --socket "$SOCK" --config "$J/sandboxd.conf" >"$J/sandboxd.log" 2>&1 &
 DPID=$!
@@ -127,19 +158,42 @@ row_cmd() {  # NAME -> array C (NAME-b2b: the same, back to back)
     cold)    C=("$SBX" --socket "$SOCK" run "${COLD_FLAGS[@]}" -- /bin/true) ;;
     bwrap)   C=(bwrap --unshare-user --uid 0 --gid 0 --unshare-pid --unshare-net --unshare-uts
                 --unshare-ipc --unshare-cgroup --ro-bind "$R" / --proc /proc --dev /dev --tmpfs /tmp /bin/true) ;;
+    libc)    C=("$J/libc") ;;
+    nolibc)  C=("$J/nolibc") ;;
     esac
 }
-ROWS="pool session cold bwrap session-b2b cold-b2b bwrap-b2b"
+ROWS="pool session cold bwrap libc session-b2b cold-b2b bwrap-b2b"
+[ -x "$J/nolibc" ] && ROWS="$ROWS nolibc"
 for n in $ROWS; do
     row_cmd $n
     "${C[@]}" >/dev/null 2>&1 || { echo "warm.sh: $n fails: ${C[*]}" >&2; exit 1; }
 done
+
+JUDGE_MODES="session cold"
+if [ -n "$NSJAIL" ] && [ -x "$NSJAIL" ] && ! nsjail_cgroups; then
+    echo "warm.sh: nsjail skipped: its rows here use v1 memory, pids and cpu hierarchies" >&2
+    NSJAIL=
+fi
+if [ -n "$NSJAIL" ] && [ -x "$NSJAIL" ]; then
+    NJ=("$NSJAIL" -Mo -Q --chroot "$R" -u 0:100000:65536 -g 0:100000:65536 -T /tmp
+        --cgroup_mem_max 268435456 --cgroup_pids_max 64 --cgroup_cpu_ms_per_sec 1000
+        --cgroup_mem_parent "${NSJ_CG[0]}" --cgroup_pids_parent "${NSJ_CG[1]}"
+        --cgroup_cpu_parent "${NSJ_CG[2]}" -R "$J/sol:/home" -t 2 -- /home/a)
+    [ "$("${NJ[@]}" <<<"1 2" 2>&1)" = 3 ] || { echo "warm.sh: nsjail fails: ${NJ[*]}" >&2; exit 1; }
+    JUDGE_MODES="$JUDGE_MODES nsjail"
+fi
 
 # judge MODE ROUND: JUDGE_RUNS test cases, one verdict each; prints runs/s.
 judge() {
     local mode=$1 i ok=0 t0 t1 out st
     t0=${EPOCHREALTIME/./}
     for i in $(seq "$JUDGE_RUNS"); do
+        if [ "$mode" = nsjail ]; then
+            # Its verdict: nsjail's exit status (the program's) and the answer.
+            "${NJ[@]}" <<<"$i $((i * 2))" >"$J/out" 2>/dev/null && [ "$(<"$J/out")" = "$((i * 3))" ] &&
+                ok=$((ok + 1))
+            continue
+        fi
         # Input and output through files (no subshell or pipe to fork).
         if [ "$mode" = session ]; then
             "$SBX" --socket "$SOCK" session run "$JSID" --time-limit 1 --result-json "$J/v.json" \
@@ -201,7 +255,7 @@ stats_json > "$OUT/stats.latency.json"
 # The judge loop: each verdict reads the run's result file inside the timed
 # loop, as a judge would, the same way in both modes.
 for r in $(seq 3); do
-    for m in session cold; do
+    for m in $JUDGE_MODES; do
         echo "== judge round $r: $m" >&2
         judge $m > "$OUT/judge.$m.$r"
     done
@@ -232,6 +286,8 @@ labels = {
     "session-b2b": "`sbx --socket S session run ID`, back to back",
     "cold-b2b": "`sbx --socket S run`, back to back",
     "bwrap-b2b": "bubblewrap, back to back",
+    "libc": "no sandbox: a static glibc program that only starts and exits",
+    "nolibc": "no sandbox: the same without libc",
 }
 res = {}
 for r in labels:
@@ -258,6 +314,9 @@ taken = p_lat.get("taken", 0) - p_idle.get("taken", 0)
 cold = p_lat.get("cold_starts", 0) - p_idle.get("cold_starts", 0)
 print()
 print("Ratios are against bubblewrap at the same pace: a pause before each run, or back to back.")
+if "libc" in res and "nolibc" in res:
+    print("glibc's start-up, per process (libc - nolibc): %.2f ms; a warm run has two (the sbx client and"
+          " the command), bubblewrap's row two (bwrap and the command)." % (res["libc"][0] - res["nolibc"][0]))
 print("Pool row: %d jobs found a ready sandbox, %d found the pool empty (cold starts)." % (taken, cold))
 
 print()
@@ -265,8 +324,9 @@ print("| judge loop (1 client, %d runs, a verdict each) | runs/s (median of 3) |
 print("|---|---|---|")
 jr = {}
 names = {"session": "one session", "cold": "a fresh sandbox per run (sbx --socket S run)",
-         "py-session": "Python client: one session", "py-cold": "Python client: a fresh sandbox per run"}
-for m in ("session", "cold", "py-session", "py-cold"):
+         "py-session": "Python client: one session", "py-cold": "Python client: a fresh sandbox per run",
+         "nsjail": "nsjail with cgroups: a fresh sandbox per run"}
+for m in ("session", "cold", "py-session", "py-cold", "nsjail"):
     v = []
     allok = True
     for f in sorted(glob.glob(os.path.join(out, "judge.%s.*" % m))):
@@ -280,6 +340,10 @@ print()
 for a, b, what in (("session", "cold", "sbx CLI"), ("py-session", "py-cold", "Python client")):
     if a in jr and b in jr:
         print("%s: one session against a fresh sandbox per run: %.2fx the runs/s." % (what, jr[a] / jr[b]))
+if "nsjail" in jr:
+    for a, what in (("session", "sbx CLI"), ("py-session", "Python client")):
+        if a in jr:
+            print("%s: one session against nsjail with cgroups: %.2fx the runs/s." % (what, jr[a] / jr["nsjail"]))
 
 def rss(f):
     d = {}
@@ -300,6 +364,7 @@ if per:
 print("Setup CPU charged to the pools so far: %s ms." % ", ".join(str(p.get("setup_cpu_ms", 0)) for p in
       json.load(open(os.path.join(out, "stats.after.json"))).get("pools", [])))
 PY
-echo
-echo "nsjail: not in Debian 12, not measured here (README.md: issue 7 measured it on this kind of host;"
-echo "scaled to this one, ~9.6 ms median, ~26 ms p99 and ~165 jobs/s with 2 clients, one fresh sandbox per job)."
+if [ -z "$NSJAIL" ] || [ ! -x "$NSJAIL" ]; then
+    echo
+    echo "nsjail: not in Debian 12 and not given (NSJAIL=/path/to/nsjail): its judge loop is not measured."
+fi
