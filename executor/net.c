@@ -58,9 +58,12 @@ int sbx_net_prepare(bool loopback, struct sbx_err *err)
     int r = fd < 0 ? sbx_err_sys(err, errno, "network namespace: opening it") : 0;
     if (r == 0 && loopback)
         r = sbx_net_loopback_up(err);
-    /* A service left in a job's network namespace would serve from it. */
+    /* A service left in a job's network namespace would serve from it, a
+     * sandbox's PID 1 make its next runs there: neither goes on. (_exit,
+     * not abort: the init of a PID namespace ignores a SIGABRT it sends
+     * itself, and a sandbox's PID 1 calls this.) */
     if (setns(own, CLONE_NEWNET) < 0)
-        abort();
+        _exit(125);
     close(own);
     if (r < 0) {
         if (fd >= 0)

@@ -15,8 +15,8 @@ int sbx_net_loopback_up(struct sbx_err *err);
  * lo up when loopback, and returns to its own. Returns the namespace's fd
  * or a negative errno. The namespace belongs to the caller's user
  * namespace: a job that joins it (sbx_exec_opts.premade_netns) cannot
- * reconfigure it, which a job without capabilities cannot anyway. Aborts
- * if the thread cannot return to its own namespace. */
+ * reconfigure it, which a job without capabilities cannot anyway. Exits
+ * (125) if the thread cannot return to its own namespace. */
 int sbx_net_prepare(bool loopback, struct sbx_err *err);
 
 #endif

@@ -403,8 +403,9 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv, struct sbx_
     snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/time_for_children", (int)st.pid);
     time_fd = init_pidfd < 0 ? -1 : open(ns_path, O_RDONLY | O_CLOEXEC);
     unsigned long long start;
-    /* Init is pinned by its pidfd now, and still the container's (its start
-     * time): the time namespace was opened from it, not from a reused pid. */
+    /* Checked after both opens: init was alive and the container's (its
+     * start time) then, so the pid named it all along and the time
+     * namespace is its; should it die now, setns through its pidfd fails. */
     if (init_pidfd < 0 || time_fd < 0 || oci_pid_starttime(st.pid, &start) < 0 ||
         start != st.pid_start) {
         sbx_err_set(err, ESRCH, "container not running");

@@ -67,7 +67,7 @@ static int job_main(void *arg)
 
 /* The job's process runs on this stack, in our memory, until its execve. */
 #define JOB_STACK ((size_t)256 * 1024)
-#define JOB_STACK_HOT ((size_t)16 * 1024)
+#define JOB_STACK_HOT ((size_t)32 * 1024)
 
 /* ASan warns (on the job's stderr) about a process running on a stack it did
  * not see made: sanitizer builds keep the plain vfork. */
@@ -207,8 +207,8 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
                                                int spare_net)
 {
     struct sbx_err err = {0};
-    /* A network namespace PID 1 made ahead (lo already up): joined, then
-     * closed with the rest below. */
+    /* A network namespace PID 1 made ahead (lo up if the policy wants
+     * loopback): joined, then closed with the rest below. */
     if (spare_net >= 0 && setns(spare_net, CLONE_NEWNET) < 0)
         sbx_child_fail(run_sock, errno, "run: joining its network namespace: %s", strerror(errno));
     /* Nothing of PID 1's: not the sandbox's socket, the uid slot's lock,
@@ -226,10 +226,11 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
         sbx_net_loopback_up(&err) < 0)
         sbx_child_fail(run_sock, err.code, "run: %s", err.msg);
 #if JOB_CLONE_VM
-    /* Its top, the little the job's process uses before its execve (two
-     * pages, counted), populated before the run's cgroup is entered: those
-     * pages are charged to the sandbox (they live as long as this PID 1),
-     * never to the run's memory or its peak. All 256 KiB took ~0.14 ms. */
+    /* Its top, what the job's process uses before its execve (two pages,
+     * counted; its error paths and PATH search a few more), populated
+     * before the run's cgroup is entered: those pages are charged to the
+     * sandbox (they live as long as this PID 1), not to the run's memory or
+     * its peak. All 256 KiB took ~0.14 ms. */
     void *st = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     ready_stack = st == MAP_FAILED ? NULL : st;
@@ -259,7 +260,8 @@ __attribute__((noreturn)) static void run_main(const struct sbx_plan *plan, int 
             sbx_child_fail(run_sock, -r, "run: seccomp: installing the filter: %s", strerror(-r));
     }
     int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    struct sbx_msg ready = {.type = SBX_MSG_READY};
+    struct sbx_msg ready = {.type = SBX_MSG_READY,
+                            .code = spare_net >= 0 ? SBX_READY_NET_AHEAD : 0};
     if (self < 0 || sbx_msg_send(run_sock, &ready, &self, 1) < 0)
         _exit(125);
     close(self);

@@ -203,6 +203,9 @@ int sbx_job_run(const struct sbx_spec *spec, const struct sbx_exec_opts *opts,
  * Release every run before the sandbox. */
 int sbx_sandbox_prepare(struct sbx_job *sandbox, struct sbx_job **run, struct sbx_err *err);
 bool sbx_run_prepared(const struct sbx_job *run);
+/* Whether a prepared run joined a network namespace its sandbox's PID 1
+ * made ahead (from a session's third run on) rather than making one. */
+bool sbx_run_net_ahead(const struct sbx_job *run);
 int sbx_run_start(struct sbx_job *run, const struct sbx_spec *spec, const int stdio[3],
                   struct sbx_err *err);
 

@@ -64,6 +64,7 @@ struct sbx_job {
     struct sbx_job *sandbox;
     const struct sbx_job_ops *ops;
     bool prepared;                  /* ready for its command (READY came) */
+    bool net_ahead;                 /* ... in a network namespace made ahead */
     /* A prepared run's cgroup limits, set when READY came (off the critical
      * path): what the sandbox had left then, and what is applied; its start
      * writes only what differs (resident.c, preset_limits). */

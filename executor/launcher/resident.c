@@ -101,7 +101,9 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     }
     fds[0] = sv[1];
     /* The sandbox's own network namespace is new and unused for its first
-     * run; every later one gets a new one (made now, off the critical path). */
+     * run; every later one gets a new one: made by PID 1 as it clones the
+     * run (the second), or ahead, after it cloned the run before (init.c,
+     * make_spare_net). */
     struct sbx_msg m = {.type = SBX_MSG_PREPARE, .code = n > 1 ? SBX_PREPARE_NEWNET : 0};
     int r = sbx_msg_send(sb->sock, &m, fds, (size_t)nfds + 1);
     for (int i = 0; i <= nfds; i++)
@@ -124,6 +126,11 @@ failed:
 bool sbx_run_prepared(const struct sbx_job *run)
 {
     return run->sandbox && run->prepared && !run->setup_over && !run->reaped;
+}
+
+bool sbx_run_net_ahead(const struct sbx_job *run)
+{
+    return run->sandbox && run->net_ahead;
 }
 
 /* What the sandbox has left for a run's memory: its limit, less what its
@@ -280,6 +287,7 @@ static void read_one(struct sbx_job *run)
         if (nfds && !run->prepared && run->pidfd < 0) {
             run->pidfd = fd;
             run->prepared = true;
+            run->net_ahead = m.code & SBX_READY_NET_AHEAD;
             run->setup_deadline = 0; /* waits for its command as long as it takes */
             preset_limits(run);
             return;

@@ -30,6 +30,7 @@ enum sbx_msg_type {
 };
 
 #define SBX_PREPARE_NEWNET 1u  /* the run gets a network namespace of its own */
+#define SBX_READY_NET_AHEAD 1u /* READY of a run: it joined a network namespace made ahead */
 
 #define SBX_MSG_TEXT 480
 #define SBX_MSG_MAX_FDS 64

@@ -26,6 +26,7 @@ struct fx {
     struct sbx_spec spec;
     struct sbx_job *sb;
     char *probes;
+    bool net_ahead; /* the last run_argv's run joined a network namespace made ahead */
 };
 
 /* Steps job until pred holds or it ends; 0 when pred held. */
@@ -149,6 +150,7 @@ static void run_argv(struct fx *f, char **argv, int64_t cpu_ns, uint64_t memory,
     struct sbx_err err = {0};
     struct sbx_job *run = prepare(f);
     assert_non_null(run);
+    f->net_ahead = sbx_run_net_ahead(run);
     struct sbx_spec s = f->spec;
     s.command = argv[0];
     s.argv = argv;
@@ -191,6 +193,33 @@ static void test_runs(void **state)
     assert_true(strncmp(out, "one\n0\n", 6) == 0);
     int procs = atoi(out + 6);
     assert_true(procs >= 2 && procs <= 6);
+}
+
+/* From the third run on, a run joins a network namespace the sandbox's
+ * PID 1 made while the run before was being made (the first has the
+ * sandbox's, the second makes its own): each still one of its own, with lo
+ * up (the policy's loopback) and no socket in it. */
+static void test_net_ahead(void **state)
+{
+    struct fx *f = *state;
+    struct sbx_result r;
+    char out[4][256];
+    bool ahead[4];
+    for (int i = 0; i < 4; i++) {
+        run_sh(f, "readlink /proc/self/ns/net; ip link show dev lo | grep -c ',UP'; "
+                  "tail -n +2 /proc/net/unix | wc -l",
+               0, 0, &r, out[i], sizeof out[i]);
+        assert_int_equal(r.msg.status, SBX__V1__JOB_RESULT__STATUS__EXITED);
+        ahead[i] = f->net_ahead;
+        assert_true(strncmp(out[i], "net:[", 5) == 0);
+        assert_string_equal(strchr(out[i], '\n') + 1, "1\n0\n");
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(out[i], out[j]);
+    }
+    assert_false(ahead[0]);
+    assert_false(ahead[1]);
+    assert_true(ahead[2]);
+    assert_true(ahead[3]);
 }
 
 static void test_limits(void **state)
@@ -365,6 +394,7 @@ int main(void)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_net_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
