@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -109,6 +110,32 @@ static void warn_config(const struct sbx_dconfig *cfg)
     if (sbx_uidpool_host_overlap(&cfg->pool, what, sizeof what))
         sbx_log("warning: uid_pool %u:%u:%u overlaps %s: jobs would share that user's ids",
                 cfg->pool.first, cfg->pool.range, cfg->pool.slots, what);
+}
+
+/* The daemon holds fds for everything it keeps ready: a warm sandbox or a
+ * session ~40 (its cgroups' directories in every hierarchy, twice with its
+ * PID 1's and its run's, the run's statistics files, sockets, pidfds), a
+ * running job ~30. A service's usual soft limit (1024) ran out before 48
+ * ready sandboxes did: the soft limit is raised to the hard one, which
+ * jobs never inherit (limits.open_files is always set for them). */
+static void raise_open_files(const struct sbx_dconfig *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t ready = cfg->max_sessions;
+    for (size_t i = 0; cfg->msg && i < cfg->msg->n_warm_pool; i++)
+        ready += cfg->msg->warm_pool[i]->size;
+    uint64_t need = 64 + 48 * ready + 32 * (uint64_t)cfg->max_concurrent;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        sbx_log("warning: open files: the limit (%llu) may be short of the ~%llu that %llu ready "
+                "sandboxes and sessions and %u jobs can hold",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                (unsigned long long)ready, cfg->max_concurrent);
 }
 
 /* Whether two configurations have the same warm pools, byte for byte. */
@@ -319,6 +346,7 @@ static int setup(struct sbx_daemon *d, const char *socket_flag, struct sbx_err *
     if (r < 0)
         return r;
     warn_config(&d->cfg);
+    raise_open_files(&d->cfg);
     if (d->cfg.cgroup_parent)
         setenv("SBX_CGROUP_PARENT", d->cfg.cgroup_parent, 1);
 

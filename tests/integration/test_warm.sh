@@ -154,5 +154,25 @@ check "sandboxd exited" "$(kill -0 "$dpid" 2>/dev/null; echo $?)" 1
 check "no cgroup of its jobs or warm sandboxes left" \
     "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -type d -name "*-$dpid-*" 2>/dev/null | wc -l)" 0
 check "no uid slot held for it" "$(flocks "$dpid")" 0
+
+# --- a service's usual soft open-files limit does not cap the pools: each
+# ready sandbox holds a few dozen fds (at 1024, 48 of them did not fit) ---
+cat > "$T/sandboxd.conf" <<CONF
+max_concurrent: 2
+warm_pool { name: "many" size: 10 policy { } }
+CONF
+(ulimit -Sn 200 && exec "$SANDBOXD" --socket "$SOCK" --config "$T/sandboxd.conf" >>"$DLOG" 2>&1) &
+DPID=$!
+D1=$DPID
+cleanup_hooks+=('find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -depth -type d -path "*/job-*-$D1-*" -exec rmdir {} + 2>/dev/null')
+wait_until 30 pool_has many 10
+check "10 ready sandboxes, started with a soft limit of 200 open files" "$(pool_stat many ready)" 10
+check "sandboxd raised its soft limit to the hard one" \
+    "$(awk '/^Max open files/ {print ($4 == $5)}' "/proc/$DPID/limits")" 1
+check "a cold job runs beside them" "$(S run -- /bin/echo ok 2>&1)" ok
+dpid=$DPID
+stop_daemon
+check "no cgroup of its sandboxes left" \
+    "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -type d -name "*-$dpid-*" 2>/dev/null | wc -l)" 0
 check_log_clean
 finish
