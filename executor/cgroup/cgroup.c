@@ -385,6 +385,7 @@ void sbx_cgroup_forget(struct sbx_cgroup *cg)
 {
     if (!cg)
         return;
+    cg_kept_close(cg);
     for (int i = 0; i < cg->ndirs; i++)
         sbx_closep(&cg->dirs[i].fd);
     sbx_closep(&cg->usage_fd);
@@ -484,23 +485,34 @@ static const struct cg_dir *ctrl_dir(const struct sbx_cgroup *cg, int c)
     return cg->by_ctrl[c] < 0 ? NULL : &cg->dirs[cg->by_ctrl[c]];
 }
 
-int sbx_cgroup_memory_current(const struct sbx_cgroup *cg, uint64_t *bytes)
+int sbx_cgroup_memory_current(struct sbx_cgroup *cg, uint64_t *bytes)
 {
     struct cg_host *host;
     int r = cg_host_get(&host, NULL);
     if (r < 0)
         return r;
-    const struct cg_dir *d = ctrl_dir(cg, CG_MEMORY);
-    if (!d)
+    int i = cg->by_ctrl[CG_MEMORY];
+    if (i < 0)
         return -ENOTSUP;
-    return cg_read_u64(d->fd, host->hier[d->hier].v2 ? "memory.current" : "memory.usage_in_bytes",
-                       bytes);
+    return cg_read_kept_u64(cg, i, host->hier[cg->dirs[i].hier].v2 ? "memory.current"
+                                                                    : "memory.usage_in_bytes",
+                            bytes);
 }
 
-int sbx_cgroup_pids_current(const struct sbx_cgroup *cg, uint64_t *n)
+int sbx_cgroup_pids_current(struct sbx_cgroup *cg, uint64_t *n)
 {
-    const struct cg_dir *d = ctrl_dir(cg, CG_PIDS);
-    return d ? cg_read_u64(d->fd, "pids.current", n) : -ENOTSUP;
+    int i = cg->by_ctrl[CG_PIDS];
+    return i >= 0 ? cg_read_kept_u64(cg, i, "pids.current", n) : -ENOTSUP;
+}
+
+void sbx_cgroup_stats_prepare(struct sbx_cgroup *cg)
+{
+    struct sbx_cg_stats st;
+    uint64_t v;
+    cg->keep_files = true;
+    (void)sbx_cgroup_stats(cg, &st);
+    (void)sbx_cgroup_memory_current(cg, &v);
+    (void)sbx_cgroup_pids_current(cg, &v);
 }
 
 int sbx_cgroup_cpu_ns(struct sbx_cgroup *cg, uint64_t *ns)
@@ -655,6 +667,7 @@ int sbx_cgroup_destroy(struct sbx_cgroup *cg, struct sbx_err *err)
 {
     if (!cg)
         return 0;
+    cg_kept_close(cg);
     struct cg_host *host;
     int rc = cg_host_get(&host, err);
     if (rc == 0) {

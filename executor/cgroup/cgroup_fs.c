@@ -37,14 +37,12 @@ int cg_write(int dirfd, const char *dirpath, const char *file, const char *s, co
     return 0;
 }
 
-ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
+/* Reads fd from its start into buf (NUL-terminated). */
+static ssize_t read_all(int fd, char *buf, size_t size)
 {
-    _cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     size_t len = 0;
     while (len + 1 < size) {
-        ssize_t n = read(fd, buf + len, size - 1 - len);
+        ssize_t n = pread(fd, buf + len, size - 1 - len, (off_t)len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -62,12 +60,37 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
     return (ssize_t)len;
 }
 
-int cg_read_u64(int dirfd, const char *file, uint64_t *v)
+ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size)
 {
-    char buf[64];
-    ssize_t n = cg_read(dirfd, file, buf, sizeof buf);
-    if (n < 0)
-        return (int)n;
+    _cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    return read_all(fd, buf, size);
+}
+
+ssize_t cg_read_kept(struct sbx_cgroup *cg, int dir, const char *file, char *buf, size_t size)
+{
+    for (int i = 0; i < cg->n_kept; i++)
+        if (cg->kept[i].dir == dir && strcmp(cg->kept[i].file, file) == 0)
+            return read_all(cg->kept[i].fd, buf, size);
+    if (!cg->keep_files || cg->n_kept == CG_MAX_KEPT)
+        return cg_read(cg->dirs[dir].fd, file, buf, size);
+    int fd = openat(cg->dirs[dir].fd, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    cg->kept[cg->n_kept++] = (struct cg_kept){.dir = dir, .file = file, .fd = fd};
+    return read_all(fd, buf, size);
+}
+
+void cg_kept_close(struct sbx_cgroup *cg)
+{
+    for (int i = 0; i < cg->n_kept; i++)
+        close(cg->kept[i].fd);
+    cg->n_kept = 0;
+}
+
+static int parse_u64(const char *buf, uint64_t *v)
+{
     if (strncmp(buf, "max", 3) == 0) {
         *v = UINT64_MAX;
         return 0;
@@ -79,6 +102,20 @@ int cg_read_u64(int dirfd, const char *file, uint64_t *v)
         return -EINVAL;
     *v = x;
     return 0;
+}
+
+int cg_read_u64(int dirfd, const char *file, uint64_t *v)
+{
+    char buf[64];
+    ssize_t n = cg_read(dirfd, file, buf, sizeof buf);
+    return n < 0 ? (int)n : parse_u64(buf, v);
+}
+
+int cg_read_kept_u64(struct sbx_cgroup *cg, int dir, const char *file, uint64_t *v)
+{
+    char buf[64];
+    ssize_t n = cg_read_kept(cg, dir, file, buf, sizeof buf);
+    return n < 0 ? (int)n : parse_u64(buf, v);
 }
 
 int cg_keyed_u64(const char *buf, const char *key, uint64_t *v)

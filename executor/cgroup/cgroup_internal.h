@@ -44,6 +44,14 @@ struct cg_host {
     unsigned long long pidns; /* inode of our pid namespace: part of job names */
 };
 
+/* A file of a job's directory kept open once read (cg_read_kept). */
+struct cg_kept {
+    int dir;          /* index into the job's dirs */
+    const char *file; /* a string literal */
+    int fd;
+};
+#define CG_MAX_KEPT 12
+
 /* A job's cgroup directory in one hierarchy. */
 struct cg_dir {
     int hier; /* index into host->hier */
@@ -59,6 +67,9 @@ struct sbx_cgroup {
     int v2dir;             /* index into dirs of the unified one, -1 if none */
     unsigned used;         /* CG_BIT()s the job needs on the hierarchy it is on */
     int usage_fd;          /* kept open: cpu_ns is polled */
+    bool keep_files; /* sbx_cgroup_stats_prepare was called */
+    int n_kept;
+    struct cg_kept kept[CG_MAX_KEPT];
     /* A child cgroup (sbx_cgroup_create_child): its parent, whose dirs are
      * in the same order as ours; NULL for a job's own. */
     const struct sbx_cgroup *parent;
@@ -89,6 +100,14 @@ int cg_write(int dirfd, const char *dirpath, const char *file, const char *s, co
  * the length or a negative errno. */
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t size);
 int cg_read_u64(int dirfd, const char *file, uint64_t *v);
+/* The same for file of the job's directory dir; once sbx_cgroup_stats_prepare
+ * was called on cg, through an fd kept open from the first read on and read
+ * again from its start: opening a cgroup file costs ~20 us on this kind of
+ * host, reading an open one ~3, and a run's statistics are read on its
+ * critical path. Up to CG_MAX_KEPT files; others are opened each time. */
+ssize_t cg_read_kept(struct sbx_cgroup *cg, int dir, const char *file, char *buf, size_t size);
+int cg_read_kept_u64(struct sbx_cgroup *cg, int dir, const char *file, uint64_t *v);
+void cg_kept_close(struct sbx_cgroup *cg);
 /* Finds "key N" on its own line (flat-keyed files such as memory.events). */
 int cg_keyed_u64(const char *buf, const char *key, uint64_t *v);
 /* Lists the pids in dirfd/cgroup.procs; returns their count or -errno. */

@@ -182,14 +182,14 @@ static int v1_freeze(const struct cg_dir *d, bool frozen, int timeout_ms, struct
     }
 }
 
-static void cpu_stats(const struct cg_dir *d, struct sbx_cg_stats *st)
+static void cpu_stats(struct sbx_cgroup *cg, int i, struct sbx_cg_stats *st)
 {
     uint64_t v;
-    if (cg_read_u64(d->fd, "cpuacct.usage", &v) == 0)
+    if (cg_read_kept_u64(cg, i, "cpuacct.usage", &v) == 0)
         st->cpu_ns = v;
     uint64_t u, s;
-    if (cg_read_u64(d->fd, "cpuacct.usage_user", &u) == 0 &&
-        cg_read_u64(d->fd, "cpuacct.usage_sys", &s) == 0) {
+    if (cg_read_kept_u64(cg, i, "cpuacct.usage_user", &u) == 0 &&
+        cg_read_kept_u64(cg, i, "cpuacct.usage_sys", &s) == 0) {
         st->user_ns = u;
         st->sys_ns = s;
         return;
@@ -197,7 +197,7 @@ static void cpu_stats(const struct cg_dir *d, struct sbx_cg_stats *st)
     /* Older kernels: only cpuacct.stat, in USER_HZ ticks. */
     char buf[256];
     long hz = sysconf(_SC_CLK_TCK);
-    if (hz > 0 && cg_read(d->fd, "cpuacct.stat", buf, sizeof buf) > 0 &&
+    if (hz > 0 && cg_read_kept(cg, i, "cpuacct.stat", buf, sizeof buf) > 0 &&
         cg_keyed_u64(buf, "user", &u) == 0 && cg_keyed_u64(buf, "system", &s) == 0) {
         st->user_ns = u * (1000000000u / (uint64_t)hz);
         st->sys_ns = s * (1000000000u / (uint64_t)hz);
@@ -208,16 +208,15 @@ static void v1_stats(struct sbx_cgroup *cg, const struct cg_host *host, struct s
 {
     int i = cg->by_ctrl[CG_CPUACCT];
     if (i >= 0 && !host->hier[cg->dirs[i].hier].v2)
-        cpu_stats(&cg->dirs[i], st);
+        cpu_stats(cg, i, st);
     i = cg->by_ctrl[CG_MEMORY];
     if (i >= 0 && !host->hier[cg->dirs[i].hier].v2) {
-        const struct cg_dir *d = &cg->dirs[i];
         uint64_t v;
         char buf[512];
-        if (cg_read_u64(d->fd, "memory.max_usage_in_bytes", &v) == 0)
+        if (cg_read_kept_u64(cg, i, "memory.max_usage_in_bytes", &v) == 0)
             st->memory_peak = v;
         /* The oom_kill field appeared in kernel 4.13. */
-        if (cg_read(d->fd, "memory.oom_control", buf, sizeof buf) > 0 &&
+        if (cg_read_kept(cg, i, "memory.oom_control", buf, sizeof buf) > 0 &&
             cg_keyed_u64(buf, "oom_kill", &v) == 0)
             st->oom_kills = (uint32_t)v;
     }

@@ -232,10 +232,11 @@ static int v2_kill(const struct cg_dir *d, int timeout_ms)
 }
 
 /* "some avg10=0.00 avg60=0.00 avg300=0.00 total=N" and a "full" line. */
-static int pressure(int dirfd, const char *file, uint64_t *some, uint64_t *full)
+static int pressure(struct sbx_cgroup *cg, int dir, const char *file, uint64_t *some,
+                    uint64_t *full)
 {
     char buf[256];
-    if (cg_read(dirfd, file, buf, sizeof buf) <= 0)
+    if (cg_read_kept(cg, dir, file, buf, sizeof buf) <= 0)
         return -ENOENT;
     const char *s = strstr(buf, "some "), *f = strstr(buf, "full ");
     const char *st = s ? strstr(s, "total=") : NULL, *ft = f ? strstr(f, "total=") : NULL;
@@ -253,7 +254,7 @@ static void v2_stats(struct sbx_cgroup *cg, const struct cg_host *host, struct s
     uint64_t v;
     int i = cg->by_ctrl[CG_CPUACCT];
     if (i >= 0 && host->hier[cg->dirs[i].hier].v2 &&
-        cg_read(cg->dirs[i].fd, "cpu.stat", buf, sizeof buf) > 0) {
+        cg_read_kept(cg, i, "cpu.stat", buf, sizeof buf) > 0) {
         if (cg_keyed_u64(buf, "usage_usec", &v) == 0)
             st->cpu_ns = v * 1000;
         if (cg_keyed_u64(buf, "user_usec", &v) == 0)
@@ -263,20 +264,20 @@ static void v2_stats(struct sbx_cgroup *cg, const struct cg_host *host, struct s
     }
     i = cg->by_ctrl[CG_MEMORY];
     if (i >= 0 && host->hier[cg->dirs[i].hier].v2) {
-        int fd = cg->dirs[i].fd;
         /* memory.peak is 5.19+; before that memory.current at the time of
          * asking is the best lower bound the kernel offers. */
-        if (cg_read_u64(fd, "memory.peak", &v) == 0 || cg_read_u64(fd, "memory.current", &v) == 0)
+        if (cg_read_kept_u64(cg, i, "memory.peak", &v) == 0 ||
+            cg_read_kept_u64(cg, i, "memory.current", &v) == 0)
             st->memory_peak = v;
-        if (cg_read(fd, "memory.events", buf, sizeof buf) > 0 &&
+        if (cg_read_kept(cg, i, "memory.events", buf, sizeof buf) > 0 &&
             cg_keyed_u64(buf, "oom_kill", &v) == 0)
             st->oom_kills = (uint32_t)v;
     }
     if (cg->v2dir >= 0) {
-        int fd = cg->dirs[cg->v2dir].fd;
-        st->have_pressure = pressure(fd, "cpu.pressure", &st->cpu_some_us, NULL) == 0;
-        (void)pressure(fd, "memory.pressure", &st->memory_some_us, &st->memory_full_us);
-        (void)pressure(fd, "io.pressure", &st->io_some_us, &st->io_full_us);
+        int d = cg->v2dir;
+        st->have_pressure = pressure(cg, d, "cpu.pressure", &st->cpu_some_us, NULL) == 0;
+        (void)pressure(cg, d, "memory.pressure", &st->memory_some_us, &st->memory_full_us);
+        (void)pressure(cg, d, "io.pressure", &st->io_some_us, &st->io_full_us);
     }
 }
 

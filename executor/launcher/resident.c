@@ -52,6 +52,8 @@ static void spare_cgroup(struct sbx_job *sb, unsigned next)
     struct sbx_err e = {0};
     if (sbx_cgroup_create_child(sb->cg, name, NULL, &sb->spare_cg, &e) < 0)
         sb->spare_cg = NULL;
+    else
+        sbx_cgroup_stats_prepare(sb->spare_cg);
 }
 
 int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err *err)
@@ -85,7 +87,9 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
         snprintf(name, sizeof name, "run-%u", n);
         run->cg = sb->spare_cg;
         sb->spare_cg = NULL;
-        int r = run->cg ? 0 : sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err);
+        int r = 0;
+        if (!run->cg && (r = sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err)) == 0)
+            sbx_cgroup_stats_prepare(run->cg); /* read at the run's end, on its path */
         if (r < 0)
             goto failed;
         nfds = sbx_cgroup_open_procs(run->cg, fds + 1, err);
