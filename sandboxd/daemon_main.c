@@ -118,24 +118,28 @@ static void warn_config(const struct sbx_dconfig *cfg)
  * running job ~30. A service's usual soft limit (1024) ran out before 48
  * ready sandboxes did: the soft limit is raised to the hard one, which
  * jobs never inherit (limits.open_files is always set for them). */
-static void raise_open_files(const struct sbx_dconfig *cfg)
+static void check_open_files(const struct sbx_dconfig *cfg)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
     uint64_t ready = cfg->max_sessions;
     for (size_t i = 0; cfg->msg && i < cfg->msg->n_warm_pool; i++)
         ready += cfg->msg->warm_pool[i]->size;
     uint64_t need = 64 + 48 * ready + 32 * (uint64_t)cfg->max_concurrent;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-        sbx_log("warning: open files: the limit (%llu) may be short of the ~%llu that %llu ready "
-                "sandboxes and sessions and %u jobs can hold",
+        sbx_log("warning: open files: the limit (%llu) is below the ~%llu that %llu ready "
+                "sandboxes and sessions and %u jobs could hold at most",
                 (unsigned long long)rl.rlim_cur, (unsigned long long)need,
                 (unsigned long long)ready, cfg->max_concurrent);
+}
+
+static void raise_open_files(const struct sbx_dconfig *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    check_open_files(cfg);
 }
 
 /* Whether two configurations have the same warm pools, byte for byte. */
@@ -181,6 +185,7 @@ static void reload(struct sbx_daemon *d)
     sbx_dconfig_free(&d->cfg);
     d->cfg = cfg;
     warn_config(&d->cfg);
+    check_open_files(&d->cfg);
     /* Who may connect applies to the connections already open, too. */
     for (struct sbx_conn *c = d->conns; c; c = c->next) {
         c->admin = sbx_dconfig_is_admin(&d->cfg, c->uid);

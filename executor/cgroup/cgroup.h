@@ -133,7 +133,9 @@ int sbx_cgroup_pids_current(struct sbx_cgroup *cg, uint64_t *n);
 
 /* Opens ahead the files sbx_cgroup_stats and the two above read, kept open
  * until the cgroup goes: read later, they cost no open (~20 us each). For a
- * cgroup whose statistics are read on a critical path (a session's run). */
+ * cgroup whose statistics are read on a critical path (a session's run).
+ * The readers then change cg: one thread at a time per cgroup, as the
+ * daemon and the launchers use them. */
 void sbx_cgroup_stats_prepare(struct sbx_cgroup *cg);
 
 /* CPU time used so far (user+system, ns): cheap, polled for --time-limit. */

@@ -72,20 +72,21 @@ ssize_t cg_read_kept(struct sbx_cgroup *cg, int dir, const char *file, char *buf
 {
     for (int i = 0; i < cg->n_kept; i++)
         if (cg->kept[i].dir == dir && strcmp(cg->kept[i].file, file) == 0)
-            return read_all(cg->kept[i].fd, buf, size);
+            return cg->kept[i].fd < 0 ? cg->kept[i].fd : read_all(cg->kept[i].fd, buf, size);
     if (!cg->keep_files || cg->n_kept == CG_MAX_KEPT)
         return cg_read(cg->dirs[dir].fd, file, buf, size);
+    /* A file the kernel does not have (memory.peak before 5.19, pressure
+     * files without PSI) is remembered as such: not looked up again. */
     int fd = openat(cg->dirs[dir].fd, file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    cg->kept[cg->n_kept++] = (struct cg_kept){.dir = dir, .file = file, .fd = fd};
-    return read_all(fd, buf, size);
+    cg->kept[cg->n_kept++] = (struct cg_kept){.dir = dir, .file = file, .fd = fd < 0 ? -errno : fd};
+    return fd < 0 ? cg->kept[cg->n_kept - 1].fd : read_all(fd, buf, size);
 }
 
 void cg_kept_close(struct sbx_cgroup *cg)
 {
     for (int i = 0; i < cg->n_kept; i++)
-        close(cg->kept[i].fd);
+        if (cg->kept[i].fd >= 0)
+            close(cg->kept[i].fd);
     cg->n_kept = 0;
 }
 

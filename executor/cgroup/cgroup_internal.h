@@ -48,7 +48,7 @@ struct cg_host {
 struct cg_kept {
     int dir;          /* index into the job's dirs */
     const char *file; /* a string literal */
-    int fd;
+    int fd;           /* or -errno: the file could not be opened */
 };
 #define CG_MAX_KEPT 12
 

@@ -87,9 +87,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
         snprintf(name, sizeof name, "run-%u", n);
         run->cg = sb->spare_cg;
         sb->spare_cg = NULL;
-        int r = 0;
-        if (!run->cg && (r = sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err)) == 0)
-            sbx_cgroup_stats_prepare(run->cg); /* read at the run's end, on its path */
+        int r = run->cg ? 0 : sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err);
         if (r < 0)
             goto failed;
         nfds = sbx_cgroup_open_procs(run->cg, fds + 1, err);
@@ -119,6 +117,10 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     }
     run->t_start = sbx_job_now_ns_();
     run->setup_deadline = run->t_start + (int64_t)SETUP_TIMEOUT_MS * 1000000;
+    /* While PID 1 makes the run: its statistics are read at its end, on
+     * its path (a spare cgroup had them opened when it was made). */
+    if (run->cg)
+        sbx_cgroup_stats_prepare(run->cg);
     spare_cgroup(sb, n + 1);
     *out = run;
     return 0;

@@ -174,5 +174,16 @@ dpid=$DPID
 stop_daemon
 check "no cgroup of its sandboxes left" \
     "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -type d -name "*-$dpid-*" 2>/dev/null | wc -l)" 0
+# A hard limit that cannot hold what the configuration may keep is said.
+(ulimit -n 300 && exec "$SANDBOXD" --socket "$SOCK" --config "$T/sandboxd.conf" >>"$DLOG" 2>&1) &
+DPID=$!
+D2=$DPID
+cleanup_hooks+=('find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -depth -type d -path "*/job-*-$D2-*" -exec rmdir {} + 2>/dev/null')
+wait_until 10 S stats
+check_match "a hard open-files limit of 300 is warned about" "$(cat "$DLOG")" \
+    'warning: open files: the limit \(300\) is below the ~[0-9]+ that 74 ready sandboxes and sessions and 2 jobs could hold at most'
+stop_daemon
+check "no cgroup of that daemon's sandboxes left" \
+    "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 12 -type d -name "*-$D2-*" 2>/dev/null | wc -l)" 0
 check_log_clean
 finish
