@@ -340,10 +340,11 @@ static pid_t start_run(const struct sbx_plan *plan, int upper_fd, int run_sock, 
 /* After a run that made or took a network namespace, the sandbox is one
  * that runs many (a session): the next run's is made now, while this one
  * gets ready in its own process and before its command comes, so that it
- * is not on the next run's path. Never used by any process before that
- * run, it holds nothing of this one's. Only when the sandbox's own network
- * namespace is one its user namespace owns, which PID 1 can return to. A
- * failure leaves none: the next run makes its own. */
+ * is not on the next run's path. No process but PID 1, briefly (to bring
+ * lo up), is ever in it before that run: it holds nothing of this one's.
+ * Only when the sandbox's own network namespace is one its user namespace
+ * owns, which PID 1 can return to. A failure leaves none: the next run
+ * makes its own. */
 static void make_spare_net(const struct sbx_plan *plan, unsigned flags, int *spare_net)
 {
     if (!(flags & SBX_PREPARE_NEWNET) || *spare_net >= 0 || plan->joined_netns)

@@ -82,11 +82,13 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
 
     int fds[1 + SBX_CG_MAX_DIRS];
     int nfds = 0;
+    bool spare = false;
     if (sb->cg) {
         char name[32];
         snprintf(name, sizeof name, "run-%u", n);
         run->cg = sb->spare_cg;
         sb->spare_cg = NULL;
+        spare = run->cg != NULL;
         int r = run->cg ? 0 : sbx_cgroup_create_child(sb->cg, name, NULL, &run->cg, err);
         if (r < 0)
             goto failed;
@@ -119,7 +121,7 @@ int sbx_sandbox_prepare(struct sbx_job *sb, struct sbx_job **out, struct sbx_err
     run->setup_deadline = run->t_start + (int64_t)SETUP_TIMEOUT_MS * 1000000;
     /* While PID 1 makes the run: its statistics are read at its end, on
      * its path (a spare cgroup had them opened when it was made). */
-    if (run->cg)
+    if (run->cg && !spare)
         sbx_cgroup_stats_prepare(run->cg);
     spare_cgroup(sb, n + 1);
     *out = run;
