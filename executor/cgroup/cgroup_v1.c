@@ -167,16 +167,27 @@ static int v1_freeze(const struct cg_dir *d, bool frozen, int timeout_ms, struct
     int r = cg_write(d->fd, d->path, "freezer.state", want, "freezer", err);
     if (r < 0 || !frozen)
         return r;
-    /* FREEZING until every task has stopped. */
-    uint64_t deadline = cg_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    /* FREEZING until every task has stopped. A freeze can stay incomplete
+     * (a task busy in the kernel when it was asked, as during a job's
+     * setup): the kernel's documentation says to write FROZEN again, which
+     * asks every task not yet frozen once more; done every 100 ms. */
+    uint64_t now = cg_now_ns(), deadline = now + (uint64_t)timeout_ms * 1000000u;
+    uint64_t again = now + 100000000u;
     for (;;) {
         char buf[32];
         if (cg_read(d->fd, "freezer.state", buf, sizeof buf) > 0 && strncmp(buf, want, 6) == 0)
             return 0;
-        if (cg_now_ns() >= deadline)
+        now = cg_now_ns();
+        if (now >= deadline)
             return sbx_err_set(err, ETIMEDOUT,
                                "cgroup freezer: %s/freezer.state not FROZEN after %d ms", d->path,
                                timeout_ms);
+        if (now >= again) {
+            r = cg_write(d->fd, d->path, "freezer.state", want, "freezer", err);
+            if (r < 0)
+                return r;
+            again = now + 100000000u;
+        }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
