@@ -30,12 +30,22 @@ podman_begin() {
     cleanup_hooks+=(podman_cgroups_remove)
 }
 podman_cgroups_remove() {
-    local d
-    for d in /sys/fs/cgroup/*/libpod_parent; do
-        [ -d "$d" ] || continue
-        echo "$PODMAN_PRE_CG" | grep -qx "$d" && continue
-        find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
-        rmdir "$d" 2>/dev/null
+    local d i
+    # A container's last processes (conmon, sbx's PID 1) may still be on
+    # their way out of these cgroups: a few tries, 0.1 s apart, rather than
+    # leaving the tree behind (it happened once, under the ASan suite's load).
+    for i in $(seq 50); do
+        for d in /sys/fs/cgroup/*/libpod_parent; do
+            [ -d "$d" ] || continue
+            echo "$PODMAN_PRE_CG" | grep -qx "$d" && continue
+            find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+            rmdir "$d" 2>/dev/null
+        done
+        for d in /sys/fs/cgroup/*/libpod_parent; do
+            [ -d "$d" ] && ! echo "$PODMAN_PRE_CG" | grep -qx "$d" && break
+        done
+        [ -d "$d" ] && ! echo "$PODMAN_PRE_CG" | grep -qx "$d" || return 0
+        sleep 0.1
     done
 }
 
