@@ -76,10 +76,13 @@ ssize_t cg_read_kept(struct sbx_cgroup *cg, int dir, const char *file, char *buf
     if (!cg->keep_files || cg->n_kept == CG_MAX_KEPT)
         return cg_read(cg->dirs[dir].fd, file, buf, size);
     /* A file the kernel does not have (memory.peak before 5.19, pressure
-     * files without PSI) is remembered as such: not looked up again. */
+     * files without PSI) is remembered as such: not looked up again. Any
+     * other failure (out of fds) is not: the next read tries again. */
     int fd = openat(cg->dirs[dir].fd, file, O_RDONLY | O_CLOEXEC);
-    cg->kept[cg->n_kept++] = (struct cg_kept){.dir = dir, .file = file, .fd = fd < 0 ? -errno : fd};
-    return fd < 0 ? cg->kept[cg->n_kept - 1].fd : read_all(fd, buf, size);
+    if (fd < 0 && errno != ENOENT)
+        return -errno;
+    cg->kept[cg->n_kept++] = (struct cg_kept){.dir = dir, .file = file, .fd = fd < 0 ? -ENOENT : fd};
+    return fd < 0 ? -ENOENT : read_all(fd, buf, size);
 }
 
 void cg_kept_close(struct sbx_cgroup *cg)
